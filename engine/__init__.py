@@ -1,0 +1,1 @@
+"""Rebound → Shopify returns engine."""

@@ -1,0 +1,1 @@
+"""Activities: the only code that does I/O (Shopify calls)."""

@@ -1,0 +1,151 @@
+"""Activity inputs and outputs. Plain dataclasses with money as strings: nothing secret, nothing float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.events import EventItem
+from engine.refunds import RefundPlan
+
+
+@dataclass
+class ShopRef:
+    """Which shop to talk to; the access token is looked up by the worker, never carried in history."""
+
+    brand: str
+    domain: str
+    api_version: str
+
+
+@dataclass
+class OrderLine:
+    line_item_id: str
+    fulfillment_line_item_id: str
+    sku: str
+    unit_price: str
+    inventory_item_id: str | None
+    fulfilled_quantity: int
+    refundable_quantity: int
+
+
+@dataclass
+class OrderSnapshot:
+    order_id: str
+    name: str
+    currency: str
+    processed_at: str
+    sale_transaction_id: str | None
+    gateway: str | None
+    net_payment: str
+    lines: list[OrderLine] = field(default_factory=list)
+
+    def line_for_sku(self, sku: str) -> OrderLine | None:
+        return next((line for line in self.lines if line.sku == sku), None)
+
+
+@dataclass
+class ValidateOrderInput:
+    shop: ShopRef
+    rebound_return_id: str
+    order_name: str
+    items: list[EventItem]
+    return_window_days: int
+    registered_at: str
+
+
+@dataclass
+class ValidateOrderResult:
+    valid: bool
+    problems: list[str] = field(default_factory=list)
+    order: OrderSnapshot | None = None
+
+
+@dataclass
+class ReturnLineRequest:
+    fulfillment_line_item_id: str
+    quantity: int
+    reason_handle: str
+    note: str = ""
+
+
+@dataclass
+class CreateReturnInput:
+    shop: ShopRef
+    rebound_return_id: str
+    order_id: str
+    lines: list[ReturnLineRequest]
+    requested_at: str
+
+
+@dataclass
+class ShopifyReturnRef:
+    return_id: str
+    name: str
+    rfo_id: str
+    rfo_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item id -> RFO line id
+    adopted: bool = False
+
+
+@dataclass
+class TrackingInput:
+    shop: ShopRef
+    return_id: str
+    rfo_id: str
+    number: str
+    url: str | None = None
+
+
+@dataclass
+class OrderStatusInput:
+    shop: ShopRef
+    order_id: str
+    rebound_return_id: str
+    state: str
+    return_id: str | None = None
+    tracking_number: str | None = None
+    refund_id: str | None = None
+
+
+@dataclass
+class Disposal:
+    rfo_line_id: str
+    quantity: int
+    disposition: str  # Shopify ReverseFulfillmentOrderDispositionType
+    location_id: str | None = None
+
+
+@dataclass
+class DisposeInput:
+    shop: ShopRef
+    return_id: str
+    disposals: list[Disposal]
+
+
+@dataclass
+class DisposeResult:
+    applied: list[Disposal] = field(default_factory=list)
+    already_done: list[Disposal] = field(default_factory=list)
+
+
+@dataclass
+class IssueRefundInput:
+    shop: ShopRef
+    rebound_return_id: str
+    order_id: str
+    plan: RefundPlan
+    idempotency_key: str
+    registered_at: str
+
+
+@dataclass
+class RefundOutcome:
+    status: str  # issued | already_issued | preempted | not_found
+    refund_id: str | None = None
+    amount: str = "0"
+    detail: str = ""
+
+
+@dataclass
+class ReturnRefInput:
+    shop: ShopRef
+    return_id: str

@@ -1,0 +1,16 @@
+"""Durations as merchants write them in YAML ("30d", "12h", "90s")."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w)$"
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration string; the schema has already checked the shape."""
+    match = re.fullmatch(r"([0-9]+)([smhdw])", text.strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 12h, 30d, 2w)")
+    return int(match.group(1)) * _UNITS[match.group(2)]

@@ -1,0 +1,239 @@
+"""`returns demo`: the whole product on one machine, driven by a realistic batch of returns.
+
+Starts the Temporal dev server (SQLite under .data/, UI on :8233), the Shopify emulator, a worker, feeds
+Rebound's pushes for every scenario through translation and signal-with-start, then prints what happened
+and checks it against Shopify's end state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import httpx
+from temporalio.client import Client
+
+from engine.definitions.flow import FlowDef, load_flow
+from engine.definitions.mapping import MappingDef, load_mappings
+from engine.emulators.rebound.scenarios import Scenario, demo_population
+from engine.emulators.shopify.server import ShopifyEmulator
+from engine.emulators.shopify.store import OrderLineSeed, ShopifyStore
+from engine.rebound.translate import translate
+from engine.settings import Settings
+from engine.temporal.devserver import start_dev_server
+from engine.temporal.starter import deliver, handle_for
+from engine.temporal.worker import build_worker
+from engine.workflow.messages import ReturnStatus
+
+STOCK_PER_LOCATION = 20
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    status: ReturnStatus | None
+    problems: list[str] = field(default_factory=list)
+
+
+def seed_shopify(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario], tokens: dict[str, str]) -> None:
+    for mapping in mappings.values():
+        token = tokens.setdefault(mapping.shop_domain, "shpat_" + secrets.token_hex(16))
+        store.add_shop(
+            mapping.shop_domain,
+            access_token=token,
+            currency=mapping.currency,
+            locations=[(loc.id, loc.name) for loc in mapping.locations.values()],
+        )
+        skus = {line.sku for sc in scenarios if sc.brand == mapping.brand for line in sc.order_lines}
+        for sku in sorted(skus):
+            store.add_product(
+                mapping.shop_domain, sku, stock={loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()}
+            )
+    for sc in scenarios:
+        store.add_order(
+            mappings[sc.brand].shop_domain,
+            name=sc.order_name,
+            processed_at=sc.order_processed_at,
+            lines=[OrderLineSeed(line.sku, line.quantity, line.unit_price) for line in sc.order_lines],
+            shipping=Decimal("3.95"),
+        )
+
+
+def interleave(scenarios: list[Scenario]) -> list[tuple[Scenario, dict]]:
+    """Pushes arrive mixed across returns, each return's own order preserved (as the scenario set it)."""
+    queues = [list(sc.pushes) for sc in scenarios]
+    out = []
+    while any(queues):
+        for sc, queue in zip(scenarios, queues, strict=True):
+            if queue:
+                out.append((sc, queue.pop(0)))
+    return out
+
+
+async def wait_for(client: Client, scenarios: list[Scenario], timeout: float) -> dict[str, ReturnStatus]:
+    deadline = time.monotonic() + timeout
+    statuses: dict[str, ReturnStatus] = {}
+    while True:
+        for sc in scenarios:
+            status = await handle_for(client, sc.brand, sc.rebound_return_id).query("status")
+            statuses[sc.rebound_return_id] = status  # type: ignore[assignment]
+        settled = all(
+            s.state == sc.expected_state and (s.finished or s.needs_attention)
+            or s.needs_attention and "SLA" not in (s.attention_reason or "")
+            for sc in scenarios
+            for s in [statuses[sc.rebound_return_id]]
+        )
+        if settled or time.monotonic() > deadline:
+            return statuses
+        await asyncio.sleep(0.5)
+
+
+def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, status: ReturnStatus) -> list[str]:
+    """Compare the workflow's view and Shopify's end state with what the scenario should produce."""
+    problems = []
+    domain = mappings[sc.brand].shop_domain
+    if status.state != sc.expected_state:
+        problems.append(f"state {status.state}, expected {sc.expected_state}")
+    order_id = store.find_order_id(domain, sc.order_name)
+    refunds = store.refunds(domain, order_id) if order_id else []
+    total = sum((Decimal(str(r["amount"])) for r in refunds), Decimal(0))
+    if sc.expected_state == "refunded":
+        if len(refunds) != 1:
+            problems.append(f"{len(refunds)} refunds in Shopify, expected 1")
+        if total != sc.expected_refund:
+            problems.append(f"Shopify refunded {total}, expected {sc.expected_refund}")
+    elif refunds:
+        problems.append(f"{len(refunds)} refund(s) in Shopify for a {sc.expected_state} return")
+    restocked = dict(status.restocked)
+    if restocked != sc.expected_restock:
+        problems.append(f"restocked {restocked}, expected {sc.expected_restock}")
+    return problems
+
+
+def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> list[str]:
+    """Shopify's available stock must equal the seed plus exactly what the scenarios restocked."""
+    expected: dict[tuple[str, str, str], int] = {}
+    for sc in scenarios:
+        for key, qty in sc.expected_restock.items():
+            sku, location = key.split("@")
+            k = (mappings[sc.brand].shop_domain, sku, location)
+            expected[k] = expected.get(k, 0) + qty
+    problems = []
+    for mapping in mappings.values():
+        skus = {line.sku for sc in scenarios if sc.brand == mapping.brand for line in sc.order_lines}
+        for sku in sorted(skus):
+            levels = store.stock(mapping.shop_domain, sku)
+            for loc in mapping.locations.values():
+                want = STOCK_PER_LOCATION + expected.get((mapping.shop_domain, sku, loc.id), 0)
+                have = levels.get(loc.id, {}).get("available", 0)
+                if have != want:
+                    problems.append(f"{mapping.brand} {sku} at {loc.name}: available {have}, expected {want}")
+    return problems
+
+
+def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
+    names = {loc.id: loc.name for m in mappings.values() for loc in m.locations.values()}
+    rows = [("return", "brand", "order", "scenario", "state", "restocked", "refund", "check")]
+    for o in outcomes:
+        s = o.status
+        restocked = ", ".join(
+            f"{qty}x {key.split('@')[0]} -> {names.get(key.split('@')[1], key.split('@')[1])}"
+            for key, qty in sorted((s.restocked if s else {}).items())
+        ) or "-"
+        refund = "-"
+        if s and s.refund and s.refund.status in ("issued", "already_issued", "verified"):
+            refund = f"{s.refund.amount} {mappings[o.scenario.brand].currency}"
+        elif s and s.refund:
+            refund = s.refund.status
+        rows.append(
+            (
+                o.scenario.rebound_return_id,
+                o.scenario.brand,
+                o.scenario.order_name,
+                o.scenario.name,
+                (s.state if s else "?") + (" (!)" if s and s.needs_attention else ""),
+                restocked,
+                refund,
+                "ok" if not o.problems else "MISMATCH: " + "; ".join(o.problems),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+        if i == 0:
+            lines.append("-" * (sum(widths) + 2 * len(widths) + 5))
+    return "\n".join(lines)
+
+
+async def run_demo(*, exit_after: bool = False, settings: Settings | None = None) -> int:
+    settings = settings or Settings.from_env()
+    flow: FlowDef = load_flow(settings.flows_dir / "return.yaml")
+    mappings = load_mappings(settings.mappings_dir)
+    print(f"flow {flow.ref}; brands: " + ", ".join(f"{b}@{m.version}" for b, m in sorted(mappings.items())))
+    server = await start_dev_server(settings.data_dir / "temporal.db")
+    print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
+    emulator = ShopifyEmulator()
+    try:
+        base_url = await emulator.start()
+        tokens: dict[str, str] = {}
+        now = datetime.now(UTC)
+        scenarios = demo_population(mappings, now=now, seed=int(now.timestamp()))
+        seed_shopify(emulator.store, mappings, scenarios, tokens)
+        print(f"Shopify emulator on {base_url} (API {sorted({m.api_version for m in mappings.values()})})")
+        run_settings = Settings(
+            temporal_address=server.address,
+            namespace=settings.namespace,
+            task_queue=settings.task_queue,
+            shopify_endpoint=f"{base_url}/shops/{{shop}}",
+            flows_dir=settings.flows_dir,
+            mappings_dir=settings.mappings_dir,
+            data_dir=settings.data_dir,
+        )
+        client = await Client.connect(server.address, namespace=settings.namespace)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+            worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
+            async with worker:
+                pushes = interleave(scenarios)
+                print(f"driving {len(scenarios)} returns through {len(pushes)} Rebound pushes ...")
+                duplicates = 0
+                for sc, payload in pushes:
+                    event = translate(payload, mappings[sc.brand]).event
+                    assert event is not None
+                    delivery = await deliver(client, event, flow=flow, mapping=mappings[sc.brand], task_queue=settings.task_queue)
+                    duplicates += 0 if delivery.accepted else 1
+                statuses = await wait_for(client, scenarios, timeout=180)
+                outcomes = []
+                for sc in scenarios:
+                    status = statuses.get(sc.rebound_return_id)
+                    problems = check(emulator.store, mappings, sc, status) if status else ["no status"]
+                    outcomes.append(Outcome(sc, status, problems))
+                stock_problems = check_stock(emulator.store, mappings, scenarios)
+                print()
+                print(render(outcomes, mappings))
+                print()
+                failed = [o for o in outcomes if o.problems]
+                refunds = sum(1 for o in outcomes if o.status and o.status.refund and o.status.refund.status == "issued")
+                print(
+                    f"{len(outcomes) - len(failed)}/{len(outcomes)} returns as expected; {refunds} refunds issued; "
+                    f"stock check: {'ok' if not stock_problems else '; '.join(stock_problems)}"
+                )
+                print(f"Temporal UI: {server.ui_url}/namespaces/{settings.namespace}/workflows")
+                print(
+                    f"  temporal workflow list --address {server.address} --query \"ReturnState='refunded'\""
+                )
+                ok = not failed and not stock_problems
+                if not exit_after:
+                    print("running; Ctrl-C to stop")
+                    try:
+                        await asyncio.Event().wait()
+                    except (asyncio.CancelledError, KeyboardInterrupt):
+                        pass
+                return 0 if ok else 1
+    finally:
+        await emulator.stop()
+        server.stop()

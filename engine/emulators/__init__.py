@@ -1,0 +1,1 @@
+"""In-process emulators of third-party services (Shopify, ...) used by the demo and the tests."""

@@ -1,0 +1,1 @@
+"""Rebound side: turning Rebound's payloads into canonical events."""

@@ -1,0 +1,96 @@
+"""Rebound push payload -> canonical event, read through the brand mapping's JMESPath fields.
+
+Rebound sends no event id, so one is derived from what identifies a milestone: return id, status,
+timestamp and items. The same push delivered twice gets the same id and is a no-op downstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+
+from engine.definitions.mapping import MappingDef
+from engine.events import EventItem, ReturnEvent
+
+
+class PayloadError(ValueError):
+    """The payload cannot become a canonical event; the message names the field."""
+
+
+@dataclass
+class Translation:
+    event: ReturnEvent | None  # None: a status the brand maps to "ignore"
+    status: str
+
+
+def _field(payload: Any, mapping: MappingDef, name: str, *, required: bool = True) -> Any:
+    value = jmespath.search(mapping.fields[name], payload)
+    if required and (value is None or value == ""):
+        raise PayloadError(f"{name}: nothing at `{mapping.fields[name]}`")
+    return value
+
+
+def _item(raw: Any, mapping: MappingDef, index: int) -> EventItem:
+    def get(name: str, required: bool = True) -> Any:
+        value = jmespath.search(mapping.fields[name], raw)
+        if required and (value is None or value == ""):
+            raise PayloadError(f"items[{index}].{name}: nothing at `{mapping.fields[name]}`")
+        return value
+
+    try:
+        quantity = int(str(get("item_quantity")))
+    except ValueError:
+        raise PayloadError(f"items[{index}].quantity: not a whole number") from None
+    if quantity <= 0:
+        raise PayloadError(f"items[{index}].quantity: must be positive")
+    grade = get("item_grade", required=False)
+    return EventItem(
+        item_id=str(get("item_id", required=False) or f"{get('item_sku')}#{index}"),
+        sku=str(get("item_sku")),
+        quantity=quantity,
+        reason=str(get("item_reason", required=False) or ""),
+        grade=str(grade) if grade not in (None, "") else None,
+    )
+
+
+def event_id(return_id: str, status: str, occurred_at: str, items: list[EventItem]) -> str:
+    basis = json.dumps(
+        [return_id, status, occurred_at, sorted((i.item_id, i.sku, i.quantity, i.grade or "") for i in items)]
+    )
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def translate(payload: Any, mapping: MappingDef, *, source: str = "push") -> Translation:
+    status = str(_field(payload, mapping, "status"))
+    kind = mapping.statuses.get(status)
+    if kind is None:
+        raise PayloadError(f"status: {status!r} is not mapped for brand {mapping.brand}")
+    raw_items = _field(payload, mapping, "items", required=False) or []
+    if not isinstance(raw_items, list):
+        raise PayloadError("items: not a list")
+    items = [_item(raw, mapping, i) for i, raw in enumerate(raw_items)]
+    return_id = str(_field(payload, mapping, "return_id"))
+    occurred_at = str(_field(payload, mapping, "occurred_at"))
+    if kind == "ignore":
+        return Translation(None, status)
+    return Translation(
+        ReturnEvent(
+            event_id=event_id(return_id, status, occurred_at, items),
+            kind=kind,
+            brand=mapping.brand,
+            rebound_return_id=return_id,
+            order_name=str(_field(payload, mapping, "order_name")),
+            occurred_at=occurred_at,
+            items=items,
+            tracking_number=_field(payload, mapping, "tracking_number", required=False),
+            tracking_url=_field(payload, mapping, "tracking_url", required=False),
+            location=_field(payload, mapping, "location", required=False),
+            raw_status=status,
+            source=source,
+        ),
+        status,
+    )

@@ -1,0 +1,80 @@
+"""The refund amount as a pure function of the order lines, the returned items and the brand's rules.
+
+Rounding happens once per line, in the order's currency, with the mapping's rounding mode. Fees are
+taken from the subtotal and can never make it negative; the total is capped at what Shopify still allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from engine.money import fmt, to_money
+
+
+@dataclass
+class RefundLineInput:
+    line_item_id: str
+    sku: str
+    quantity: int
+    unit_price: str
+    refund_percent: str
+    fault: str = "customer"
+
+
+@dataclass
+class RefundLine:
+    line_item_id: str
+    sku: str
+    quantity: int
+    amount: str
+
+
+@dataclass
+class RefundPlan:
+    currency: str
+    lines: list[RefundLine] = field(default_factory=list)
+    subtotal: str = "0"
+    shipping_fee: str = "0"
+    restocking_fee: str = "0"
+    total: str = "0"
+    capped: bool = False
+
+
+def plan_refund(
+    lines: list[RefundLineInput],
+    *,
+    currency: str,
+    return_shipping_fee: str = "0",
+    restocking_fee_percent: str = "0",
+    rounding: str = "ROUND_HALF_UP",
+    refundable_cap: str | None = None,
+) -> RefundPlan:
+    plan = RefundPlan(currency=currency)
+    subtotal = Decimal(0)
+    customer_fault_subtotal = Decimal(0)
+    for line in lines:
+        if line.quantity <= 0:
+            continue
+        gross = Decimal(line.unit_price) * line.quantity * Decimal(line.refund_percent) / 100
+        amount = to_money(gross, currency, rounding)
+        if amount <= 0:
+            continue
+        plan.lines.append(RefundLine(line.line_item_id, line.sku, line.quantity, fmt(amount, currency)))
+        subtotal += amount
+        if line.fault == "customer":
+            customer_fault_subtotal += amount
+    any_customer_fault = any(line.fault == "customer" for line in lines if line.quantity > 0)
+    shipping_fee = to_money(return_shipping_fee, currency, rounding) if any_customer_fault and plan.lines else Decimal(0)
+    restocking = to_money(customer_fault_subtotal * Decimal(restocking_fee_percent) / 100, currency, rounding)
+    shipping_fee = min(shipping_fee, subtotal)
+    restocking = min(restocking, subtotal - shipping_fee)
+    total = subtotal - shipping_fee - restocking
+    if refundable_cap is not None and total > Decimal(refundable_cap):
+        total = to_money(refundable_cap, currency, "ROUND_DOWN")
+        plan.capped = True
+    plan.subtotal = fmt(subtotal, currency)
+    plan.shipping_fee = fmt(shipping_fee, currency)
+    plan.restocking_fee = fmt(restocking, currency)
+    plan.total = fmt(max(total, Decimal(0)), currency)
+    return plan

@@ -1,0 +1,1 @@
+"""Shopify Admin GraphQL client. Knows nothing of Temporal."""

@@ -1,0 +1,1 @@
+"""Temporal plumbing: dev server, client, worker, starting/signalling returns."""

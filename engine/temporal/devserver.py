@@ -1,0 +1,60 @@
+"""The embedded default: `temporal server start-dev` with a SQLite file and our search attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.temporal.binaries import temporal_cli
+from engine.workflow.search import dev_server_flags
+
+
+@dataclass
+class DevServer:
+    process: subprocess.Popen[bytes]
+    address: str
+    ui_url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+async def start_dev_server(
+    db_file: Path, *, port: int = 7233, ui_port: int = 8233, log_file: Path | None = None
+) -> DevServer:
+    """Start the dev server on loopback and wait until its frontend answers."""
+    if port_open("127.0.0.1", port):
+        raise RuntimeError(f"port {port} is already in use: is another Temporal server running?")
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    args = [
+        str(temporal_cli()), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--db-filename", str(db_file), "--log-level", "warn",
+        *dev_server_flags(),
+    ]  # fmt: skip
+    log = open(log_file or db_file.with_suffix(".log"), "ab")  # noqa: SIM115 - owned by the process
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"temporal dev server exited with {process.returncode}; see {log.name}")
+        if port_open("127.0.0.1", port):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("temporal dev server did not start within 30 s")
+    return DevServer(process, f"127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}")

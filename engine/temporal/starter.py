@@ -1,0 +1,56 @@
+"""Deliver a canonical event to its return's workflow: signal-with-start, one workflow per Rebound return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from engine.definitions.flow import FlowDef
+from engine.definitions.mapping import MappingDef
+from engine.events import ReturnEvent
+from engine.workflow.messages import ReturnStart, workflow_id
+from engine.workflow.return_workflow import ReturnWorkflow
+
+
+@dataclass
+class Delivery:
+    workflow_id: str
+    accepted: bool  # False: the return's workflow has finished; the event is recorded by the caller
+    detail: str = ""
+
+
+async def deliver(
+    client: Client,
+    event: ReturnEvent,
+    *,
+    flow: FlowDef,
+    mapping: MappingDef,
+    task_queue: str,
+    start_options: dict[str, object] | None = None,
+) -> Delivery:
+    """Signal the return's workflow, starting it (pinned to this flow and mapping) if it does not exist."""
+    wf_id = workflow_id(event.brand, event.rebound_return_id)
+    start = ReturnStart(event.brand, event.rebound_return_id, flow, mapping, **(start_options or {}))  # type: ignore[arg-type]
+    try:
+        await client.start_workflow(
+            ReturnWorkflow.run,
+            start,
+            id=wf_id,
+            task_queue=task_queue,
+            start_signal="event",
+            start_signal_args=[event],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.ALREADY_EXISTS:
+            return Delivery(wf_id, False, "return already finished; event not applied")
+        raise
+    return Delivery(wf_id, True)
+
+
+def handle_for(client: Client, brand: str, rebound_return_id: str) -> WorkflowHandle[ReturnWorkflow, object]:
+    return client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id(brand, rebound_return_id))  # type: ignore[return-value]

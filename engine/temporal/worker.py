@@ -1,0 +1,58 @@
+"""Build the worker: the return workflow plus the Shopify activities, on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from engine.activities.shopify_steps import ShopifyActivities
+from engine.settings import Settings, shopify_token
+from engine.workflow.return_workflow import ReturnWorkflow
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    # jmespath is pure and deterministic; passing it through avoids re-importing it for every run.
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("jmespath"))
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    token_lookup: Callable[[str], str] = shopify_token,
+    **options: object,
+) -> Worker:
+    activities = ShopifyActivities(settings, http, token_lookup)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ReturnWorkflow],
+        activities=activities.all(),
+        workflow_runner=workflow_runner(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.namespace)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; in-flight activities get a grace period, then retry elsewhere."""
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+        worker = build_worker(client, settings, http)
+        async with worker:
+            print(f"worker polling {settings.task_queue!r} on {settings.temporal_address}", flush=True)
+            await stop.wait()

@@ -1,0 +1,1 @@
+"""The return workflow: a deterministic interpreter of a flow definition."""

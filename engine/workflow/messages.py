@@ -1,0 +1,76 @@
+"""Workflow input, signals and query results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.activities.messages import OrderSnapshot, RefundOutcome, ShopifyReturnRef
+from engine.definitions.flow import FlowDef
+from engine.definitions.mapping import MappingDef
+from engine.refunds import RefundPlan
+
+
+def workflow_id(brand: str, rebound_return_id: str) -> str:
+    """One workflow per Rebound return order, stable across pushes, pulls and operators."""
+    return f"return-{brand}-{rebound_return_id}"
+
+
+@dataclass
+class ReturnStart:
+    """Pinned at start: the flow and mapping (by value and hash) this return runs on to the end."""
+
+    brand: str
+    rebound_return_id: str
+    flow: FlowDef
+    mapping: MappingDef
+    activity_timeout_seconds: int = 30
+    max_activity_attempts: int = 8
+    search_attributes: bool = True  # the time-skipping test server has no custom search attributes
+
+
+@dataclass
+class OperatorAction:
+    operator: str
+    reason: str
+
+
+@dataclass
+class AuditEntry:
+    at: str
+    kind: str  # event | duplicate | transition | step | sla | hold | operator | ignored
+    detail: str
+    actor: str = "engine"
+
+
+@dataclass
+class ItemStatus:
+    item_id: str
+    sku: str
+    quantity: int
+    reason: str
+    grade: str | None = None
+    disposition: str | None = None
+    location_id: str | None = None
+    refund_percent: str | None = None
+
+
+@dataclass
+class ReturnStatus:
+    brand: str
+    rebound_return_id: str
+    order_name: str
+    state: str
+    needs_attention: bool
+    attention_reason: str | None
+    flow: str
+    mapping_version: str
+    items: list[ItemStatus] = field(default_factory=list)
+    order: OrderSnapshot | None = None
+    shopify_return: ShopifyReturnRef | None = None
+    tracking_number: str | None = None
+    refund_plan: RefundPlan | None = None
+    refund: RefundOutcome | None = None
+    restocked: dict[str, int] = field(default_factory=dict)  # "sku@location" -> quantity made available
+    steps_done: list[str] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    finished: bool = False

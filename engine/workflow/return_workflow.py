@@ -1,0 +1,551 @@
+"""One workflow per Rebound return order, interpreting the flow it was started with.
+
+Deterministic: no I/O, no clocks but workflow.now(), no reading of flow or mapping files. Events arrive
+as signals (signal-with-start), are deduplicated by event id and applied monotonically: a later milestone
+implies the earlier ones, so the skipped states' steps run in order. Each step runs at most once per
+return (per state for status syncs); a failed step holds the return in needs_attention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    import jmespath
+
+    from engine.activities.messages import (
+        CreateReturnInput,
+        Disposal,
+        DisposeInput,
+        IssueRefundInput,
+        OrderSnapshot,
+        OrderStatusInput,
+        RefundOutcome,
+        ReturnLineRequest,
+        ReturnRefInput,
+        ShopifyReturnRef,
+        ShopRef,
+        TrackingInput,
+        ValidateOrderInput,
+    )
+    from engine.activities.shopify_steps import ShopifyActivities
+    from engine.definitions.flow import StateDef, StepDef
+    from engine.events import EventItem, ReturnEvent
+    from engine.refunds import RefundLineInput, RefundPlan, plan_refund
+    from engine.workflow import search
+    from engine.workflow.messages import (
+        AuditEntry,
+        ItemStatus,
+        OperatorAction,
+        ReturnStart,
+        ReturnStatus,
+    )
+
+# Steps that may run in several states but must happen once per return (money, stock, Shopify objects).
+PER_STATE_STEPS = {"sync_order_status", "attach_tracking"}
+
+SHOPIFY_DISPOSITION = {
+    "restock": "RESTOCKED",
+    "not_restocked": "NOT_RESTOCKED",
+    "processing_required": "PROCESSING_REQUIRED",
+    "missing": "MISSING",
+}
+
+
+class StepFailed(Exception):
+    """A step could not complete; the return is held for a person."""
+
+
+@workflow.defn(name="ReturnWorkflow")
+class ReturnWorkflow:
+    @workflow.init
+    def __init__(self, start: ReturnStart) -> None:
+        self.start = start
+        self.flow = start.flow
+        self.mapping = start.mapping
+        self.shop = ShopRef(start.brand, self.mapping.shop_domain, self.mapping.api_version)
+        self.state = "new"
+        self.state_complete = True
+        self.state_entered_at = workflow.now()
+        self.target_rank = -1
+        self.pending_terminal: str | None = None
+        self.inbox: list[ReturnEvent] = []
+        self.seen_events: set[str] = set()
+        self.audit: list[AuditEntry] = []
+        self.steps_done: list[str] = []
+        self.hold_reason: str | None = None
+        self.sla_reason: str | None = None
+        self.sla_breached_state: str | None = None
+        self.wake = False
+        self.order_name = ""
+        self.registered_at: str | None = None
+        self.items: dict[str, ItemStatus] = {}
+        self.graded = False
+        self.order: OrderSnapshot | None = None
+        self.shopify_return: ShopifyReturnRef | None = None
+        self.tracking_number: str | None = None
+        self.tracking_url: str | None = None
+        self.refund_plan: RefundPlan | None = None
+        self.refund: RefundOutcome | None = None
+        self.restocked: dict[str, int] = {}
+        self.finished_at: Any = None
+
+    # ---------------------------------------------------------------- messages
+
+    @workflow.signal(name="event")
+    def on_event(self, event: ReturnEvent) -> None:
+        if event.event_id in self.seen_events:
+            self._log("duplicate", f"{event.kind} {event.event_id} ignored (already applied)")
+            return
+        self.seen_events.add(event.event_id)
+        if self.state in self.flow.states and self.flow.is_terminal(self.state):
+            self._log("ignored", f"{event.kind} from {event.source} recorded; return already {self.state}")
+            return
+        self._log("event", f"{event.kind} ({event.raw_status or event.kind}) from {event.source} at {event.occurred_at}")
+        self.inbox.append(event)
+
+    @workflow.signal(name="retry")
+    def on_retry(self, action: OperatorAction) -> None:
+        """Leave the needs_attention hold and re-run the steps that did not complete."""
+        if self.hold_reason is None:
+            self._log("operator", f"retry ignored: not held ({action.reason})", actor=action.operator)
+            return
+        self._log("operator", f"retry: {action.reason} (was: {self.hold_reason})", actor=action.operator)
+        self.hold_reason = None
+        self.wake = True
+        self._upsert()
+
+    @workflow.query(name="status")
+    def status(self) -> ReturnStatus:
+        return ReturnStatus(
+            brand=self.start.brand,
+            rebound_return_id=self.start.rebound_return_id,
+            order_name=self.order_name,
+            state=self.state,
+            needs_attention=self.needs_attention,
+            attention_reason=self.hold_reason or self.sla_reason,
+            flow=self.flow.ref,
+            mapping_version=self.mapping.version,
+            items=list(self.items.values()),
+            order=self.order,
+            shopify_return=self.shopify_return,
+            tracking_number=self.tracking_number,
+            refund_plan=self.refund_plan,
+            refund=self.refund,
+            restocked=dict(self.restocked),
+            steps_done=list(self.steps_done),
+            audit=list(self.audit),
+            finished=self.finished_at is not None,
+        )
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.hold_reason is not None or self.sla_reason is not None
+
+    # ---------------------------------------------------------------- main loop
+
+    @workflow.run
+    async def run(self, start: ReturnStart) -> ReturnStatus:
+        self._log("transition", f"started on flow {self.flow.ref}, mapping {self.mapping.brand}@{self.mapping.version}")
+        self._upsert()
+        while True:
+            while self.inbox and self.hold_reason is None:
+                self._apply(self.inbox.pop(0))
+            if self.hold_reason is None:
+                await self._drive()
+            if self._finished():
+                if self.finished_at is None:
+                    self.finished_at = workflow.now()
+                remaining = self.flow.linger_seconds - (workflow.now() - self.finished_at).total_seconds()
+                if remaining <= 0:
+                    break
+                try:
+                    await workflow.wait_condition(lambda: False, timeout=timedelta(seconds=remaining))
+                except asyncio.TimeoutError:
+                    break
+                continue
+            self.wake = False
+            timeout = self._sla_timeout()
+            try:
+                await workflow.wait_condition(
+                    lambda: self.wake or (bool(self.inbox) and self.hold_reason is None), timeout=timeout
+                )
+            except asyncio.TimeoutError:
+                self._sla_breach()
+        return self.status()
+
+    def _finished(self) -> bool:
+        return (
+            self.state in self.flow.states
+            and self.flow.is_terminal(self.state)
+            and self.state_complete
+            and self.hold_reason is None
+        )
+
+    def _apply(self, event: ReturnEvent) -> None:
+        """Merge what the event tells us, then move the target forward (never backward)."""
+        self.order_name = self.order_name or event.order_name
+        if event.kind == "registered" and self.registered_at is None:
+            self.registered_at = event.occurred_at
+        self._merge_items(event.items, graded=event.kind == "inspected")
+        if event.tracking_number:
+            self.tracking_number = event.tracking_number
+            self.tracking_url = event.tracking_url or self.tracking_url
+        target = self.flow.events.get(event.kind)
+        if target is None:
+            self._log("ignored", f"no transition for {event.kind}")
+            return
+        target_state = self.flow.states[target]
+        if target_state.kind == "terminal":
+            allowed = target_state.allowed_from
+            if allowed is not None and self.state not in allowed and self.state != "new":
+                self._log("ignored", f"{event.kind} refused: return is already {self.state}")
+                self.sla_reason = f"{event.kind} received while {self.state}: check with Rebound"
+                self._upsert()
+                return
+            self.pending_terminal = target
+            return
+        rank = self.flow.rank(target)
+        if rank <= self.target_rank:
+            self._log("ignored", f"{event.kind} implies {target}, already reached or requested")
+            return
+        self.target_rank = rank
+
+    def _merge_items(self, items: list[EventItem], *, graded: bool) -> None:
+        for item in items:
+            known = self.items.get(item.item_id)
+            if known is None:
+                self.items[item.item_id] = ItemStatus(item.item_id, item.sku, item.quantity, item.reason, item.grade)
+            elif item.grade is not None:
+                known.grade = item.grade
+        if graded:
+            self.graded = True
+
+    async def _drive(self) -> None:
+        """Run the current state's steps, then follow `then`, a pending cancel, or the next milestone."""
+        while self.hold_reason is None:
+            if not self.state_complete:
+                try:
+                    await self._run_steps(self.flow.states[self.state])
+                except StepFailed as failure:
+                    self._enter_hold(str(failure))
+                    return
+                if not self.state_complete:  # a step moved us (e.g. validation rejected the return)
+                    continue
+            if self.state in self.flow.states and self.flow.is_terminal(self.state):
+                return
+            current = self.flow.states.get(self.state)
+            if current is not None and current.then:
+                self._transition(current.then)
+            elif self.pending_terminal:
+                target, self.pending_terminal = self.pending_terminal, None
+                self._transition(target)
+            elif self.flow.rank(self.state) < self.target_rank:
+                self._transition(self.flow.milestones[self.flow.rank(self.state) + 1])
+            else:
+                return
+
+    def _transition(self, state: str) -> None:
+        previous = self.state
+        self.state = state
+        self.state_complete = False
+        self.state_entered_at = workflow.now()
+        if self.sla_breached_state is not None:
+            self.sla_reason = None  # the awaited milestone arrived
+            self.sla_breached_state = None
+        self._log("transition", f"{previous} -> {state}")
+        self._upsert()
+
+    async def _run_steps(self, state: StateDef) -> None:
+        entered = self.state
+        for step in state.steps:
+            key = step.name if step.name not in PER_STATE_STEPS else f"{state.name}:{step.name}"
+            if key in self.steps_done or not self._when(step):
+                continue
+            await self._run_step(step.name)
+            if self.state != entered:
+                return
+            self.steps_done.append(key)
+        self.state_complete = True
+
+    def _when(self, step: StepDef) -> bool:
+        if not step.when:
+            return True
+        context = {
+            "mapping": dataclasses.asdict(self.mapping),
+            "return": {"state": self.state, "graded": self.graded, "refunded": self.refund is not None},
+        }
+        return bool(jmespath.search(step.when, context))
+
+    # ---------------------------------------------------------------- steps
+
+    async def _run_step(self, name: str) -> None:
+        handler = getattr(self, f"_step_{name}")
+        await handler()
+
+    async def _call(self, method: Any, arg: Any) -> Any:
+        try:
+            return await workflow.execute_activity_method(
+                method,
+                arg,
+                start_to_close_timeout=timedelta(seconds=self.start.activity_timeout_seconds),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=60),
+                    maximum_attempts=self.start.max_activity_attempts,
+                    non_retryable_error_types=["ShopifyUserError", "ShopifyRejected"],
+                ),
+            )
+        except ActivityError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+            raise StepFailed(f"{getattr(method, '__name__', method)} failed: {message}") from None
+
+    async def _step_validate_order(self) -> None:
+        result = await self._call(
+            ShopifyActivities.validate_order,
+            ValidateOrderInput(
+                shop=self.shop,
+                rebound_return_id=self.start.rebound_return_id,
+                order_name=self.order_name,
+                items=[EventItem(i.item_id, i.sku, i.quantity, i.reason) for i in self.items.values()],
+                return_window_days=self.mapping.return_window_days,
+                registered_at=self.registered_at or workflow.now().isoformat(),
+            ),
+        )
+        self.order = result.order
+        if not result.valid:
+            self._log("step", "validate_order: rejected: " + "; ".join(result.problems))
+            self.pending_terminal = None
+            self._transition("rejected")
+            return
+        self._log("step", f"validate_order: {self.order_name} ok")
+
+    async def _step_create_shopify_return(self) -> None:
+        assert self.order is not None
+        quantities: dict[str, int] = {}
+        reasons: dict[str, str] = {}
+        for item in self.items.values():
+            line = self.order.line_for_sku(item.sku)
+            assert line is not None  # validate_order guarantees it
+            quantities[line.fulfillment_line_item_id] = quantities.get(line.fulfillment_line_item_id, 0) + item.quantity
+            reasons.setdefault(line.fulfillment_line_item_id, item.reason)
+        lines = [
+            ReturnLineRequest(
+                fulfillment_line_item_id=fli,
+                quantity=qty,
+                reason_handle=self.mapping.reason_for(reasons[fli]).shopify,
+                note=f"Rebound {self.start.rebound_return_id}: {reasons[fli]}"[:255],
+            )
+            for fli, qty in quantities.items()
+        ]
+        self.shopify_return = await self._call(
+            ShopifyActivities.create_return,
+            CreateReturnInput(
+                shop=self.shop,
+                rebound_return_id=self.start.rebound_return_id,
+                order_id=self.order.order_id,
+                lines=lines,
+                requested_at=self.registered_at or workflow.now().isoformat(),
+            ),
+        )
+        how = "adopted existing" if self.shopify_return.adopted else "created"
+        self._log("step", f"create_shopify_return: {how} {self.shopify_return.name}")
+        self._upsert()
+
+    async def _step_attach_tracking(self) -> None:
+        if not self.tracking_number or self.shopify_return is None:
+            self._log("step", "attach_tracking: no tracking number yet")
+            return
+        await self._call(
+            ShopifyActivities.attach_tracking,
+            TrackingInput(
+                self.shop,
+                self.shopify_return.return_id,
+                self.shopify_return.rfo_id,
+                self.tracking_number,
+                self.tracking_url,
+            ),
+        )
+        self._log("step", f"attach_tracking: {self.tracking_number}")
+
+    async def _step_sync_order_status(self) -> None:
+        if self.order is None:
+            return
+        await self._call(
+            ShopifyActivities.sync_order_status,
+            OrderStatusInput(
+                shop=self.shop,
+                order_id=self.order.order_id,
+                rebound_return_id=self.start.rebound_return_id,
+                state=self.state,
+                return_id=self.shopify_return.return_id if self.shopify_return else None,
+                tracking_number=self.tracking_number,
+                refund_id=self.refund.refund_id if self.refund else None,
+            ),
+        )
+
+    async def _step_assign_dispositions(self) -> None:
+        for item in self.items.values():
+            rule = self.mapping.grade_for(item.grade)
+            item.disposition = rule.disposition
+            item.location_id = self.mapping.location_id(rule.location)
+            item.refund_percent = rule.refund_percent
+        summary = ", ".join(f"{i.sku}:{i.grade or 'missing'}->{i.disposition}" for i in self.items.values())
+        self._log("step", f"assign_dispositions: {summary}")
+
+    async def _step_restock_items(self) -> None:
+        if self.shopify_return is None or self.order is None:
+            raise StepFailed("restock_items: no Shopify return to dispose")
+        grouped: dict[tuple[str, str, str | None], int] = {}
+        for item in self.items.values():
+            line = self.order.line_for_sku(item.sku)
+            rfo_line = self.shopify_return.rfo_lines.get(line.fulfillment_line_item_id) if line else None
+            if rfo_line is None or item.disposition is None:
+                raise StepFailed(f"restock_items: no reverse fulfillment line for {item.sku}")
+            key = (rfo_line, SHOPIFY_DISPOSITION[item.disposition], item.location_id)
+            grouped[key] = grouped.get(key, 0) + item.quantity
+        disposals = [Disposal(rfo, qty, kind, loc) for (rfo, kind, loc), qty in grouped.items()]
+        result = await self._call(
+            ShopifyActivities.dispose_items, DisposeInput(self.shop, self.shopify_return.return_id, disposals)
+        )
+        by_rfo_line = {
+            self.shopify_return.rfo_lines[line.fulfillment_line_item_id]: line.sku for line in self.order.lines
+            if line.fulfillment_line_item_id in self.shopify_return.rfo_lines
+        }
+        for disposal in result.applied + result.already_done:
+            if disposal.disposition == "RESTOCKED":
+                key = f"{by_rfo_line.get(disposal.rfo_line_id, '?')}@{disposal.location_id}"
+                self.restocked[key] = self.restocked.get(key, 0) + disposal.quantity
+        self._log(
+            "step",
+            f"restock_items: {len(result.applied)} disposition(s) applied, {len(result.already_done)} already in Shopify",
+        )
+
+    def _plan_refund(self) -> RefundPlan:
+        assert self.order is not None
+        lines: dict[str, RefundLineInput] = {}
+        for item in self.items.values():
+            line = self.order.line_for_sku(item.sku)
+            if line is None:
+                continue
+            percent = item.refund_percent if item.refund_percent is not None else (
+                "100" if not self.graded else self.mapping.grade_for(item.grade).refund_percent
+            )
+            fault = self.mapping.reason_for(item.reason).fault
+            key = f"{line.line_item_id}|{percent}|{fault}"
+            if key in lines:
+                lines[key].quantity += item.quantity
+            else:
+                lines[key] = RefundLineInput(line.line_item_id, item.sku, item.quantity, line.unit_price, percent, fault)
+        return plan_refund(
+            list(lines.values()),
+            currency=self.order.currency,
+            return_shipping_fee=self.mapping.refund.return_shipping_fee,
+            restocking_fee_percent=self.mapping.refund.restocking_fee_percent,
+            rounding=self.mapping.refund.rounding,
+            refundable_cap=self.order.net_payment,
+        )
+
+    async def _step_issue_refund(self) -> None:
+        assert self.order is not None
+        self.refund_plan = self._plan_refund()
+        if not self.refund_plan.lines or Decimal(self.refund_plan.total) == 0:
+            self.refund = RefundOutcome(status="nothing_to_refund", amount=self.refund_plan.total)
+            self._log("step", "issue_refund: nothing refundable under the mapping's rules")
+            return
+        self.refund = await self._call(
+            ShopifyActivities.issue_refund,
+            IssueRefundInput(
+                shop=self.shop,
+                rebound_return_id=self.start.rebound_return_id,
+                order_id=self.order.order_id,
+                plan=self.refund_plan,
+                idempotency_key=f"rebound-refund-{self.start.brand}-{self.start.rebound_return_id}",
+                registered_at=self.registered_at or "",
+            ),
+        )
+        self._log("step", f"issue_refund: {self.refund.status} {self.refund.amount} {self.order.currency} {self.refund.detail}".rstrip())
+        if self.refund.status == "preempted":
+            self.sla_reason = f"finance: refund pre-empted by a refund already in Shopify ({self.refund.detail})"
+            self._upsert()
+
+    async def _step_verify_refund(self) -> None:
+        assert self.order is not None
+        self.refund_plan = self._plan_refund()
+        outcome = await self._call(
+            ShopifyActivities.find_refund,
+            IssueRefundInput(
+                shop=self.shop,
+                rebound_return_id=self.start.rebound_return_id,
+                order_id=self.order.order_id,
+                plan=self.refund_plan,
+                idempotency_key="",
+                registered_at=self.registered_at or "",
+            ),
+        )
+        self.refund = outcome
+        if outcome.status == "not_found":
+            self.sla_reason = "finance: refund by Rebound's app not found in Shopify"
+            self._upsert()
+        self._log("step", f"verify_refund: {outcome.status} {outcome.amount}")
+
+    async def _step_close_shopify_return(self) -> None:
+        if self.shopify_return is None:
+            return
+        await self._call(ShopifyActivities.close_return, ReturnRefInput(self.shop, self.shopify_return.return_id))
+        self._log("step", f"close_shopify_return: {self.shopify_return.name} closed")
+
+    async def _step_cancel_shopify_return(self) -> None:
+        if self.shopify_return is None:
+            return
+        await self._call(ShopifyActivities.cancel_return, ReturnRefInput(self.shop, self.shopify_return.return_id))
+        self._log("step", f"cancel_shopify_return: {self.shopify_return.name} cancelled")
+
+    # ---------------------------------------------------------------- attention, SLAs, visibility
+
+    def _enter_hold(self, reason: str) -> None:
+        self.hold_reason = reason
+        self._log("hold", f"needs_attention in {self.state}: {reason}")
+        self._upsert()
+
+    def _sla_timeout(self) -> timedelta | None:
+        state = self.flow.states.get(self.state)
+        if state is None or state.sla is None or self.sla_breached_state == self.state or self.hold_reason:
+            return None
+        elapsed = (workflow.now() - self.state_entered_at).total_seconds()
+        return timedelta(seconds=max(state.sla.within_seconds - elapsed, 0.001))
+
+    def _sla_breach(self) -> None:
+        state = self.flow.states[self.state]
+        assert state.sla is not None
+        self.sla_breached_state = self.state
+        self.sla_reason = f"SLA: {state.sla.reason}"
+        self._log("sla", f"{self.state}: {state.sla.reason}")
+        self._upsert()
+
+    def _log(self, kind: str, detail: str, actor: str = "engine") -> None:
+        self.audit.append(AuditEntry(workflow.now().isoformat(), kind, detail, actor))
+
+    def _upsert(self) -> None:
+        if not self.start.search_attributes:
+            return
+        updates = [
+            search.BRAND.value_set(self.start.brand),
+            search.REBOUND_RETURN_ID.value_set(self.start.rebound_return_id),
+            search.RETURN_STATE.value_set(self.state),
+            search.NEEDS_ATTENTION.value_set(self.needs_attention),
+            search.MAPPING_VERSION.value_set(self.mapping.version),
+        ]
+        if self.order_name:
+            updates.append(search.SHOPIFY_ORDER.value_set(self.order_name))
+        workflow.upsert_search_attributes(updates)

@@ -1,0 +1,24 @@
+"""Custom search attributes, so `Brand = 'castore' AND ReturnState = 'received'` works in the UI and CLI."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+BRAND = SearchAttributeKey.for_keyword("Brand")
+RETURN_STATE = SearchAttributeKey.for_keyword("ReturnState")
+REBOUND_RETURN_ID = SearchAttributeKey.for_keyword("ReboundReturnId")
+SHOPIFY_ORDER = SearchAttributeKey.for_keyword("ShopifyOrder")
+NEEDS_ATTENTION = SearchAttributeKey.for_bool("NeedsAttention")
+MAPPING_VERSION = SearchAttributeKey.for_keyword("MappingVersion")
+
+ALL = (BRAND, RETURN_STATE, REBOUND_RETURN_ID, SHOPIFY_ORDER, NEEDS_ATTENTION, MAPPING_VERSION)
+
+
+def dev_server_flags() -> list[str]:
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool"}
+    return [
+        arg
+        for key in ALL
+        for arg in ("--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_')]}")
+    ]
