@@ -28,6 +28,7 @@ from engine.temporal.devserver import start_dev_server
 from engine.temporal.starter import deliver, handle_for
 from engine.temporal.worker import build_worker
 from engine.workflow.messages import ReturnStatus
+from engine.workflow.return_workflow import ReturnWorkflow
 
 STOCK_PER_LOCATION = 20
 
@@ -79,7 +80,7 @@ async def wait_for(client: Client, scenarios: list[Scenario], timeout: float) ->
     statuses: dict[str, ReturnStatus] = {}
     while True:
         for sc in scenarios:
-            status = await handle_for(client, sc.brand, sc.rebound_return_id).query("status")
+            status = await handle_for(client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
             statuses[sc.rebound_return_id] = status  # type: ignore[assignment]
         settled = all(
             s.state == sc.expected_state and (s.finished or s.needs_attention)

@@ -1,6 +1,5 @@
 """Canonical events: what every Rebound push, pull or operator action becomes before it reaches a workflow."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 

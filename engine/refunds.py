@@ -4,7 +4,6 @@ Rounding happens once per line, in the order's currency, with the mapping's roun
 taken from the subtotal and can never make it negative; the total is capped at what Shopify still allows.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal

@@ -80,12 +80,19 @@ class ShopifyActivities:
 
     # ------------------------------------------------------------------ reads
 
-    async def _order(self, client: ShopifyClient, order_id: str, rebound_id: str) -> dict[str, Any]:
+    async def _order(
+        self, client: ShopifyClient, order_id: str, rebound_id: str, *parts: str
+    ) -> dict[str, Any]:
+        """The order header plus the named parts (fulfillments, refunds, returns), each its own cheap query."""
         data = await client.execute("OrderForReturn", {"id": order_id, "metafieldKey": link_key(rebound_id)})
         order = data.get("order")
         if order is None:
             raise ShopifyUserError("OrderForReturn", [{"field": ["id"], "message": f"order {order_id} not found"}])
-        return dict(order)
+        merged = dict(order)
+        for part in parts:
+            extra = (await client.execute(f"Order{part.capitalize()}", {"id": order_id})).get("order") or {}
+            merged[part] = extra.get(part)
+        return merged
 
     @staticmethod
     def _snapshot(order: dict[str, Any]) -> OrderSnapshot:
@@ -152,7 +159,7 @@ class ShopifyActivities:
             exact = [o for o in found if o["name"] == name]
             if not exact:
                 return ValidateOrderResult(False, [f"order {name} not found in {req.shop.domain}"])
-            order = await self._order(client, exact[0]["id"], req.rebound_return_id)
+            order = await self._order(client, exact[0]["id"], req.rebound_return_id, "fulfillments")
             snapshot = self._snapshot(order)
             problems: list[str] = []
             if order.get("cancelledAt"):
@@ -182,7 +189,7 @@ class ShopifyActivities:
     async def create_return(self, req: CreateReturnInput) -> ShopifyReturnRef:
         async with _classified():
             client = self.client(req.shop)
-            order = await self._order(client, req.order_id, req.rebound_return_id)
+            order = await self._order(client, req.order_id, req.rebound_return_id, "returns")
             linked = _linked_return_id(order)
             if linked:
                 return await self._return_ref(client, linked, adopted=True)
@@ -343,7 +350,7 @@ class ShopifyActivities:
         (keys expire after 24 h and staff refund by hand)."""
         async with _classified():
             client = self.client(req.shop)
-            order = await self._order(client, req.order_id, req.rebound_return_id)
+            order = await self._order(client, req.order_id, req.rebound_return_id, "refunds")
             ours = _our_refund(order, req.rebound_return_id)
             if ours is not None:
                 return RefundOutcome("already_issued", ours["id"], str(_money(ours["totalRefundedSet"])))
@@ -386,7 +393,7 @@ class ShopifyActivities:
         """For brands whose refunds Rebound's app issues: is there a refund for these items?"""
         async with _classified():
             client = self.client(req.shop)
-            order = await self._order(client, req.order_id, req.rebound_return_id)
+            order = await self._order(client, req.order_id, req.rebound_return_id, "refunds")
             found = _our_refund(order, req.rebound_return_id) or _covering_refund(order, req)
             if found is None:
                 return RefundOutcome("not_found", None, "0", "no refund for these items yet")

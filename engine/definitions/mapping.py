@@ -1,6 +1,5 @@
 """Brand mappings: validated at the edge, then carried by value (and version) into each return's workflow."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path

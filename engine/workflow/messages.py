@@ -1,6 +1,5 @@
 """Workflow input, signals and query results."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 

@@ -1,0 +1,25 @@
+"""Shopify Admin GraphQL emulator: a real HTTP server executing Shopify's own schema over in-memory shops.
+
+Modules (one job each):
+
+* ``schema``            - vendored SDL per API version and ``load_schema`` (cached, never at import time)
+* ``model``             - dataclasses for a shop's state (orders, refunds, returns, RFOs, inventory, ...)
+* ``store``             - ``ShopifyStore``: the typed seed/read API used by tests and the demo
+* ``returns``           - returnCreate/Close/Reopen/Cancel rules
+* ``reverse_logistics`` - reverse deliveries (tracking) and dispositions (restock)
+* ``refunds``           - refundCreate rules and money movement
+* ``idempotency``       - ``@idempotent(key:)`` requirement, replay and 24 h expiry
+* ``order_annotations`` - metafieldsSet and tagsAdd on orders
+* ``views``/``resolvers`` - GraphQL projections and root fields
+* ``errors``            - Shopify-worded validation and INVALID_VARIABLE errors
+* ``cost``              - query cost and the leaky bucket (``extensions.cost``, THROTTLED)
+* ``faults``            - fault injection seam (5xx, timeouts, lost responses)
+* ``executor``/``app``/``server`` - request pipeline, Starlette app, uvicorn runner
+"""
+
+from .clock import Clock
+from .faults import Faults
+from .server import ShopifyEmulator
+from .store import OrderLineSeed, ShopifyStore
+
+__all__ = ["Clock", "Faults", "OrderLineSeed", "ShopifyEmulator", "ShopifyStore"]

@@ -1,0 +1,319 @@
+"""The shop's state as plain dataclasses: what Shopify stores, not how GraphQL shows it (see ``views``).
+
+IDs are full GID strings. Money is ``Decimal`` in the shop currency. Inventory keeps only the base quantity
+names; ``on_hand`` is derived (available + committed + damaged + quality_control + reserved + safety_stock),
+which is how Shopify mirrors adjustments of those names into ``on_hand``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+QUANTITY_NAMES = (
+    "available",
+    "committed",
+    "damaged",
+    "incoming",
+    "on_hand",
+    "quality_control",
+    "reserved",
+    "safety_stock",
+)
+ON_HAND_PARTS = ("available", "committed", "damaged", "quality_control", "reserved", "safety_stock")
+
+ReturnStatus = Literal["REQUESTED", "OPEN", "CLOSED", "CANCELED", "DECLINED"]
+RfoStatus = Literal["OPEN", "CLOSED", "CANCELED"]
+DispositionType = Literal["RESTOCKED", "NOT_RESTOCKED", "PROCESSING_REQUIRED", "MISSING"]
+
+
+@dataclass
+class Location:
+    id: str
+    name: str
+
+
+@dataclass
+class InventoryLevel:
+    """Quantities of one item at one location, keyed by base quantity name (never ``on_hand``)."""
+
+    location_id: str
+    quantities: dict[str, int] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def get(self, name: str) -> int:
+        if name == "on_hand":
+            return sum(self.quantities.get(part, 0) for part in ON_HAND_PARTS)
+        return self.quantities.get(name, 0)
+
+    def add(self, name: str, delta: int) -> None:
+        self.quantities[name] = self.quantities.get(name, 0) + delta
+
+
+@dataclass
+class InventoryItem:
+    id: str
+    sku: str
+    variant_id: str
+    levels: dict[str, InventoryLevel] = field(default_factory=dict)  # by location id
+
+    def level(self, location_id: str) -> InventoryLevel:
+        """The level at a location, created (stocked) on first use as Shopify's restock does."""
+        if location_id not in self.levels:
+            self.levels[location_id] = InventoryLevel(location_id)
+        return self.levels[location_id]
+
+
+@dataclass
+class LineItem:
+    id: str
+    sku: str | None
+    title: str
+    quantity: int
+    unit_price: Decimal  # after all discounts
+    inventory_item_id: str | None  # None: custom line item
+
+
+@dataclass
+class FulfillmentLineItem:
+    id: str
+    line_item_id: str
+    quantity: int
+
+
+@dataclass
+class Fulfillment:
+    id: str
+    created_at: datetime
+    line_items: list[FulfillmentLineItem]
+    status: str = "SUCCESS"
+
+
+@dataclass
+class Transaction:
+    id: str
+    kind: str  # SALE, REFUND, ...
+    amount: Decimal
+    gateway: str
+    created_at: datetime
+    parent_id: str | None = None
+    status: str = "SUCCESS"
+
+
+@dataclass
+class RefundLine:
+    id: str
+    line_item_id: str
+    quantity: int
+    restock_type: str
+    location_id: str | None
+    restocked: bool
+    subtotal: Decimal
+
+
+@dataclass
+class Refund:
+    id: str
+    note: str | None
+    created_at: datetime
+    lines: list[RefundLine]
+    transaction_ids: list[str]
+    amount: Decimal
+    shipping: Decimal = Decimal("0")
+
+
+@dataclass
+class Metafield:
+    id: str
+    namespace: str
+    key: str
+    type: str
+    value: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Order:
+    id: str
+    name: str
+    currency: str
+    processed_at: datetime
+    created_at: datetime
+    line_items: list[LineItem]
+    fulfillments: list[Fulfillment]
+    transactions: list[Transaction]
+    shipping: Decimal
+    refunds: list[Refund] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    metafields: dict[tuple[str, str], Metafield] = field(default_factory=dict)
+    return_ids: list[str] = field(default_factory=list)
+    cancelled_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def line(self, line_item_id: str) -> LineItem | None:
+        return next((li for li in self.line_items if li.id == line_item_id), None)
+
+    def fulfillment_line(self, fli_id: str) -> FulfillmentLineItem | None:
+        for fulfillment in self.fulfillments:
+            for fli in fulfillment.line_items:
+                if fli.id == fli_id:
+                    return fli
+        return None
+
+    def transaction(self, transaction_id: str) -> Transaction | None:
+        return next((t for t in self.transactions if t.id == transaction_id), None)
+
+    def refunded_quantity(self, line_item_id: str) -> int:
+        return sum(rl.quantity for r in self.refunds for rl in r.lines if rl.line_item_id == line_item_id)
+
+    def refundable_quantity(self, line_item_id: str) -> int:
+        line = self.line(line_item_id)
+        return 0 if line is None else max(0, line.quantity - self.refunded_quantity(line_item_id))
+
+    def received(self) -> Decimal:
+        return sum(
+            (t.amount for t in self.transactions if t.status == "SUCCESS" and t.kind in ("SALE", "CAPTURE")),
+            Decimal("0"),
+        )
+
+    def refunded(self) -> Decimal:
+        return sum(
+            (t.amount for t in self.transactions if t.status == "SUCCESS" and t.kind == "REFUND"),
+            Decimal("0"),
+        )
+
+    def net_payment(self) -> Decimal:
+        return self.received() - self.refunded()
+
+    def financial_status(self) -> str:
+        refunded = self.refunded()
+        if refunded <= 0:
+            return "PAID"
+        return "REFUNDED" if refunded >= self.received() else "PARTIALLY_REFUNDED"
+
+    def total_price(self) -> Decimal:
+        return sum((li.unit_price * li.quantity for li in self.line_items), Decimal("0")) + self.shipping
+
+
+@dataclass
+class ReturnLine:
+    id: str
+    fulfillment_line_item_id: str
+    quantity: int
+    reason: str  # legacy ReturnReason enum value
+    reason_definition_id: str | None
+    reason_note: str
+    customer_note: str | None = None
+
+
+@dataclass
+class Disposition:
+    id: str
+    type: DispositionType
+    quantity: int
+    location_id: str | None
+    created_at: datetime
+
+
+@dataclass
+class RfoLine:
+    id: str
+    return_line_id: str
+    fulfillment_line_item_id: str
+    total_quantity: int
+    dispositions: list[Disposition] = field(default_factory=list)
+
+
+@dataclass
+class ReverseFulfillmentOrder:
+    id: str
+    return_id: str
+    order_id: str
+    lines: list[RfoLine]
+    status: RfoStatus = "OPEN"
+    delivery_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReverseDeliveryLine:
+    id: str
+    rfo_line_id: str
+    quantity: int
+
+
+@dataclass
+class ReverseDelivery:
+    id: str
+    rfo_id: str
+    lines: list[ReverseDeliveryLine]
+    created_at: datetime
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    label_url: str | None = None
+
+
+@dataclass
+class Return:
+    id: str
+    order_id: str
+    name: str
+    status: ReturnStatus
+    lines: list[ReturnLine]
+    created_at: datetime
+    rfo_ids: list[str] = field(default_factory=list)
+    closed_at: datetime | None = None
+    request_approved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReturnReasonDefinition:
+    id: str
+    handle: str
+    name: str
+    legacy_reason: str
+    deleted: bool = False
+
+
+@dataclass
+class IdempotencyRecord:
+    """A committed idempotent write: the request fingerprint and what it produced."""
+
+    key: str
+    mutation: str
+    fingerprint: str
+    created_at: datetime
+    result_id: str
+
+
+@dataclass
+class Shop:
+    domain: str
+    access_token: str
+    currency: str
+    locations: dict[str, Location] = field(default_factory=dict)
+    inventory: dict[str, InventoryItem] = field(default_factory=dict)  # by inventory item id
+    orders: dict[str, Order] = field(default_factory=dict)
+    returns: dict[str, Return] = field(default_factory=dict)
+    rfos: dict[str, ReverseFulfillmentOrder] = field(default_factory=dict)
+    deliveries: dict[str, ReverseDelivery] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)  # (mutation, key)
+
+    def item_by_sku(self, sku: str) -> InventoryItem | None:
+        return next((item for item in self.inventory.values() if item.sku == sku), None)
+
+    def rfo_line(self, rfo_line_id: str) -> tuple[ReverseFulfillmentOrder, RfoLine] | None:
+        for rfo in self.rfos.values():
+            for line in rfo.lines:
+                if line.id == rfo_line_id:
+                    return rfo, line
+        return None
+
+    def order_of_fulfillment_line(self, fli_id: str) -> tuple[Order, FulfillmentLineItem] | None:
+        for order in self.orders.values():
+            fli = order.fulfillment_line(fli_id)
+            if fli is not None:
+                return order, fli
+        return None

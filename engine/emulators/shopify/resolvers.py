@@ -1,0 +1,284 @@
+"""Root Query/Mutation fields for one request: argument handling and payload shapes, rules live in services.
+
+The root is a dict subclass so a document that asks for a root field the emulator does not implement gets a
+clear GraphQL error instead of a silent ``null``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from . import idempotency, order_annotations, refunds, returns, reverse_logistics
+from .connections import connection
+from .ids import parse_gid
+from .model import Order, Shop
+from .outcome import Outcome, UserError
+from .reasons import REASON_DEFINITIONS
+from .views import View, Views
+
+if TYPE_CHECKING:
+    from .store import ShopifyStore
+
+Resolver = Callable[..., Any]
+
+
+@dataclass
+class RequestContext:
+    """What one GraphQL request may touch; ``writes`` counts committed writes (for fault injection)."""
+
+    store: ShopifyStore
+    shop: Shop
+    version: str
+    writes: int = 0
+    views: Views = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.views = Views(self.store, self.shop)
+
+
+class Root(dict[str, Any]):
+    """Root value; unknown root fields raise instead of resolving to null."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # noqa: D401 - dict API
+        if key in self:
+            return self[key]
+        if key == "__typename":
+            return default
+        raise GraphQLError(f"The Shopify emulator does not implement the root field '{key}'.")
+
+
+def _errors(errors: list[UserError]) -> list[dict[str, Any]]:
+    return [e.as_dict() for e in errors]
+
+
+_NAME_TERM = re.compile(r"""(?:^|\s)name:(?:"([^"]*)"|'([^']*)'|(\S+))""")
+
+
+def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
+    orders = sorted(shop.orders.values(), key=lambda o: int(parse_gid(o.id).number))  # type: ignore[union-attr]
+    if not query or not query.strip():
+        return orders
+    match = _NAME_TERM.search(query)
+    if match:
+        wanted = next(g for g in match.groups() if g is not None)
+    else:
+        wanted = query.strip().strip('"')
+    wanted = wanted.lstrip("#").lower()
+    return [o for o in orders if o.name.lstrip("#").lower() == wanted]
+
+
+def build_root(ctx: RequestContext) -> Root:
+    store, shop, views = ctx.store, ctx.shop, ctx.views
+
+    def committed(outcome: Outcome[Any]) -> None:
+        if outcome.ok:
+            ctx.writes += 1
+
+    # ---- queries ------------------------------------------------------------------------------------
+    def order(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002 - GraphQL argument
+        found = shop.orders.get(id)
+        return views.order(found) if found else None
+
+    def orders(_info: GraphQLResolveInfo, query: str | None = None, **args: Any) -> View:
+        return connection(_orders_matching(shop, query), args, views.order)
+
+    def return_(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        found = shop.returns.get(id)
+        return views.return_(found) if found else None
+
+    def rfo(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        found = shop.rfos.get(id)
+        return views.rfo(found) if found else None
+
+    def reverse_delivery(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        found = shop.deliveries.get(id)
+        return views.delivery(found) if found else None
+
+    def inventory_item(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        found = shop.inventory.get(id)
+        return views.inventory_item(found) if found else None
+
+    def location(_info: GraphQLResolveInfo, id: str | None = None) -> View | None:  # noqa: A002
+        found = shop.locations.get(id) if id else next(iter(shop.locations.values()), None)
+        return views.location(found) if found else None
+
+    def locations(_info: GraphQLResolveInfo, **args: Any) -> View:
+        return connection(list(shop.locations.values()), args, views.location)
+
+    def reason_definitions(
+        _info: GraphQLResolveInfo,
+        ids: list[str] | None = None,
+        handles: list[str] | None = None,
+        **args: Any,
+    ) -> View:
+        chosen = [
+            d
+            for d in REASON_DEFINITIONS
+            if (ids is None or d.id in ids) and (handles is None or d.handle in handles)
+        ]
+        return connection(chosen, args, views.reason_definition)
+
+    def node(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        return _node(id)
+
+    def nodes(_info: GraphQLResolveInfo, ids: list[str]) -> list[View | None]:
+        return [_node(i) for i in ids]
+
+    def _node(node_id: str) -> View | None:
+        lookups: dict[str, Callable[[], View | None]] = {
+            "Order": lambda: views.order(shop.orders[node_id]) if node_id in shop.orders else None,
+            "Return": lambda: views.return_(shop.returns[node_id]) if node_id in shop.returns else None,
+            "ReverseFulfillmentOrder": lambda: (
+                views.rfo(shop.rfos[node_id]) if node_id in shop.rfos else None
+            ),
+            "ReverseDelivery": lambda: (
+                views.delivery(shop.deliveries[node_id]) if node_id in shop.deliveries else None
+            ),
+            "InventoryItem": lambda: (
+                views.inventory_item(shop.inventory[node_id]) if node_id in shop.inventory else None
+            ),
+            "Location": lambda: (
+                views.location(shop.locations[node_id]) if node_id in shop.locations else None
+            ),
+        }
+        parsed = parse_gid(node_id)
+        lookup = lookups.get(parsed.kind) if parsed else None
+        return lookup() if lookup else None
+
+    def shop_field(_info: GraphQLResolveInfo) -> View:
+        return {
+            "__typename": "Shop",
+            "id": "gid://shopify/Shop/1",
+            "name": shop.domain.split(".")[0],
+            "myshopifyDomain": shop.domain,
+            "currencyCode": shop.currency,
+        }
+
+    # ---- mutations ----------------------------------------------------------------------------------
+    def return_payload(outcome: Outcome[Any]) -> View:
+        committed(outcome)
+        value = outcome.value
+        return {"return": views.return_(value) if value else None, "userErrors": _errors(outcome.errors)}
+
+    def return_create(_info: GraphQLResolveInfo, returnInput: dict[str, Any]) -> View:  # noqa: N803
+        return return_payload(returns.create_return(store, shop, returnInput))
+
+    def return_close(_info: GraphQLResolveInfo, id: str) -> View:  # noqa: A002
+        return return_payload(returns.close_return(store, shop, id))
+
+    def return_reopen(_info: GraphQLResolveInfo, id: str) -> View:  # noqa: A002
+        return return_payload(returns.reopen_return(store, shop, id))
+
+    def return_cancel(_info: GraphQLResolveInfo, id: str, **_: Any) -> View:  # noqa: A002
+        return return_payload(returns.cancel_return(store, shop, id))
+
+    def delivery_create(
+        _info: GraphQLResolveInfo,
+        reverseFulfillmentOrderId: str,  # noqa: N803
+        reverseDeliveryLineItems: list[dict[str, Any]],  # noqa: N803
+        trackingInput: dict[str, Any] | None = None,  # noqa: N803
+        labelInput: dict[str, Any] | None = None,  # noqa: N803
+        **_: Any,
+    ) -> View:
+        outcome = reverse_logistics.create_delivery(
+            store, shop, reverseFulfillmentOrderId, reverseDeliveryLineItems, trackingInput, labelInput
+        )
+        committed(outcome)
+        value = outcome.value
+        return {
+            "reverseDelivery": views.delivery(value) if value else None,
+            "userErrors": _errors(outcome.errors),
+        }
+
+    def dispose(_info: GraphQLResolveInfo, dispositionInputs: list[dict[str, Any]]) -> View:  # noqa: N803
+        outcome = reverse_logistics.dispose(store, shop, dispositionInputs)
+        committed(outcome)
+        lines = None
+        if outcome.value is not None:
+            lines = []
+            for line in outcome.value:
+                found = shop.rfo_line(line.id)
+                assert found is not None
+                lines.append(views.rfo_line(shop.orders[found[0].order_id], line))
+        return {"reverseFulfillmentOrderLineItems": lines, "userErrors": _errors(outcome.errors)}
+
+    def refund_create(info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        key = idempotency.require_key(info, ctx.version)
+
+        def payload(outcome: Outcome[Any]) -> View:
+            refund = outcome.value
+            owner = shop.orders.get(input.get("orderId") or "")
+            return {
+                "refund": views.refund(owner, refund) if refund and owner else None,
+                "order": views.order(owner) if owner else None,
+                "userErrors": _errors(outcome.errors),
+            }
+
+        now = store.clock.now()
+        print_ = idempotency.fingerprint(input)
+        if key is not None:
+            try:
+                record = idempotency.lookup(shop, "refundCreate", key, print_, now)
+            except idempotency.KeyMismatch:
+                return payload(Outcome(errors=[UserError(None, idempotency.MISMATCH_MESSAGE)]))
+            if record is not None:
+                return payload(Outcome(refunds.find_refund(shop, record.result_id)))
+        outcome = refunds.create_refund(store, shop, input)
+        committed(outcome)
+        if outcome.value is not None and key is not None:
+            idempotency.remember(shop, "refundCreate", key, print_, now, outcome.value.id)
+        return payload(outcome)
+
+    def metafields_set(_info: GraphQLResolveInfo, metafields: list[dict[str, Any]]) -> View:
+        outcome = order_annotations.set_metafields(store, shop, metafields)
+        committed(outcome)
+        written = outcome.value
+        return {
+            "metafields": [views.metafield(m) for m in written] if written is not None else None,
+            "userErrors": [{**e.as_dict(), "elementIndex": _element_index(e)} for e in outcome.errors],
+        }
+
+    def tags_add(_info: GraphQLResolveInfo, id: str, tags: list[str]) -> View:  # noqa: A002
+        outcome = order_annotations.add_tags(store, shop, id, tags)
+        committed(outcome)
+        return {
+            "node": views.order(outcome.value) if outcome.value else None,
+            "userErrors": _errors(outcome.errors),
+        }
+
+    return Root(
+        {
+            "order": order,
+            "orders": orders,
+            "return": return_,
+            "reverseFulfillmentOrder": rfo,
+            "reverseDelivery": reverse_delivery,
+            "inventoryItem": inventory_item,
+            "location": location,
+            "locations": locations,
+            "returnReasonDefinitions": reason_definitions,
+            "node": node,
+            "nodes": nodes,
+            "shop": shop_field,
+            "returnCreate": return_create,
+            "returnClose": return_close,
+            "returnReopen": return_reopen,
+            "returnCancel": return_cancel,
+            "reverseDeliveryCreateWithShipping": delivery_create,
+            "reverseFulfillmentOrderDispose": dispose,
+            "refundCreate": refund_create,
+            "metafieldsSet": metafields_set,
+            "tagsAdd": tags_add,
+        }
+    )
+
+
+def _element_index(error: UserError) -> int | None:
+    if error.field and len(error.field) > 1 and error.field[0] == "metafields" and error.field[1].isdigit():
+        return int(error.field[1])
+    return None

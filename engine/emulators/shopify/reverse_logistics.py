@@ -1,0 +1,142 @@
+"""Reverse logistics: ``reverseDeliveryCreateWithShipping`` (tracking) and ``reverseFulfillmentOrderDispose``.
+
+Shapes from capture ``return-reverse-logistics-*``: wrong-type GIDs are top-level ``RESOURCE_NOT_FOUND``
+errors; other problems are user errors. Disposing more than was returned is accepted (as on the public store);
+only ``RESTOCKED`` moves stock (``available``, and so ``on_hand``) at the given location.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .ids import gid_kind
+from .model import Disposition, ReverseDelivery, ReverseDeliveryLine, ReverseFulfillmentOrder, RfoLine, Shop
+from .outcome import Outcome, UserError, invalid_id
+
+if TYPE_CHECKING:
+    from .store import ShopifyStore
+
+
+def _require_kind(value: str | None, kind: str) -> None:
+    if value is not None and gid_kind(value) not in (None, kind):
+        raise invalid_id(value)
+
+
+def create_delivery(
+    store: ShopifyStore,
+    shop: Shop,
+    rfo_id: str,
+    line_inputs: list[dict[str, Any]],
+    tracking: dict[str, Any] | None,
+    label: dict[str, Any] | None,
+) -> Outcome[ReverseDelivery]:
+    """A reverse delivery; no line inputs means every RFO line at its full quantity."""
+    _require_kind(rfo_id, "ReverseFulfillmentOrder")
+    for line in line_inputs:
+        _require_kind(line["reverseFulfillmentOrderLineItemId"], "ReverseFulfillmentOrderLineItem")
+    rfo = shop.rfos.get(rfo_id)
+    if rfo is None:
+        message = "Reverse fulfillment order was not found."
+        return Outcome(errors=[UserError(["reverseFulfillmentOrderId"], message, "NOT_FOUND")])
+
+    planned: list[tuple[RfoLine, int]] = []
+    if not line_inputs:
+        planned = [(line, line.total_quantity) for line in rfo.lines]
+    errors: list[UserError] = []
+    used: dict[str, int] = {}
+    for index, line_input in enumerate(line_inputs):
+        path = ["reverseDeliveryLineItems", str(index)]
+        rfo_line = next(
+            (ln for ln in rfo.lines if ln.id == line_input["reverseFulfillmentOrderLineItemId"]), None
+        )
+        if rfo_line is None:
+            errors.append(UserError([*path, "reverseFulfillmentOrderLineItemId"], "must exist"))
+            continue
+        quantity = int(line_input["quantity"])
+        if quantity <= 0 or used.get(rfo_line.id, 0) + quantity > rfo_line.total_quantity:
+            errors.append(UserError([*path, "quantity"], "cannot deliver more items than are returned"))
+            continue
+        used[rfo_line.id] = used.get(rfo_line.id, 0) + quantity
+        planned.append((rfo_line, quantity))
+    if errors:
+        return Outcome(errors=errors)
+
+    delivery = ReverseDelivery(
+        id=store.new_id("ReverseDelivery"),
+        rfo_id=rfo.id,
+        lines=[ReverseDeliveryLine(store.new_id("ReverseDeliveryLineItem"), ln.id, q) for ln, q in planned],
+        created_at=store.clock.now(),
+        tracking_number=(tracking or {}).get("number"),
+        tracking_url=(tracking or {}).get("url"),
+        label_url=(label or {}).get("fileUrl"),
+    )
+    shop.deliveries[delivery.id] = delivery
+    rfo.delivery_ids.append(delivery.id)
+    return Outcome(delivery)
+
+
+def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Outcome[list[RfoLine]]:
+    """Record dispositions on RFO lines of one reverse fulfillment order; RESTOCKED adds to ``available``."""
+    if not inputs:
+        return Outcome(errors=[UserError(["dispositionInputs"], "The array cannot be empty.", "BLANK")])
+    for item in inputs:
+        _require_kind(item["reverseFulfillmentOrderLineItemId"], "ReverseFulfillmentOrderLineItem")
+        _require_kind(item.get("locationId"), "Location")
+
+    resolved: list[tuple[ReverseFulfillmentOrder, RfoLine] | None] = [
+        shop.rfo_line(item["reverseFulfillmentOrderLineItemId"]) for item in inputs
+    ]
+    rfo_ids = {found[0].id if found else None for found in resolved}
+    if None in rfo_ids or len(rfo_ids) > 1:
+        message = "Cannot dispose items from more than one reverse fulfillment order."
+        return Outcome(errors=[UserError(["dispositionInputs"], message, "INVALID")])
+
+    errors: list[UserError] = []
+    for index, (item, found) in enumerate(zip(inputs, resolved, strict=True)):
+        assert found is not None
+        rfo, line = found
+        path = ["dispositionInputs", str(index)]
+        order = shop.orders[rfo.order_id]
+        fli = order.fulfillment_line(line.fulfillment_line_item_id)
+        line_item = order.line(fli.line_item_id) if fli else None
+        restocked = item["dispositionType"] == "RESTOCKED"
+        if restocked and (line_item is None or line_item.inventory_item_id is None):
+            message = "RESTOCKED is an invalid disposition type for a custom line item."
+            errors.append(UserError([*path, "dispositionType"], message, "INVALID"))
+        location_id = item.get("locationId")
+        if (restocked and location_id is None) or (
+            location_id is not None and location_id not in shop.locations
+        ):
+            errors.append(UserError([*path, "locationId"], "Location not found.", "NOT_FOUND"))
+        if int(item["quantity"]) <= 0:
+            errors.append(UserError([*path, "quantity"], "Quantity must be greater than 0.", "GREATER_THAN"))
+    if errors:
+        return Outcome(errors=errors)
+
+    now = store.clock.now()
+    touched: list[RfoLine] = []
+    for item, found in zip(inputs, resolved, strict=True):
+        assert found is not None
+        rfo, line = found
+        quantity = int(item["quantity"])
+        kind = item["dispositionType"]
+        line.dispositions.append(
+            Disposition(
+                store.new_id("ReverseFulfillmentOrderDisposition"),
+                kind,
+                quantity,
+                item.get("locationId"),
+                now,
+            )
+        )
+        if kind == "RESTOCKED":
+            order = shop.orders[rfo.order_id]
+            fli = order.fulfillment_line(line.fulfillment_line_item_id)
+            line_item = order.line(fli.line_item_id) if fli else None
+            assert line_item is not None and line_item.inventory_item_id is not None
+            level = shop.inventory[line_item.inventory_item_id].level(item["locationId"])
+            level.add("available", quantity)
+            level.updated_at = now
+        if line not in touched:
+            touched.append(line)
+    return Outcome(touched)

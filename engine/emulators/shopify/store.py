@@ -1,0 +1,377 @@
+"""In-memory Shopify shops: the typed Python API that tests and the demo use to seed and inspect state.
+
+Seeding::
+
+    store = ShopifyStore()
+    store.add_shop("demo.myshopify.com", access_token="shpat_x", currency="GBP",
+                   locations=[("gid://shopify/Location/1", "Warehouse"),
+                              ("gid://shopify/Location/2", "Shop")])
+    item_id = store.add_product("demo.myshopify.com", "TEE-M", stock={"gid://shopify/Location/1": 5})
+    order_id = store.add_order("demo.myshopify.com", name="#1001", processed_at=datetime(...),
+                               lines=[OrderLineSeed("TEE-M", 2, Decimal("24.95"))], shipping=Decimal("4.95"))
+    store.refund_by_hand("demo.myshopify.com", order_id, {"TEE-M": 1}, Decimal("24.95"), note="staff")
+
+Reading (for assertions): ``refunds``, ``stock``, ``returns``, ``order_summary``, ``snapshot``.
+``store.clock`` is the shop clock (move it with ``store.clock.advance(hours=25)``).
+
+Seeded orders are paid in full (one SALE transaction for lines + shipping) and, unless a line says otherwise,
+fully fulfilled in one fulfillment. Seeding an order does not change stock: ``stock`` is what is left after
+the sale. Every mutation rule lives in the service modules (``returns``, ``refunds``, ``annotations``); this
+module only owns state, id minting and the seed/read API.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .clock import Clock, iso
+from .ids import make_gid, parse_gid
+from .model import (
+    QUANTITY_NAMES,
+    Fulfillment,
+    FulfillmentLineItem,
+    InventoryItem,
+    LineItem,
+    Location,
+    Order,
+    Return,
+    Shop,
+    Transaction,
+)
+from .money import format_amount, to_decimal
+
+
+@dataclass(frozen=True)
+class OrderLineSeed:
+    """One order line: ``unit_price`` is after all discounts; ``fulfilled=None`` means all units shipped."""
+
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    fulfilled: int | None = None
+    title: str | None = None
+
+
+class UnknownShop(KeyError):
+    """No shop with that domain was added."""
+
+
+class ShopifyStore:
+    """All shops of one emulator, with a shared clock and id sequence (ids are unique across shops)."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self._shops: dict[str, Shop] = {}
+        self._ids = itertools.count(1001)
+
+    # ---- infrastructure -------------------------------------------------------------------------------
+    def new_id(self, kind: str) -> str:
+        """A fresh GID; numbers are shop-independent and never reused, like Shopify's."""
+        return make_gid(kind, next(self._ids))
+
+    def reset(self) -> None:
+        """Forget every shop (the clock keeps its offset)."""
+        self._shops.clear()
+
+    def shop(self, domain: str) -> Shop:
+        try:
+            return self._shops[domain]
+        except KeyError:
+            raise UnknownShop(domain) from None
+
+    def has_shop(self, domain: str) -> bool:
+        return domain in self._shops
+
+    def domains(self) -> list[str]:
+        return sorted(self._shops)
+
+    # ---- seeding --------------------------------------------------------------------------------------
+    def add_shop(
+        self,
+        domain: str,
+        *,
+        access_token: str,
+        currency: str = "GBP",
+        locations: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Create (or replace) a shop; ``locations`` are ``(location gid, name)`` pairs."""
+        shop = Shop(domain=domain, access_token=access_token, currency=currency)
+        self._shops[domain] = shop
+        for location_id, name in locations:
+            self.add_location(domain, location_id, name)
+
+    def add_location(self, domain: str, location_id: str, name: str) -> str:
+        parsed = parse_gid(location_id)
+        if parsed is None or parsed.kind != "Location":
+            raise ValueError(f"not a Location GID: {location_id!r}")
+        self.shop(domain).locations[location_id] = Location(location_id, name)
+        return location_id
+
+    def add_product(self, domain: str, sku: str, stock: Mapping[str, int] | None = None) -> str:
+        """A variant with this SKU; ``stock`` is ``available`` per location GID. Returns the item GID."""
+        shop = self.shop(domain)
+        if shop.item_by_sku(sku) is not None:
+            raise ValueError(f"SKU {sku!r} already exists in {domain}")
+        item = InventoryItem(
+            id=self.new_id("InventoryItem"), sku=sku, variant_id=self.new_id("ProductVariant")
+        )
+        shop.inventory[item.id] = item
+        for location_id, available in (stock or {}).items():
+            self._require_location(shop, location_id)
+            level = item.level(location_id)
+            level.quantities["available"] = int(available)
+            level.updated_at = self.clock.now()
+        return item.id
+
+    def add_order(
+        self,
+        domain: str,
+        *,
+        name: str,
+        lines: Sequence[OrderLineSeed],
+        processed_at: datetime,
+        shipping: Decimal = Decimal("0"),
+        gateway: str = "shopify_payments",
+        currency: str | None = None,
+    ) -> str:
+        """A paid order (one SALE for lines + shipping); unknown SKUs become products without stock."""
+        shop = self.shop(domain)
+        if not name.startswith("#"):
+            name = f"#{name}"
+        if any(o.name == name for o in shop.orders.values()):
+            raise ValueError(f"order {name} already exists in {domain}")
+        line_items: list[LineItem] = []
+        fulfilled_lines: list[FulfillmentLineItem] = []
+        for seed in lines:
+            if seed.quantity <= 0:
+                raise ValueError("line quantity must be positive")
+            item = shop.item_by_sku(seed.sku)
+            item_id = item.id if item is not None else self.add_product(domain, seed.sku)
+            line = LineItem(
+                id=self.new_id("LineItem"),
+                sku=seed.sku,
+                title=seed.title or seed.sku,
+                quantity=seed.quantity,
+                unit_price=to_decimal(seed.unit_price),
+                inventory_item_id=item_id,
+            )
+            line_items.append(line)
+            shipped = seed.quantity if seed.fulfilled is None else seed.fulfilled
+            if not 0 <= shipped <= seed.quantity:
+                raise ValueError("fulfilled must be between 0 and quantity")
+            if shipped:
+                fulfilled_lines.append(
+                    FulfillmentLineItem(self.new_id("FulfillmentLineItem"), line.id, shipped)
+                )
+        created = processed_at
+        fulfillments = (
+            [Fulfillment(self.new_id("Fulfillment"), created, fulfilled_lines)] if fulfilled_lines else []
+        )
+        order = Order(
+            id=self.new_id("Order"),
+            name=name,
+            currency=currency or shop.currency,
+            processed_at=processed_at,
+            created_at=created,
+            line_items=line_items,
+            fulfillments=fulfillments,
+            transactions=[],
+            shipping=to_decimal(shipping),
+            updated_at=created,
+        )
+        order.transactions.append(
+            Transaction(self.new_id("OrderTransaction"), "SALE", order.total_price(), gateway, created)
+        )
+        shop.orders[order.id] = order
+        return order.id
+
+    def refund_by_hand(
+        self,
+        domain: str,
+        order_id: str,
+        lines: Mapping[str, int],
+        amount: Decimal,
+        note: str = "",
+    ) -> str:
+        """A staff refund made in the Shopify admin (no restock), under the same rules as ``refundCreate``."""
+        from .refunds import create_refund  # services import the store; keep the cycle lazy
+
+        shop = self.shop(domain)
+        order = self._order(shop, order_id)
+        refund_lines: list[dict[str, Any]] = []
+        for sku, quantity in lines.items():
+            line = next((li for li in order.line_items if li.sku == sku), None)
+            if line is None:
+                raise ValueError(f"order {order.name} has no line with SKU {sku!r}")
+            refund_lines.append({"lineItemId": line.id, "quantity": quantity, "restockType": "NO_RESTOCK"})
+        sale = next(t for t in order.transactions if t.kind in ("SALE", "CAPTURE"))
+        refund_input: dict[str, Any] = {
+            "orderId": order.id,
+            "note": note or None,
+            "refundLineItems": refund_lines,
+        }
+        if to_decimal(amount) > 0:
+            refund_input["transactions"] = [
+                {
+                    "amount": str(amount),
+                    "gateway": sale.gateway,
+                    "kind": "REFUND",
+                    "orderId": order.id,
+                    "parentId": sale.id,
+                }
+            ]
+        outcome = create_refund(self, shop, refund_input)
+        if outcome.value is None:
+            raise ValueError("; ".join(e.message for e in outcome.errors))
+        return outcome.value.id
+
+    # ---- lookups used by services ------------------------------------------------------------------------
+    def _order(self, shop: Shop, order_id: str) -> Order:
+        try:
+            return shop.orders[order_id]
+        except KeyError:
+            raise KeyError(f"no order {order_id} in {shop.domain}") from None
+
+    @staticmethod
+    def _require_location(shop: Shop, location_id: str) -> None:
+        if location_id not in shop.locations:
+            raise ValueError(f"unknown location {location_id} in {shop.domain}")
+
+    def find_order_id(self, domain: str, name: str) -> str | None:
+        wanted = name if name.startswith("#") else f"#{name}"
+        shop = self.shop(domain)
+        return next((o.id for o in shop.orders.values() if o.name == wanted), None)
+
+    # ---- read side for assertions --------------------------------------------------------------------
+    def refunds(self, domain: str, order_id: str) -> list[dict[str, Any]]:
+        """Each refund: ``id``, ``note``, ``amount`` (Decimal), ``lines`` ({sku: qty}), ``created_at``."""
+        order = self._order(self.shop(domain), order_id)
+        out = []
+        for refund in order.refunds:
+            by_sku: dict[str, int] = {}
+            for rl in refund.lines:
+                line = order.line(rl.line_item_id)
+                sku = (line.sku if line else None) or rl.line_item_id
+                by_sku[sku] = by_sku.get(sku, 0) + rl.quantity
+            out.append(
+                {
+                    "id": refund.id,
+                    "note": refund.note,
+                    "amount": refund.amount,
+                    "lines": by_sku,
+                    "created_at": refund.created_at,
+                }
+            )
+        return out
+
+    def stock(self, domain: str, sku: str) -> dict[str, dict[str, int]]:
+        """Location GID -> every quantity name (``on_hand`` included, derived as Shopify does)."""
+        item = self.shop(domain).item_by_sku(sku)
+        if item is None:
+            raise KeyError(f"no SKU {sku!r} in {domain}")
+        return {loc: {n: level.get(n) for n in QUANTITY_NAMES} for loc, level in item.levels.items()}
+
+    def returns(self, domain: str, order_id: str) -> list[dict[str, Any]]:
+        """Each return: ``id``, ``name``, ``status``, ``lines`` {sku: qty}, ``dispositions``, ``tracking``."""
+        shop = self.shop(domain)
+        order = self._order(shop, order_id)
+        return [self._return_summary(shop, order, shop.returns[rid]) for rid in order.return_ids]
+
+    def _return_summary(self, shop: Shop, order: Order, ret: Return) -> dict[str, Any]:
+        def sku_of(fli_id: str) -> str:
+            fli = order.fulfillment_line(fli_id)
+            line = order.line(fli.line_item_id) if fli else None
+            return (line.sku if line else None) or fli_id
+
+        lines: dict[str, int] = {}
+        for rl in ret.lines:
+            lines[sku_of(rl.fulfillment_line_item_id)] = (
+                lines.get(sku_of(rl.fulfillment_line_item_id), 0) + rl.quantity
+            )
+        dispositions = []
+        tracking = []
+        for rfo_id in ret.rfo_ids:
+            rfo = shop.rfos[rfo_id]
+            for line in rfo.lines:
+                for d in line.dispositions:
+                    dispositions.append(
+                        {
+                            "sku": sku_of(line.fulfillment_line_item_id),
+                            "type": d.type,
+                            "quantity": d.quantity,
+                            "location_id": d.location_id,
+                        }
+                    )
+            for delivery_id in rfo.delivery_ids:
+                delivery = shop.deliveries[delivery_id]
+                tracking.append({"number": delivery.tracking_number, "url": delivery.tracking_url})
+        return {
+            "id": ret.id,
+            "name": ret.name,
+            "status": ret.status,
+            "lines": lines,
+            "dispositions": dispositions,
+            "tracking": tracking,
+            "closed_at": ret.closed_at,
+        }
+
+    def order_summary(self, domain: str, order_id: str) -> dict[str, Any]:
+        """Keys: ``name``, ``financial_status``, ``tags``, ``metafields``, ``refundable`` {sku: qty}."""
+        order = self._order(self.shop(domain), order_id)
+        return {
+            "id": order.id,
+            "name": order.name,
+            "financial_status": order.financial_status(),
+            "tags": list(order.tags),
+            "metafields": {f"{ns}.{key}": m.value for (ns, key), m in order.metafields.items()},
+            "refundable": {(li.sku or li.id): order.refundable_quantity(li.id) for li in order.line_items},
+            "net_payment": order.net_payment(),
+        }
+
+    def snapshot(self, domain: str) -> dict[str, Any]:
+        """A JSON-able dump of one shop (money as Shopify strings, times as ISO-8601)."""
+        shop = self.shop(domain)
+        return {
+            "domain": shop.domain,
+            "currency": shop.currency,
+            "now": iso(self.clock.now()),
+            "locations": [{"id": loc.id, "name": loc.name} for loc in shop.locations.values()],
+            "inventory": [
+                {"id": item.id, "sku": item.sku, "levels": self.stock(domain, item.sku)}
+                for item in shop.inventory.values()
+            ],
+            "orders": [self._order_dump(shop, order) for order in shop.orders.values()],
+            "idempotency_keys": sorted(key for (_, key) in shop.idempotency),
+        }
+
+    def _order_dump(self, shop: Shop, order: Order) -> dict[str, Any]:
+        summary = self.order_summary(shop.domain, order.id)
+        summary["net_payment"] = format_amount(order.net_payment())
+        summary["processed_at"] = iso(order.processed_at)
+        summary["lines"] = [
+            {
+                "id": li.id,
+                "sku": li.sku,
+                "quantity": li.quantity,
+                "unit_price": format_amount(li.unit_price),
+                "refundable": order.refundable_quantity(li.id),
+            }
+            for li in order.line_items
+        ]
+        summary["transactions"] = [
+            {"id": t.id, "kind": t.kind, "amount": format_amount(t.amount), "gateway": t.gateway}
+            for t in order.transactions
+        ]
+        summary["refunds"] = [
+            {**r, "amount": format_amount(r["amount"]), "created_at": iso(r["created_at"])}
+            for r in self.refunds(shop.domain, order.id)
+        ]
+        summary["returns"] = [
+            {**r, "closed_at": iso(r["closed_at"])} for r in self.returns(shop.domain, order.id)
+        ]
+        return summary

@@ -1,0 +1,469 @@
+"""Model -> GraphQL projections: dicts read by graphql-core's default resolver.
+
+Fields that take arguments or are costly are callables ``(info, **args)``, which graphql-core calls with the
+coerced arguments; interfaces and unions resolve through the ``__typename`` key. Fields not listed resolve to
+null, which the schema then enforces (a missing non-null field becomes a GraphQL error, never a silent lie).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLError
+
+from .clock import iso
+from .connections import connection, plain_list
+from .ids import parse_gid
+from .model import (
+    QUANTITY_NAMES,
+    Disposition,
+    Fulfillment,
+    FulfillmentLineItem,
+    InventoryItem,
+    InventoryLevel,
+    LineItem,
+    Location,
+    Metafield,
+    Order,
+    Refund,
+    RefundLine,
+    Return,
+    ReturnLine,
+    ReturnReasonDefinition,
+    ReverseDelivery,
+    ReverseDeliveryLine,
+    ReverseFulfillmentOrder,
+    RfoLine,
+    Shop,
+    Transaction,
+)
+from .money import money_bag
+from .reasons import definition_by_id
+
+if TYPE_CHECKING:
+    from .store import ShopifyStore
+
+View = dict[str, Any]
+
+
+def _legacy_id(gid: str) -> str:
+    parsed = parse_gid(gid)
+    return parsed.number if parsed else gid
+
+
+@dataclass
+class Views:
+    """Projections for one shop; every method returns a fresh view (state is read when resolved)."""
+
+    store: ShopifyStore
+    shop: Shop
+
+    def money(self, amount: Decimal, currency: str | None = None) -> View:
+        return money_bag(amount, currency or self.shop.currency)
+
+    # ---- orders -------------------------------------------------------------------------------------
+    def order(self, order: Order) -> View:
+        cur = order.currency
+
+        def fulfillment_status() -> str:
+            shipped = sum(f.quantity for ff in order.fulfillments for f in ff.line_items)
+            total = sum(li.quantity for li in order.line_items)
+            return "FULFILLED" if shipped >= total else ("PARTIALLY_FULFILLED" if shipped else "UNFULFILLED")
+
+        def return_status() -> str:
+            statuses = {self.shop.returns[r].status for r in order.return_ids}
+            for status, result in (
+                ("REQUESTED", "RETURN_REQUESTED"),
+                ("OPEN", "IN_PROGRESS"),
+                ("CLOSED", "RETURNED"),
+            ):
+                if status in statuses:
+                    return result
+            return "NO_RETURN"
+
+        def metafield(_info: Any, key: str, namespace: str | None = None, **_: Any) -> View | None:
+            found = order.metafields.get((namespace or "app--emulator", key))
+            return self.metafield(found) if found else None
+
+        def returns(_info: Any, query: str | None = None, **args: Any) -> View:
+            items = [self.shop.returns[r] for r in order.return_ids]
+            return connection(items, args, self.return_)
+
+        return {
+            "__typename": "Order",
+            "id": order.id,
+            "legacyResourceId": _legacy_id(order.id),
+            "name": order.name,
+            "currencyCode": cur,
+            "presentmentCurrencyCode": cur,
+            "processedAt": iso(order.processed_at),
+            "createdAt": iso(order.created_at),
+            "updatedAt": iso(order.updated_at or order.created_at),
+            "cancelledAt": iso(order.cancelled_at),
+            "closed": False,
+            "confirmed": True,
+            "test": False,
+            "fullyPaid": True,
+            "tags": lambda _info: list(order.tags),
+            "displayFinancialStatus": lambda _info: order.financial_status(),
+            "displayFulfillmentStatus": lambda _info: fulfillment_status(),
+            "returnStatus": lambda _info: return_status(),
+            "refundable": lambda _info: order.net_payment() > 0,
+            "metafield": metafield,
+            "metafields": lambda _info, **a: connection(list(order.metafields.values()), a, self.metafield),
+            "lineItems": lambda _info, **a: connection(
+                order.line_items, a, lambda li: self.line_item(order, li)
+            ),
+            "fulfillments": lambda _info, first=None, **_: plain_list(
+                order.fulfillments, first, lambda f: self.fulfillment(order, f)
+            ),
+            "refunds": lambda _info, first=None, **_: plain_list(
+                order.refunds, first, lambda r: self.refund(order, r)
+            ),
+            "transactions": lambda _info, first=None, **_: plain_list(
+                order.transactions, first, lambda t: self.transaction(order, t)
+            ),
+            "returns": returns,
+            "totalPriceSet": lambda _info: self.money(order.total_price(), cur),
+            "subtotalPriceSet": lambda _info: self.money(order.total_price() - order.shipping, cur),
+            "totalShippingPriceSet": lambda _info: self.money(order.shipping, cur),
+            "currentTotalPriceSet": lambda _info: self.money(order.total_price() - order.refunded(), cur),
+            "totalReceivedSet": lambda _info: self.money(order.received(), cur),
+            "totalRefundedSet": lambda _info: self.money(order.refunded(), cur),
+            "netPaymentSet": lambda _info: self.money(order.net_payment(), cur),
+            "totalOutstandingSet": lambda _info: self.money(Decimal("0"), cur),
+        }
+
+    def line_item(self, order: Order, line: LineItem) -> View:
+        price = self.money(line.unit_price, order.currency)
+        unfulfilled = line.quantity - sum(
+            f.quantity for ff in order.fulfillments for f in ff.line_items if f.line_item_id == line.id
+        )
+        return {
+            "__typename": "LineItem",
+            "id": line.id,
+            "sku": line.sku,
+            "name": line.title,
+            "title": line.title,
+            "quantity": line.quantity,
+            "currentQuantity": lambda _info: order.refundable_quantity(line.id),
+            "refundableQuantity": lambda _info: order.refundable_quantity(line.id),
+            "unfulfilledQuantity": unfulfilled,
+            "restockable": line.inventory_item_id is not None,
+            "requiresShipping": True,
+            "taxable": True,
+            "isGiftCard": False,
+            "discountedUnitPriceAfterAllDiscountsSet": price,
+            "discountedUnitPriceSet": price,
+            "originalUnitPriceSet": price,
+            "discountedTotalSet": self.money(line.unit_price * line.quantity, order.currency),
+            "originalTotalSet": self.money(line.unit_price * line.quantity, order.currency),
+            "variant": lambda _info: self.variant(line),
+        }
+
+    def variant(self, line: LineItem) -> View | None:
+        if line.inventory_item_id is None:
+            return None
+        item = self.shop.inventory[line.inventory_item_id]
+        return {
+            "__typename": "ProductVariant",
+            "id": item.variant_id,
+            "sku": item.sku,
+            "title": item.sku,
+            "inventoryItem": lambda _info: self.inventory_item(item),
+        }
+
+    def fulfillment(self, order: Order, fulfillment: Fulfillment) -> View:
+        return {
+            "__typename": "Fulfillment",
+            "id": fulfillment.id,
+            "status": fulfillment.status,
+            "displayStatus": "FULFILLED",
+            "createdAt": iso(fulfillment.created_at),
+            "updatedAt": iso(fulfillment.created_at),
+            "name": order.name,
+            "order": lambda _info: self.order(order),
+            "fulfillmentLineItems": lambda _info, **a: connection(
+                fulfillment.line_items, a, lambda fli: self.fulfillment_line(order, fli)
+            ),
+        }
+
+    def fulfillment_line(self, order: Order, fli: FulfillmentLineItem) -> View:
+        line = order.line(fli.line_item_id)
+        return {
+            "__typename": "FulfillmentLineItem",
+            "id": fli.id,
+            "quantity": fli.quantity,
+            "originalTotalSet": self.money(
+                line.unit_price * fli.quantity if line else Decimal(0), order.currency
+            ),
+            "discountedTotalSet": self.money(
+                line.unit_price * fli.quantity if line else Decimal(0), order.currency
+            ),
+            "lineItem": (lambda _info: self.line_item(order, line)) if line else None,
+        }
+
+    def transaction(self, order: Order, tx: Transaction) -> View:
+        parent = order.transaction(tx.parent_id) if tx.parent_id else None
+        return {
+            "__typename": "OrderTransaction",
+            "id": tx.id,
+            "kind": tx.kind,
+            "status": tx.status,
+            "gateway": tx.gateway,
+            "test": False,
+            "manuallyCapturable": False,
+            "createdAt": iso(tx.created_at),
+            "processedAt": iso(tx.created_at),
+            "amountSet": self.money(tx.amount, order.currency),
+            "parentTransaction": (lambda _info: self.transaction(order, parent)) if parent else None,
+            "order": lambda _info: self.order(order),
+        }
+
+    def refund(self, order: Order, refund: Refund) -> View:
+        txs = [t for t in order.transactions if t.id in refund.transaction_ids]
+        return {
+            "__typename": "Refund",
+            "id": refund.id,
+            "legacyResourceId": _legacy_id(refund.id),
+            "note": refund.note,
+            "createdAt": iso(refund.created_at),
+            "updatedAt": iso(refund.created_at),
+            "processedAt": iso(refund.created_at),
+            "totalRefundedSet": self.money(refund.amount, order.currency),
+            "order": lambda _info: self.order(order),
+            "return": None,
+            "refundLineItems": lambda _info, **a: connection(
+                refund.lines, a, lambda rl: self.refund_line(order, rl)
+            ),
+            "transactions": lambda _info, **a: connection(txs, a, lambda t: self.transaction(order, t)),
+            "refundShippingLines": lambda _info, **a: connection([], a, lambda x: x),
+            "duties": [],
+            "orderAdjustments": lambda _info, **a: connection([], a, lambda x: x),
+        }
+
+    def refund_line(self, order: Order, rl: RefundLine) -> View:
+        line = order.line(rl.line_item_id)
+        location = self.shop.locations.get(rl.location_id or "")
+        return {
+            "__typename": "RefundLineItem",
+            "id": rl.id,
+            "quantity": rl.quantity,
+            "restockType": rl.restock_type,
+            "restocked": rl.restocked,
+            "lineItem": (lambda _info: self.line_item(order, line)) if line else None,
+            "location": self.location(location) if location else None,
+            "priceSet": self.money(line.unit_price if line else Decimal(0), order.currency),
+            "subtotalSet": self.money(rl.subtotal, order.currency),
+            "totalTaxSet": self.money(Decimal("0"), order.currency),
+        }
+
+    def metafield(self, mf: Metafield) -> View:
+        return {
+            "__typename": "Metafield",
+            "id": mf.id,
+            "legacyResourceId": _legacy_id(mf.id),
+            "namespace": mf.namespace,
+            "key": mf.key,
+            "value": mf.value,
+            "jsonValue": mf.value,
+            "type": mf.type,
+            "ownerType": "ORDER",
+            "createdAt": iso(mf.created_at),
+            "updatedAt": iso(mf.updated_at),
+            "compareDigest": hashlib.sha256(f"{mf.type}:{mf.value}".encode()).hexdigest(),
+        }
+
+    # ---- inventory ----------------------------------------------------------------------------------
+    def location(self, location: Location) -> View:
+        return {
+            "__typename": "Location",
+            "id": location.id,
+            "legacyResourceId": _legacy_id(location.id),
+            "name": location.name,
+            "isActive": True,
+            "fulfillsOnlineOrders": True,
+        }
+
+    def inventory_item(self, item: InventoryItem) -> View:
+        def level(_info: Any, locationId: str, **_: Any) -> View | None:  # noqa: N803 - GraphQL argument name
+            found = item.levels.get(locationId)
+            return self.inventory_level(item, found) if found else None
+
+        return {
+            "__typename": "InventoryItem",
+            "id": item.id,
+            "legacyResourceId": _legacy_id(item.id),
+            "sku": item.sku,
+            "tracked": True,
+            "requiresShipping": True,
+            "inventoryLevel": level,
+            "inventoryLevels": lambda _info, **a: connection(
+                list(item.levels.values()), a, lambda lv: self.inventory_level(item, lv)
+            ),
+            "variant": lambda _info: {"__typename": "ProductVariant", "id": item.variant_id, "sku": item.sku},
+        }
+
+    def inventory_level(self, item: InventoryItem, level: InventoryLevel) -> View:
+        location = self.shop.locations[level.location_id]
+        number = _legacy_id(level.location_id)
+
+        def quantities(_info: Any, names: list[str], **_: Any) -> list[View]:
+            unknown = [n for n in names if n not in QUANTITY_NAMES]
+            if unknown:
+                valid = ", ".join(QUANTITY_NAMES)
+                raise GraphQLError(
+                    f"The quantity name '{unknown[0]}' is not valid. Valid values are: {valid}."
+                )
+            return [
+                {
+                    "__typename": "InventoryQuantity",
+                    "id": f"gid://shopify/InventoryQuantity/{number}?inventory_item_id={_legacy_id(item.id)}&name={n}",
+                    "name": n,
+                    "quantity": level.get(n),
+                    "updatedAt": iso(level.updated_at),
+                }
+                for n in names
+            ]
+
+        return {
+            "__typename": "InventoryLevel",
+            "id": f"gid://shopify/InventoryLevel/{number}?inventory_item_id={_legacy_id(item.id)}",
+            "location": self.location(location),
+            "item": lambda _info: self.inventory_item(item),
+            "quantities": quantities,
+            "createdAt": iso(level.updated_at),
+            "updatedAt": iso(level.updated_at),
+            "canDeactivate": True,
+        }
+
+    # ---- returns ------------------------------------------------------------------------------------
+    def return_(self, ret: Return) -> View:
+        order = self.shop.orders[ret.order_id]
+        rfos = [self.shop.rfos[r] for r in ret.rfo_ids]
+        return {
+            "__typename": "Return",
+            "id": ret.id,
+            "name": ret.name,
+            "status": ret.status,
+            "createdAt": iso(ret.created_at),
+            "closedAt": iso(ret.closed_at),
+            "requestApprovedAt": iso(ret.request_approved_at),
+            "totalQuantity": sum(rl.quantity for rl in ret.lines),
+            "decline": None,
+            "returnShippingFees": [],
+            "order": lambda _info: self.order(order),
+            "returnLineItems": lambda _info, **a: connection(
+                ret.lines, a, lambda rl: self.return_line(order, rl)
+            ),
+            "reverseFulfillmentOrders": lambda _info, **a: connection(rfos, a, self.rfo),
+            "refunds": lambda _info, **a: connection([], a, lambda x: x),
+            "exchangeLineItems": lambda _info, **a: connection([], a, lambda x: x),
+        }
+
+    def return_line(self, order: Order, rl: ReturnLine) -> View:
+        fli = order.fulfillment_line(rl.fulfillment_line_item_id)
+        definition = definition_by_id(rl.reason_definition_id) if rl.reason_definition_id else None
+        return {
+            "__typename": "ReturnLineItem",
+            "id": rl.id,
+            "quantity": rl.quantity,
+            "processableQuantity": rl.quantity,
+            "processedQuantity": 0,
+            "unprocessedQuantity": rl.quantity,
+            "refundableQuantity": rl.quantity,
+            "refundedQuantity": 0,
+            "returnReason": rl.reason,
+            "returnReasonNote": rl.reason_note,
+            "customerNote": rl.customer_note,
+            "returnReasonDefinition": self.reason_definition(definition) if definition else None,
+            "fulfillmentLineItem": (lambda _info: self.fulfillment_line(order, fli)) if fli else None,
+        }
+
+    def reason_definition(self, definition: ReturnReasonDefinition) -> View:
+        return {
+            "__typename": "ReturnReasonDefinition",
+            "id": definition.id,
+            "handle": definition.handle,
+            "name": definition.name,
+            "deleted": definition.deleted,
+        }
+
+    def rfo(self, rfo: ReverseFulfillmentOrder) -> View:
+        order = self.shop.orders[rfo.order_id]
+        deliveries = [self.shop.deliveries[d] for d in rfo.delivery_ids]
+        return {
+            "__typename": "ReverseFulfillmentOrder",
+            "id": rfo.id,
+            "status": rfo.status,
+            "order": lambda _info: self.order(order),
+            "lineItems": lambda _info, **a: connection(rfo.lines, a, lambda ln: self.rfo_line(order, ln)),
+            "reverseDeliveries": lambda _info, **a: connection(deliveries, a, self.delivery),
+            "thirdPartyConfirmation": None,
+        }
+
+    def rfo_line(self, order: Order, line: RfoLine) -> View:
+        fli = order.fulfillment_line(line.fulfillment_line_item_id)
+        return {
+            "__typename": "ReverseFulfillmentOrderLineItem",
+            "id": line.id,
+            "totalQuantity": line.total_quantity,
+            "fulfillmentLineItem": (lambda _info: self.fulfillment_line(order, fli)) if fli else None,
+            "dispositions": lambda _info: [self.disposition(d) for d in line.dispositions],
+        }
+
+    def disposition(self, disposition: Disposition) -> View:
+        location = self.shop.locations.get(disposition.location_id or "")
+        return {
+            "__typename": "ReverseFulfillmentOrderDisposition",
+            "id": disposition.id,
+            "type": disposition.type,
+            "quantity": disposition.quantity,
+            "createdAt": iso(disposition.created_at),
+            "location": self.location(location) if location else None,
+        }
+
+    def delivery(self, delivery: ReverseDelivery) -> View:
+        rfo = self.shop.rfos[delivery.rfo_id]
+        order = self.shop.orders[rfo.order_id]
+        label = (
+            {
+                "publicFileUrl": delivery.label_url,
+                "createdAt": iso(delivery.created_at),
+                "updatedAt": iso(delivery.created_at),
+            }
+            if delivery.label_url
+            else None
+        )
+        return {
+            "__typename": "ReverseDelivery",
+            "id": delivery.id,
+            "deliverable": {
+                "__typename": "ReverseDeliveryShippingDeliverable",
+                "tracking": {
+                    "carrierName": None,
+                    "number": delivery.tracking_number,
+                    "url": delivery.tracking_url,
+                },
+                "label": label,
+            },
+            "reverseFulfillmentOrder": lambda _info: self.rfo(rfo),
+            "reverseDeliveryLineItems": lambda _info, **a: connection(
+                delivery.lines, a, lambda ln: self.delivery_line(order, ln)
+            ),
+        }
+
+    def delivery_line(self, order: Order, line: ReverseDeliveryLine) -> View:
+        found = self.shop.rfo_line(line.rfo_line_id)
+        return {
+            "__typename": "ReverseDeliveryLineItem",
+            "id": line.id,
+            "quantity": line.quantity,
+            "reverseFulfillmentOrderLineItem": (lambda _info: self.rfo_line(order, found[1]))
+            if found
+            else None,
+            "dispositions": lambda _info: [],
+        }

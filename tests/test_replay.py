@@ -1,0 +1,52 @@
+"""Determinism: recorded histories must replay against the current workflow code."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from engine.temporal.starter import handle_for
+from engine.temporal.worker import workflow_runner
+from engine.workflow.return_workflow import ReturnWorkflow
+from tests.conftest import Harness
+
+HISTORIES = Path(__file__).parent / "fixtures" / "histories"
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[ReturnWorkflow], workflow_runner=workflow_runner())
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def test_there_are_recorded_histories() -> None:
+    assert len(list(HISTORIES.glob("*.json"))) >= 1
+
+
+async def test_fresh_history_with_duplicates_and_reordering_replays(harness: Harness) -> None:
+    b = harness.builder
+    sc = b.new("replay", "castore", lines=2)
+    b.returned(sc, 0, 1, "A")
+    b.returned(sc, 1, 1, "D")
+    b.lifecycle(sc)
+    harness.seed(sc)
+    registered, in_transit, received, inspected = sc.pushes
+    for payload in (registered, inspected, registered, in_transit, received):
+        await harness.push(sc, payload)
+    status = await harness.wait_state(sc, "refunded")
+    assert status.state == "refunded"
+    history = await handle_for(harness.client, sc.brand, sc.rebound_return_id).fetch_history()
+    if os.environ.get("RECORD_HISTORIES"):  # refresh the committed fixture: RECORD_HISTORIES=1 pytest -k fresh
+        (HISTORIES / "castore-duplicates-reordered-damaged.json").write_text(history.to_json())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
