@@ -51,7 +51,9 @@ def _cmd_devserver(args: argparse.Namespace) -> int:
     from engine.temporal.devserver import start_dev_server
 
     async def serve() -> None:
-        server = await start_dev_server(Settings.from_env().data_dir / "temporal.db", port=args.port, ui_port=args.ui_port)
+        server = await start_dev_server(
+            Settings.from_env().data_dir / "temporal.db", port=args.port, ui_port=args.ui_port
+        )
         print(f"Temporal dev server on {server.address}, UI {server.ui_url}; Ctrl-C to stop", flush=True)
         try:
             await asyncio.Event().wait()

@@ -40,7 +40,9 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-def seed_shopify(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario], tokens: dict[str, str]) -> None:
+def seed_shopify(
+    store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario], tokens: dict[str, str]
+) -> None:
     for mapping in mappings.values():
         token = tokens.setdefault(mapping.shop_domain, "shpat_" + secrets.token_hex(16))
         store.add_shop(
@@ -52,7 +54,9 @@ def seed_shopify(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios
         skus = {line.sku for sc in scenarios if sc.brand == mapping.brand for line in sc.order_lines}
         for sku in sorted(skus):
             store.add_product(
-                mapping.shop_domain, sku, stock={loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()}
+                mapping.shop_domain,
+                sku,
+                stock={loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()},
             )
     for sc in scenarios:
         store.add_order(
@@ -81,10 +85,12 @@ async def wait_for(client: Client, scenarios: list[Scenario], timeout: float) ->
     while True:
         for sc in scenarios:
             status = await handle_for(client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
-            statuses[sc.rebound_return_id] = status  # type: ignore[assignment]
+            statuses[sc.rebound_return_id] = status
         settled = all(
-            s.state == sc.expected_state and (s.finished or s.needs_attention)
-            or s.needs_attention and "SLA" not in (s.attention_reason or "")
+            s.state == sc.expected_state
+            and (s.finished or s.needs_attention)
+            or s.needs_attention
+            and "SLA" not in (s.attention_reason or "")
             for sc in scenarios
             for s in [statuses[sc.rebound_return_id]]
         )
@@ -136,15 +142,31 @@ def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios:
     return problems
 
 
+async def retire_previous_runs(client: Client) -> None:
+    """Returns left running by an earlier demo point at that run's emulator, whose state is gone: end them."""
+    query = "WorkflowType = 'ReturnWorkflow' AND ExecutionStatus = 'Running'"
+    ended = 0
+    async for execution in client.list_workflows(query):
+        await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate(
+            reason="previous demo run: its Shopify emulator state is gone"
+        )
+        ended += 1
+    if ended:
+        print(f"ended {ended} return(s) left running by a previous demo run")
+
+
 def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     names = {loc.id: loc.name for m in mappings.values() for loc in m.locations.values()}
     rows = [("return", "brand", "order", "scenario", "state", "restocked", "refund", "check")]
     for o in outcomes:
         s = o.status
-        restocked = ", ".join(
-            f"{qty}x {key.split('@')[0]} -> {names.get(key.split('@')[1], key.split('@')[1])}"
-            for key, qty in sorted((s.restocked if s else {}).items())
-        ) or "-"
+        restocked = (
+            ", ".join(
+                f"{qty}x {key.split('@')[0]} -> {names.get(key.split('@')[1], key.split('@')[1])}"
+                for key, qty in sorted((s.restocked if s else {}).items())
+            )
+            or "-"
+        )
         refund = "-"
         if s and s.refund and s.refund.status in ("issued", "already_issued", "verified"):
             refund = f"{s.refund.amount} {mappings[o.scenario.brand].currency}"
@@ -196,6 +218,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             data_dir=settings.data_dir,
         )
         client = await Client.connect(server.address, namespace=settings.namespace)
+        await retire_previous_runs(client)
         async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
             worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
             async with worker:
@@ -205,7 +228,9 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                 for sc, payload in pushes:
                     event = translate(payload, mappings[sc.brand]).event
                     assert event is not None
-                    delivery = await deliver(client, event, flow=flow, mapping=mappings[sc.brand], task_queue=settings.task_queue)
+                    delivery = await deliver(
+                        client, event, flow=flow, mapping=mappings[sc.brand], task_queue=settings.task_queue
+                    )
                     duplicates += 0 if delivery.accepted else 1
                 statuses = await wait_for(client, scenarios, timeout=180)
                 outcomes = []
@@ -218,15 +243,15 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                 print(render(outcomes, mappings))
                 print()
                 failed = [o for o in outcomes if o.problems]
-                refunds = sum(1 for o in outcomes if o.status and o.status.refund and o.status.refund.status == "issued")
+                refunds = sum(
+                    1 for o in outcomes if o.status and o.status.refund and o.status.refund.status == "issued"
+                )
                 print(
                     f"{len(outcomes) - len(failed)}/{len(outcomes)} returns as expected; {refunds} refunds issued; "
                     f"stock check: {'ok' if not stock_problems else '; '.join(stock_problems)}"
                 )
                 print(f"Temporal UI: {server.ui_url}/namespaces/{settings.namespace}/workflows")
-                print(
-                    f"  temporal workflow list --address {server.address} --query \"ReturnState='refunded'\""
-                )
+                print(f"  temporal workflow list --address {server.address} --query \"ReturnState='refunded'\"")
                 ok = not failed and not stock_problems
                 if not exit_after:
                     print("running; Ctrl-C to stop")

@@ -1,6 +1,5 @@
 """Canonical events: what every Rebound push, pull or operator action becomes before it reaches a workflow."""
 
-
 from dataclasses import dataclass, field
 
 EVENT_KINDS = ("registered", "in_transit", "received", "inspected", "cancelled")

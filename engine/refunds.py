@@ -4,7 +4,6 @@ Rounding happens once per line, in the order's currency, with the mapping's roun
 taken from the subtotal and can never make it negative; the total is capped at what Shopify still allows.
 """
 
-
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -64,7 +63,9 @@ def plan_refund(
         if line.fault == "customer":
             customer_fault_subtotal += amount
     any_customer_fault = any(line.fault == "customer" for line in lines if line.quantity > 0)
-    shipping_fee = to_money(return_shipping_fee, currency, rounding) if any_customer_fault and plan.lines else Decimal(0)
+    shipping_fee = (
+        to_money(return_shipping_fee, currency, rounding) if any_customer_fault and plan.lines else Decimal(0)
+    )
     restocking = to_money(customer_fault_subtotal * Decimal(restocking_fee_percent) / 100, currency, rounding)
     shipping_fee = min(shipping_fee, subtotal)
     restocking = min(restocking, subtotal - shipping_fee)

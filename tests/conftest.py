@@ -94,15 +94,21 @@ class Harness:
             await self.push(sc, payload)
 
     async def status(self, sc: Scenario) -> ReturnStatus:
-        result: ReturnStatus = await handle_for(self.client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
+        result: ReturnStatus = await handle_for(self.client, sc.brand, sc.rebound_return_id).query(
+            ReturnWorkflow.status
+        )
         return result
 
     async def wait_state(self, sc: Scenario, state: str, timeout: float = 60) -> ReturnStatus:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             status = await self.status(sc)
-            done = status.state == state and (status.finished or status.needs_attention or state not in self.flow.states
-                                               or not self.flow.is_terminal(state))
+            done = status.state == state and (
+                status.finished
+                or status.needs_attention
+                or state not in self.flow.states
+                or not self.flow.is_terminal(state)
+            )
             if done or asyncio.get_running_loop().time() > deadline:
                 return status
             await asyncio.sleep(0.2)
@@ -122,7 +128,10 @@ def shopify_settings(base_url: str, task_queue: str, address: str) -> Settings:
 
 @pytest.fixture
 async def harness(
-    temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, flow: FlowDef, mappings: dict[str, MappingDef]
+    temporal_env: WorkflowEnvironment,
+    shopify: ShopifyEmulator,
+    flow: FlowDef,
+    mappings: dict[str, MappingDef],
 ) -> AsyncIterator[Harness]:
     tokens: dict[str, str] = {}
     assert shopify.base_url

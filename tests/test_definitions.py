@@ -57,7 +57,7 @@ def test_event_to_unknown_state(tmp_path: Path) -> None:
 
 
 def test_bad_jmespath_in_when(tmp_path: Path) -> None:
-    text = FLOW.replace("when: \"mapping.refund.issuer == 'engine'\"", "when: \"mapping.refund.issuer == \"")
+    text = FLOW.replace("when: \"mapping.refund.issuer == 'engine'\"", 'when: "mapping.refund.issuer == "')
     (msg,) = problems(load_flow, write(tmp_path, text))
     assert "states.refunded.steps[0].when" in msg and "JMESPath does not compile" in msg
 
@@ -65,7 +65,10 @@ def test_bad_jmespath_in_when(tmp_path: Path) -> None:
 def test_duplicate_keys_and_tabs_are_rejected(tmp_path: Path) -> None:
     (dup,) = problems(load_flow, write(tmp_path, FLOW + "version: 2\n", "dup.yaml"))
     assert "duplicate key 'version'" in dup and "dup.yaml:" in dup
-    (tab,) = problems(load_flow, write(tmp_path, FLOW.replace("  requested:\n    description", "  requested:\n\tdescription"), "t.yaml"))
+    (tab,) = problems(
+        load_flow,
+        write(tmp_path, FLOW.replace("  requested:\n    description", "  requested:\n\tdescription"), "t.yaml"),
+    )
     assert "invalid YAML" in tab
 
 

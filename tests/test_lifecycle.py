@@ -102,9 +102,7 @@ async def test_damaged_item_is_never_restocked_nor_refunded(harness: Harness) ->
     refunds = store.refunds(domain, harness.order_id(sc))
     assert len(refunds) == 1 and damaged_sku not in refunds[0]["lines"]
     assert Decimal(str(refunds[0]["amount"])) == sc.order_lines[0].unit_price - Decimal("2.95")
-    dispositions = {
-        d["type"] for r in store.returns(domain, harness.order_id(sc)) for d in r["dispositions"]
-    }
+    dispositions = {d["type"] for r in store.returns(domain, harness.order_id(sc)) for d in r["dispositions"]}
     assert dispositions == {"RESTOCKED", "NOT_RESTOCKED"}
     item = next(i for i in status.items if i.sku == damaged_sku)
     assert item.disposition == "not_restocked" and item.grade == "D"

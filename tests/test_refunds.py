@@ -21,7 +21,10 @@ def test_full_refund_minus_shipping_fee() -> None:
 
 def test_merchant_fault_waives_the_fee_and_zero_percent_lines_are_dropped() -> None:
     plan = plan_refund(
-        [RefundLineInput("L1", "A", 1, "45.00", "100", "merchant"), RefundLineInput("L2", "B", 1, "10", "0", "merchant")],
+        [
+            RefundLineInput("L1", "A", 1, "45.00", "100", "merchant"),
+            RefundLineInput("L2", "B", 1, "10", "0", "merchant"),
+        ],
         currency="GBP",
         return_shipping_fee="2.95",
     )
@@ -55,7 +58,12 @@ lines = st.lists(
 )
 
 
-@given(lines, st.decimals(0, 20, places=2).map(str), st.sampled_from(["0", "10", "100"]), st.decimals(0, 5000, places=2))
+@given(
+    lines,
+    st.decimals(0, 20, places=2).map(str),
+    st.sampled_from(["0", "10", "100"]),
+    st.decimals(0, 5000, places=2),
+)
 def test_invariants(items: list[RefundLineInput], fee: str, restocking: str, cap: Decimal) -> None:
     plan = plan_refund(items, currency="GBP", return_shipping_fee=fee, restocking_fee_percent=restocking,
                        refundable_cap=str(cap))  # fmt: skip

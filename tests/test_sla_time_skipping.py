@@ -31,7 +31,10 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 async def test_sla_breach_flags_needs_attention_and_the_next_milestone_clears_it(
-    skipping_env: WorkflowEnvironment, shopify: ShopifyEmulator, flow: FlowDef, mappings: dict[str, MappingDef]
+    skipping_env: WorkflowEnvironment,
+    shopify: ShopifyEmulator,
+    flow: FlowDef,
+    mappings: dict[str, MappingDef],
 ) -> None:
     tokens: dict[str, str] = {}
     assert shopify.base_url

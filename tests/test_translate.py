@@ -27,7 +27,11 @@ PUSH = {
 def test_documented_push_becomes_a_canonical_event(mappings: dict[str, MappingDef]) -> None:
     event = translate(PUSH, mappings["castore"]).event
     assert event is not None
-    assert (event.kind, event.rebound_return_id, event.order_name) == ("in_transit", "(00)687000000000088888", "#CA1001")
+    assert (event.kind, event.rebound_return_id, event.order_name) == (
+        "in_transit",
+        "(00)687000000000088888",
+        "#CA1001",
+    )
     assert event.tracking_number == "ZZ123456789GB"
     assert [(i.sku, i.quantity, i.reason) for i in event.items] == [("336_SHIRT_3", 1, "Too large")]
 

@@ -1,6 +1,5 @@
 """Activity inputs and outputs. Plain dataclasses with money as strings: nothing secret, nothing float."""
 
-
 from dataclasses import dataclass, field
 
 from engine.events import EventItem

@@ -35,6 +35,7 @@ from engine.activities.messages import (
 from engine.settings import Settings, shopify_token
 from engine.shopify.client import ShopConnection, ShopifyClient
 from engine.shopify.errors import ShopifyRequestError, ShopifyTransientError, ShopifyUserError
+from engine.shopify.throttle import CostBudget
 
 METAFIELD_NAMESPACE = "rebound"
 
@@ -68,6 +69,7 @@ class ShopifyActivities:
         self._settings = settings
         self._http = http
         self._token_lookup = token_lookup
+        self._budget = CostBudget()
 
     def client(self, shop: ShopRef) -> ShopifyClient:
         connection = ShopConnection(
@@ -76,13 +78,11 @@ class ShopifyActivities:
             access_token=self._token_lookup(shop.domain),
             endpoint=self._settings.shopify_endpoint_for(shop.domain),
         )
-        return ShopifyClient(connection, self._http)
+        return ShopifyClient(connection, self._http, self._budget)
 
     # ------------------------------------------------------------------ reads
 
-    async def _order(
-        self, client: ShopifyClient, order_id: str, rebound_id: str, *parts: str
-    ) -> dict[str, Any]:
+    async def _order(self, client: ShopifyClient, order_id: str, rebound_id: str, *parts: str) -> dict[str, Any]:
         """The order header plus the named parts (fulfillments, refunds, returns), each its own cheap query."""
         data = await client.execute("OrderForReturn", {"id": order_id, "metafieldKey": link_key(rebound_id)})
         order = data.get("order")
@@ -103,7 +103,10 @@ class ShopifyActivities:
             for fli in fulfillment["fulfillmentLineItems"]["nodes"]:
                 line_id = fli["lineItem"]["id"]
                 prev = fulfilled.get(line_id)
-                fulfilled[line_id] = (prev[0] if prev else fli["id"], (prev[1] if prev else 0) + fli["quantity"])
+                fulfilled[line_id] = (
+                    prev[0] if prev else fli["id"],
+                    (prev[1] if prev else 0) + fli["quantity"],
+                )
         sale = next(
             (
                 t
@@ -113,13 +116,19 @@ class ShopifyActivities:
             None,
         )
         paid = sum(
-            (_money(t["amountSet"]) for t in order.get("transactions") or []
-             if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"),
+            (
+                _money(t["amountSet"])
+                for t in order.get("transactions") or []
+                if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS"
+            ),
             Decimal(0),
         )
         refunded = sum(
-            (_money(t["amountSet"]) for t in order.get("transactions") or []
-             if t["kind"] == "REFUND" and t["status"] == "SUCCESS"),
+            (
+                _money(t["amountSet"])
+                for t in order.get("transactions") or []
+                if t["kind"] == "REFUND" and t["status"] == "SUCCESS"
+            ),
             Decimal(0),
         )
         lines = []
@@ -195,10 +204,14 @@ class ShopifyActivities:
                 return await self._return_ref(client, linked, adopted=True)
             if activity.info().attempt > 1:
                 # The previous attempt may have created the return and died before linking it.
-                adopted = _matching_unlinked_return(order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines})
+                adopted = _matching_unlinked_return(
+                    order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines}
+                )
                 if adopted:
                     ref = await self._return_ref(client, adopted, adopted=True)
-                    await self._link(client, req.shop, req.order_id, req.rebound_return_id, {"shopify_return_id": adopted})
+                    await self._link(
+                        client, req.shop, req.order_id, req.rebound_return_id, {"shopify_return_id": adopted}
+                    )
                     return ref
             handles = sorted({ln.reason_handle for ln in req.lines} | {"other-reason"})
             defs = await client.execute("ReturnReasonDefinitions", {"handles": handles})
@@ -208,7 +221,13 @@ class ShopifyActivities:
                 reason_id = by_handle.get(line.reason_handle) or by_handle.get("other-reason")
                 if reason_id is None:
                     raise ShopifyUserError(
-                        "ReturnCreate", [{"field": ["returnReasonDefinitionId"], "message": f"no reason {line.reason_handle!r}"}]
+                        "ReturnCreate",
+                        [
+                            {
+                                "field": ["returnReasonDefinitionId"],
+                                "message": f"no reason {line.reason_handle!r}",
+                            }
+                        ],
                     )
                 line_inputs.append(
                     {
@@ -221,10 +240,18 @@ class ShopifyActivities:
             result = await client.mutate(
                 "ReturnCreate",
                 "returnCreate",
-                {"returnInput": {"orderId": req.order_id, "returnLineItems": line_inputs, "requestedAt": req.requested_at}},
+                {
+                    "returnInput": {
+                        "orderId": req.order_id,
+                        "returnLineItems": line_inputs,
+                        "requestedAt": req.requested_at,
+                    }
+                },
             )
             ref = _ref_from_return(result["return"], adopted=False)
-            await self._link(client, req.shop, req.order_id, req.rebound_return_id, {"shopify_return_id": ref.return_id})
+            await self._link(
+                client, req.shop, req.order_id, req.rebound_return_id, {"shopify_return_id": ref.return_id}
+            )
             return ref
 
     async def _return_ref(self, client: ShopifyClient, return_id: str, *, adopted: bool) -> ShopifyReturnRef:
@@ -269,7 +296,9 @@ class ShopifyActivities:
             if req.url:
                 tracking_input["url"] = req.url
             await client.mutate(
-                "ReverseDeliveryCreate", "reverseDeliveryCreateWithShipping", {"rfoId": req.rfo_id, "tracking": tracking_input}
+                "ReverseDeliveryCreate",
+                "reverseDeliveryCreateWithShipping",
+                {"rfoId": req.rfo_id, "tracking": tracking_input},
             )
 
     @activity.defn(name="sync_order_status")
@@ -297,7 +326,9 @@ class ShopifyActivities:
             data = await client.execute("ReturnForSync", {"id": req.return_id})
             ret = data.get("return")
             if ret is None:
-                raise ShopifyUserError("ReturnForSync", [{"field": ["id"], "message": f"return {req.return_id} not found"}])
+                raise ShopifyUserError(
+                    "ReturnForSync", [{"field": ["id"], "message": f"return {req.return_id} not found"}]
+                )
             existing: dict[tuple[str, str, str | None], int] = {}
             undisposed: dict[str, int] = {}
             for rfo in ret["reverseFulfillmentOrders"]["nodes"]:
@@ -322,8 +353,13 @@ class ShopifyActivities:
                 if undisposed.get(want.rfo_line_id, 0) < remaining:
                     raise ShopifyUserError(
                         "ReverseFulfillmentOrderDispose",
-                        [{"field": ["dispositionInputs"], "message": f"{want.rfo_line_id}: only "
-                          f"{undisposed.get(want.rfo_line_id, 0)} left to dispose, {remaining} asked"}],
+                        [
+                            {
+                                "field": ["dispositionInputs"],
+                                "message": f"{want.rfo_line_id}: only "
+                                f"{undisposed.get(want.rfo_line_id, 0)} left to dispose, {remaining} asked",
+                            }
+                        ],
                     )
                 undisposed[want.rfo_line_id] -= remaining
                 to_apply.append(Disposal(want.rfo_line_id, remaining, want.disposition, want.location_id))
@@ -339,7 +375,9 @@ class ShopifyActivities:
                         entry["locationId"] = d.location_id
                     inputs.append(entry)
                 await client.mutate(
-                    "ReverseFulfillmentOrderDispose", "reverseFulfillmentOrderDispose", {"dispositionInputs": inputs}
+                    "ReverseFulfillmentOrderDispose",
+                    "reverseFulfillmentOrderDispose",
+                    {"dispositionInputs": inputs},
                 )
                 result.applied = to_apply
             return result
@@ -357,12 +395,17 @@ class ShopifyActivities:
             manual = _covering_refund(order, req)
             if manual is not None:
                 return RefundOutcome(
-                    "preempted", manual["id"], str(_money(manual["totalRefundedSet"])),
+                    "preempted",
+                    manual["id"],
+                    str(_money(manual["totalRefundedSet"])),
                     f"{manual['id']} created {manual['createdAt']} covers these items",
                 )
             snapshot = self._snapshot(order)
             if snapshot.sale_transaction_id is None:
-                raise ShopifyUserError("RefundCreate", [{"field": ["transactions"], "message": "order has no successful payment to refund"}])
+                raise ShopifyUserError(
+                    "RefundCreate",
+                    [{"field": ["transactions"], "message": "order has no successful payment to refund"}],
+                )
             amount = min(Decimal(req.plan.total), Decimal(snapshot.net_payment))
             refund_input = {
                 "orderId": req.order_id,
@@ -452,7 +495,9 @@ def _matching_unlinked_return(order: dict[str, Any], wanted: dict[str, int]) -> 
 def _ref_from_return(ret: dict[str, Any], *, adopted: bool) -> ShopifyReturnRef:
     rfos = ret["reverseFulfillmentOrders"]["nodes"]
     if not rfos:
-        raise ShopifyUserError("ReturnCreate", [{"field": ["return"], "message": "return has no reverse fulfillment order"}])
+        raise ShopifyUserError(
+            "ReturnCreate", [{"field": ["return"], "message": "return has no reverse fulfillment order"}]
+        )
     rfo = rfos[0]
     lines = {node["fulfillmentLineItem"]["id"]: node["id"] for node in rfo["lineItems"]["nodes"]}
     return ShopifyReturnRef(ret["id"], ret.get("name") or ret["id"], rfo["id"], lines, adopted)

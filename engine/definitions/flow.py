@@ -1,6 +1,5 @@
 """Flow definitions: the lifecycle as data, validated before a workflow ever sees it."""
 
-
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -1,6 +1,5 @@
 """Brand mappings: validated at the edge, then carried by value (and version) into each return's workflow."""
 
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,7 +100,9 @@ def _semantic_problems(doc: LoadedYaml) -> list[Problem]:
             problems.append(
                 doc.problem(("rebound", "fields", name), f"JMESPath does not compile: {exc}", "see jmespath.org")
             )
-    grade_rules = [(("grades", "rules", g), r) for g, r in data["grades"]["rules"].items()]
+    grade_rules: list[tuple[tuple[str, ...], dict]] = [
+        (("grades", "rules", g), r) for g, r in data["grades"]["rules"].items()
+    ]
     grade_rules += [(("grades", k), data["grades"][k]) for k in ("missing", "unknown") if k in data["grades"]]
     for path, rule in grade_rules:
         loc = rule.get("location")

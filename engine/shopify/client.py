@@ -9,6 +9,7 @@ import httpx
 
 from engine.shopify.documents import document
 from engine.shopify.errors import ShopifyRequestError, ShopifyTransientError, ShopifyUserError
+from engine.shopify.throttle import CostBudget
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,19 @@ class ShopConnection:
 
 
 class ShopifyClient:
-    def __init__(self, connection: ShopConnection, http: httpx.AsyncClient) -> None:
+    def __init__(self, connection: ShopConnection, http: httpx.AsyncClient, budget: CostBudget | None = None) -> None:
         self.connection = connection
         self._http = http
+        self._budget = budget or CostBudget()
         self.last_cost: dict[str, Any] | None = None
 
     async def execute(self, operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run a named operation; returns `data`. Raises ShopifyTransientError / ShopifyRequestError."""
         body = {"query": document(operation), "variables": variables or {}, "operationName": operation}
         headers = {"X-Shopify-Access-Token": self.connection.access_token, "Content-Type": "application/json"}
+        wait = await self._budget.acquire(self.connection.domain, operation)
+        if wait:
+            raise ShopifyTransientError(f"{operation}: waiting {wait:.1f}s for the shop's cost budget", wait)
         try:
             response = await self._http.post(self.connection.url, json=body, headers=headers)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -52,10 +57,13 @@ class ShopifyClient:
         except ValueError as exc:
             raise ShopifyTransientError(f"{operation}: response is not JSON") from exc
         self.last_cost = (payload.get("extensions") or {}).get("cost")
+        wait = self._budget.observe(self.connection.domain, operation, self.last_cost)
         errors = payload.get("errors")
         if errors:
             codes = {((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, dict)}
-            if "THROTTLED" in codes or "INTERNAL_SERVER_ERROR" in codes:
+            if "THROTTLED" in codes:
+                raise ShopifyTransientError(f"{operation}: THROTTLED", wait)
+            if "INTERNAL_SERVER_ERROR" in codes:
                 raise ShopifyTransientError(f"{operation}: {errors[0].get('message')}")
             messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict)) or str(errors)
             raise ShopifyRequestError(f"{operation}: {messages}", errors)

@@ -31,7 +31,5 @@ class ShopifyUserError(ShopifyError):
     def __init__(self, operation: str, user_errors: list[dict[str, Any]]) -> None:
         self.operation = operation
         self.user_errors = user_errors
-        text = "; ".join(
-            f"{'.'.join(map(str, e.get('field') or [])) or '-'}: {e.get('message')}" for e in user_errors
-        )
+        text = "; ".join(f"{'.'.join(map(str, e.get('field') or [])) or '-'}: {e.get('message')}" for e in user_errors)
         super().__init__(f"{operation}: {text}")

@@ -11,7 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.events import ReturnEvent
-from engine.workflow.messages import ReturnStart, workflow_id
+from engine.workflow.messages import ReturnStart, ReturnStatus, workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow
 
 
@@ -52,5 +52,5 @@ async def deliver(
     return Delivery(wf_id, True)
 
 
-def handle_for(client: Client, brand: str, rebound_return_id: str) -> WorkflowHandle[ReturnWorkflow, object]:
-    return client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id(brand, rebound_return_id))  # type: ignore[return-value]
+def handle_for(client: Client, brand: str, rebound_return_id: str) -> WorkflowHandle[ReturnWorkflow, ReturnStatus]:
+    return client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id(brand, rebound_return_id))

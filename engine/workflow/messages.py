@@ -1,6 +1,5 @@
 """Workflow input, signals and query results."""
 
-
 from dataclasses import dataclass, field
 
 from engine.activities.messages import OrderSnapshot, RefundOutcome, ShopifyReturnRef

@@ -8,14 +8,13 @@ return (per state for status syncs); a failed step holds the return in needs_att
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -109,7 +108,10 @@ class ReturnWorkflow:
         if self.state in self.flow.states and self.flow.is_terminal(self.state):
             self._log("ignored", f"{event.kind} from {event.source} recorded; return already {self.state}")
             return
-        self._log("event", f"{event.kind} ({event.raw_status or event.kind}) from {event.source} at {event.occurred_at}")
+        self._log(
+            "event",
+            f"{event.kind} ({event.raw_status or event.kind}) from {event.source} at {event.occurred_at}",
+        )
         self.inbox.append(event)
 
     @workflow.signal(name="retry")
@@ -154,12 +156,18 @@ class ReturnWorkflow:
 
     @workflow.run
     async def run(self, start: ReturnStart) -> ReturnStatus:
-        self._log("transition", f"started on flow {self.flow.ref}, mapping {self.mapping.brand}@{self.mapping.version}")
+        self._log(
+            "transition",
+            f"started on flow {self.flow.ref}, mapping {self.mapping.brand}@{self.mapping.version}",
+        )
         self._upsert()
         while True:
+            # Events are applied one at a time, in arrival order, each followed by the work it implies, so a
+            # step sees exactly the facts that had arrived before it (not whatever a busy batch delivered).
+            if self.hold_reason is None:
+                await self._drive()
             while self.inbox and self.hold_reason is None:
                 self._apply(self.inbox.pop(0))
-            if self.hold_reason is None:
                 await self._drive()
             if self._finished():
                 if self.finished_at is None:
@@ -169,7 +177,7 @@ class ReturnWorkflow:
                     break
                 try:
                     await workflow.wait_condition(lambda: False, timeout=timedelta(seconds=remaining))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 continue
             self.wake = False
@@ -178,7 +186,7 @@ class ReturnWorkflow:
                 await workflow.wait_condition(
                     lambda: self.wake or (bool(self.inbox) and self.hold_reason is None), timeout=timeout
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._sla_breach()
         return self.status()
 
@@ -419,17 +427,16 @@ class ReturnWorkflow:
             ShopifyActivities.dispose_items, DisposeInput(self.shop, self.shopify_return.return_id, disposals)
         )
         by_rfo_line = {
-            self.shopify_return.rfo_lines[line.fulfillment_line_item_id]: line.sku for line in self.order.lines
+            self.shopify_return.rfo_lines[line.fulfillment_line_item_id]: line.sku
+            for line in self.order.lines
             if line.fulfillment_line_item_id in self.shopify_return.rfo_lines
         }
         for disposal in result.applied + result.already_done:
             if disposal.disposition == "RESTOCKED":
-                key = f"{by_rfo_line.get(disposal.rfo_line_id, '?')}@{disposal.location_id}"
-                self.restocked[key] = self.restocked.get(key, 0) + disposal.quantity
-        self._log(
-            "step",
-            f"restock_items: {len(result.applied)} disposition(s) applied, {len(result.already_done)} already in Shopify",
-        )
+                where = f"{by_rfo_line.get(disposal.rfo_line_id, '?')}@{disposal.location_id}"
+                self.restocked[where] = self.restocked.get(where, 0) + disposal.quantity
+        applied, already = len(result.applied), len(result.already_done)
+        self._log("step", f"restock_items: {applied} disposition(s) applied, {already} already in Shopify")
 
     def _plan_refund(self) -> RefundPlan:
         assert self.order is not None
@@ -438,15 +445,19 @@ class ReturnWorkflow:
             line = self.order.line_for_sku(item.sku)
             if line is None:
                 continue
-            percent = item.refund_percent if item.refund_percent is not None else (
-                "100" if not self.graded else self.mapping.grade_for(item.grade).refund_percent
+            percent = (
+                item.refund_percent
+                if item.refund_percent is not None
+                else ("100" if not self.graded else self.mapping.grade_for(item.grade).refund_percent)
             )
             fault = self.mapping.reason_for(item.reason).fault
             key = f"{line.line_item_id}|{percent}|{fault}"
             if key in lines:
                 lines[key].quantity += item.quantity
             else:
-                lines[key] = RefundLineInput(line.line_item_id, item.sku, item.quantity, line.unit_price, percent, fault)
+                lines[key] = RefundLineInput(
+                    line.line_item_id, item.sku, item.quantity, line.unit_price, percent, fault
+                )
         return plan_refund(
             list(lines.values()),
             currency=self.order.currency,
@@ -474,7 +485,9 @@ class ReturnWorkflow:
                 registered_at=self.registered_at or "",
             ),
         )
-        self._log("step", f"issue_refund: {self.refund.status} {self.refund.amount} {self.order.currency} {self.refund.detail}".rstrip())
+        outcome = self.refund
+        money = f"{outcome.amount} {self.order.currency}"
+        self._log("step", f"issue_refund: {outcome.status} {money} {outcome.detail}".rstrip())
         if self.refund.status == "preempted":
             self.sla_reason = f"finance: refund pre-empted by a refund already in Shopify ({self.refund.detail})"
             self._upsert()
@@ -539,7 +552,7 @@ class ReturnWorkflow:
     def _upsert(self) -> None:
         if not self.start.search_attributes:
             return
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             search.BRAND.value_set(self.start.brand),
             search.REBOUND_RETURN_ID.value_set(self.start.rebound_return_id),
             search.RETURN_STATE.value_set(self.state),

@@ -20,5 +20,8 @@ def dev_server_flags() -> list[str]:
     return [
         arg
         for key in ALL
-        for arg in ("--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_')]}")
+        for arg in (
+            "--search-attribute",
+            f"{key.name}={kinds[key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_')]}",
+        )
     ]

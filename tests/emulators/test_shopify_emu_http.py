@@ -20,7 +20,11 @@ def test_vendored_schema_is_shopifys(version: str) -> None:
     if not original.exists():
         pytest.skip("shared schema folder not available")
     assert schema_sdl(version) == original.read_text(encoding="utf-8")
-    vendored = Path(__file__).resolve().parents[2] / "engine/emulators/shopify/schema" / f"admin-{version}.graphql.gz"
+    vendored = (
+        Path(__file__).resolve().parents[2]
+        / "engine/emulators/shopify/schema"
+        / f"admin-{version}.graphql.gz"
+    )
     assert gzip.decompress(vendored.read_bytes()) == original.read_bytes()
 
 
@@ -29,7 +33,9 @@ async def test_wrong_or_missing_token_is_401(shop: Shop) -> None:
     response = await shop.post({"query": "{ shop { name } }"}, token="shpat_wrong")
     assert response.status_code == 401
     assert response.json() == expected
-    response = await shop.http.post(shop.emu.graphql_url(shop.domain, "2026-04"), json={"query": "{ shop { name } }"})
+    response = await shop.http.post(
+        shop.emu.graphql_url(shop.domain, "2026-04"), json={"query": "{ shop { name } }"}
+    )
     assert response.status_code == 401
     assert response.json() == expected
 
@@ -37,7 +43,9 @@ async def test_wrong_or_missing_token_is_401(shop: Shop) -> None:
 async def test_unknown_shop_and_version_are_404(shop: Shop) -> None:
     body = {"query": "{ shop { name } }"}
     headers = {"X-Shopify-Access-Token": "x"}
-    response = await shop.http.post(shop.emu.graphql_url("nope.myshopify.com", "2026-04"), json=body, headers=headers)
+    response = await shop.http.post(
+        shop.emu.graphql_url("nope.myshopify.com", "2026-04"), json=body, headers=headers
+    )
     assert response.status_code == 404
     response = await shop.post(body, version="2019-04")
     assert response.status_code == 404
@@ -67,7 +75,10 @@ async def test_invalid_document_is_refused_with_shopify_shape(shop: Shop) -> Non
 
 
 async def test_unknown_input_field_inline_and_syntax_error(shop: Shop) -> None:
-    query = 'mutation Probe { refundCreate(input: {orderId: "x", bogus: 1}) @idempotent(key: "k") { userErrors { message } } }'
+    query = (
+        'mutation Probe { refundCreate(input: {orderId: "x", bogus: 1}) @idempotent(key: "k") '
+        "{ userErrors { message } } }"
+    )
     body = (await shop.post({"query": query})).json()
     [error] = body["errors"]
     assert error["message"] == "InputObject 'RefundInput' doesn't accept argument 'bogus'"
@@ -82,7 +93,13 @@ async def test_invalid_variable_shape(shop: Shop) -> None:
     variables = {
         "returnInput": {
             "orderId": shop.order_id,
-            "returnLineItems": [{"fulfillmentLineItemId": "gid://shopify/FulfillmentLineItem/1", "quantity": 1, "returnReason": "NOT_A_REASON"}],
+            "returnLineItems": [
+                {
+                    "fulfillmentLineItemId": "gid://shopify/FulfillmentLineItem/1",
+                    "quantity": 1,
+                    "returnReason": "NOT_A_REASON",
+                }
+            ],
         }
     }
     body = (await shop.post({"query": operation("ReturnCreate"), "variables": variables})).json()
@@ -92,7 +109,8 @@ async def test_invalid_variable_shape(shop: Shop) -> None:
         "WRONG_ITEM, DEFECTIVE, STYLE, COLOR, OTHER, UNKNOWN"
     )
     assert error["message"] == (
-        f"Variable $returnInput of type ReturnInput! was provided invalid value for returnLineItems.0.returnReason ({explanation})"
+        "Variable $returnInput of type ReturnInput! was provided invalid value for "
+        f"returnLineItems.0.returnReason ({explanation})"
     )
     assert error["extensions"] == {
         "code": "INVALID_VARIABLE",

@@ -22,7 +22,12 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
     before = shop.store.stock(shop.domain, "TEE-M")
     order = await shop.order()
     tee = next(li for li in order["lineItems"]["nodes"] if li["sku"] == "TEE-M")
-    fli = next(f["id"] for ff in order["fulfillments"] for f in ff["fulfillmentLineItems"]["nodes"] if f["lineItem"]["id"] == tee["id"])
+    fli = next(
+        f["id"]
+        for ff in order["fulfillments"]
+        for f in ff["fulfillmentLineItems"]["nodes"]
+        if f["lineItem"]["id"] == tee["id"]
+    )
 
     created = await shop.gql(
         "ReturnCreate",
@@ -30,7 +35,11 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
             "returnInput": {
                 "orderId": shop.order_id,
                 "returnLineItems": [
-                    {"fulfillmentLineItemId": fli, "quantity": 2, "returnReasonDefinitionId": "gid://shopify/ReturnReasonDefinition/7"}
+                    {
+                        "fulfillmentLineItemId": fli,
+                        "quantity": 2,
+                        "returnReasonDefinitionId": "gid://shopify/ReturnReasonDefinition/7",
+                    }
                 ],
             }
         },
@@ -46,19 +55,33 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
 
     delivery = await shop.gql(
         "ReverseDeliveryCreate",
-        {"rfoId": rfo["id"], "tracking": {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}},
+        {
+            "rfoId": rfo["id"],
+            "tracking": {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"},
+        },
         version=version,
     )
     assert delivery["data"]["reverseDeliveryCreateWithShipping"]["userErrors"] == []
-    tracking = delivery["data"]["reverseDeliveryCreateWithShipping"]["reverseDelivery"]["deliverable"]["tracking"]
+    tracking = delivery["data"]["reverseDeliveryCreateWithShipping"]["reverseDelivery"]["deliverable"][
+        "tracking"
+    ]
     assert tracking == {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}
 
     disposed = await shop.gql(
         "ReverseFulfillmentOrderDispose",
         {
             "dispositionInputs": [
-                {"reverseFulfillmentOrderLineItemId": rfo_line["id"], "quantity": 1, "locationId": LOC_A, "dispositionType": "RESTOCKED"},
-                {"reverseFulfillmentOrderLineItemId": rfo_line["id"], "quantity": 1, "dispositionType": "NOT_RESTOCKED"},
+                {
+                    "reverseFulfillmentOrderLineItemId": rfo_line["id"],
+                    "quantity": 1,
+                    "locationId": LOC_A,
+                    "dispositionType": "RESTOCKED",
+                },
+                {
+                    "reverseFulfillmentOrderLineItemId": rfo_line["id"],
+                    "quantity": 1,
+                    "dispositionType": "NOT_RESTOCKED",
+                },
             ]
         },
         version=version,
@@ -81,7 +104,13 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
                 "note": "Rebound return R-1",
                 "refundLineItems": [{"lineItemId": tee["id"], "quantity": 2, "restockType": "NO_RESTOCK"}],
                 "transactions": [
-                    {"amount": "49.90", "gateway": "shopify_payments", "kind": "REFUND", "orderId": shop.order_id, "parentId": sale["id"]}
+                    {
+                        "amount": "49.90",
+                        "gateway": "shopify_payments",
+                        "kind": "REFUND",
+                        "orderId": shop.order_id,
+                        "parentId": sale["id"],
+                    }
                 ],
             },
         },
@@ -89,7 +118,10 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
     )
     refund_payload = refund["data"]["refundCreate"]
     assert refund_payload["userErrors"] == []
-    assert refund_payload["refund"]["totalRefundedSet"]["shopMoney"] == {"amount": "49.9", "currencyCode": "GBP"}
+    assert refund_payload["refund"]["totalRefundedSet"]["shopMoney"] == {
+        "amount": "49.9",
+        "currencyCode": "GBP",
+    }
     assert refund_payload["order"]["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
 
     closed = await shop.gql("ReturnClose", {"id": ret["id"]}, version=version)
@@ -105,16 +137,24 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
     assert stored_refund["amount"] == Decimal("49.90") and stored_refund["lines"] == {"TEE-M": 2}
     [stored_return] = shop.store.returns(shop.domain, shop.order_id)
     assert stored_return["status"] == "CLOSED"
-    assert stored_return["tracking"] == [{"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}]
+    assert stored_return["tracking"] == [
+        {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}
+    ]
 
     synced = await shop.gql("ReturnForSync", {"id": ret["id"]}, version=version)
     rfo_read = synced["data"]["return"]["reverseFulfillmentOrders"]["nodes"][0]
-    assert [d["type"] for d in rfo_read["lineItems"]["nodes"][0]["dispositions"]] == ["RESTOCKED", "NOT_RESTOCKED"]
+    assert [d["type"] for d in rfo_read["lineItems"]["nodes"][0]["dispositions"]] == [
+        "RESTOCKED",
+        "NOT_RESTOCKED",
+    ]
     assert rfo_read["reverseDeliveries"]["nodes"][0]["deliverable"]["tracking"]["number"] == "RB123456789GB"
 
     order_after = await shop.order()
     assert order_after["returns"]["nodes"][0]["status"] == "CLOSED"
-    assert next(li for li in order_after["lineItems"]["nodes"] if li["sku"] == "TEE-M")["refundableQuantity"] == 0
+    assert (
+        next(li for li in order_after["lineItems"]["nodes"] if li["sku"] == "TEE-M")["refundableQuantity"]
+        == 0
+    )
 
     again = await shop.gql("ReturnClose", {"id": ret["id"]}, version=version)  # closing CLOSED is a no-op
     assert again["data"]["returnClose"]["userErrors"] == []
@@ -126,7 +166,13 @@ async def test_return_create_over_returnable_quantity(shop: Shop) -> None:
     second = await shop.create_return(quantity=1)
     assert second["data"]["returnCreate"] == {
         "return": None,
-        "userErrors": [{"field": ["returnLineItems", "0", "quantity"], "message": "Quantity is not available for return.", "code": "INVALID"}],
+        "userErrors": [
+            {
+                "field": ["returnLineItems", "0", "quantity"],
+                "message": "Quantity is not available for return.",
+                "code": "INVALID",
+            }
+        ],
     }
     # A canceled return frees its quantity again.
     cancel = await shop.gql("ReturnCancel", {"id": first["data"]["returnCreate"]["return"]["id"]})
@@ -138,7 +184,15 @@ async def test_return_create_over_returnable_quantity(shop: Shop) -> None:
 async def test_return_create_reason_required_and_unknown_line(shop: Shop) -> None:
     order = await shop.order()
     fli = order["fulfillments"][0]["fulfillmentLineItems"]["nodes"][0]["id"]
-    no_reason = await shop.gql("ReturnCreate", {"returnInput": {"orderId": shop.order_id, "returnLineItems": [{"fulfillmentLineItemId": fli, "quantity": 1}]}})
+    no_reason = await shop.gql(
+        "ReturnCreate",
+        {
+            "returnInput": {
+                "orderId": shop.order_id,
+                "returnLineItems": [{"fulfillmentLineItemId": fli, "quantity": 1}],
+            }
+        },
+    )
     assert no_reason["data"]["returnCreate"]["userErrors"] == [
         {
             "field": ["returnInput", "returnLineItems", "0"],
@@ -156,12 +210,22 @@ async def test_return_create_reason_required_and_unknown_line(shop: Shop) -> Non
         {
             "returnInput": {
                 "orderId": shop.order_id,
-                "returnLineItems": [{"fulfillmentLineItemId": "gid://shopify/FulfillmentLineItem/1", "quantity": 1, "returnReason": "STYLE"}],
+                "returnLineItems": [
+                    {
+                        "fulfillmentLineItemId": "gid://shopify/FulfillmentLineItem/1",
+                        "quantity": 1,
+                        "returnReason": "STYLE",
+                    }
+                ],
             }
         },
     )
     assert bogus["data"]["returnCreate"]["userErrors"] == [
-        {"field": ["returnLineItems", "0", "fulfillmentLineItemId"], "message": "Fulfillment line item does not exist.", "code": "INVALID"}
+        {
+            "field": ["returnLineItems", "0", "fulfillmentLineItemId"],
+            "message": "Fulfillment line item does not exist.",
+            "code": "INVALID",
+        }
     ]
     assert len(shop.store.returns(shop.domain, shop.order_id)) == 1  # rejected calls leave no trace
 
@@ -172,7 +236,11 @@ async def test_cancel_after_disposition_is_refused(shop: Shop) -> None:
     line_id = _rfo(created)["lineItems"]["nodes"][0]["id"]
     await shop.gql(
         "ReverseFulfillmentOrderDispose",
-        {"dispositionInputs": [{"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "dispositionType": "MISSING"}]},
+        {
+            "dispositionInputs": [
+                {"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "dispositionType": "MISSING"}
+            ]
+        },
     )
     cancel = await shop.gql("ReturnCancel", {"id": ret_id})
     assert cancel["data"]["returnCancel"] == {
@@ -180,7 +248,9 @@ async def test_cancel_after_disposition_is_refused(shop: Shop) -> None:
         "userErrors": [{"field": ["id"], "message": "Return is not cancelable.", "code": "INVALID_STATE"}],
     }
     missing = await shop.gql("ReturnClose", {"id": "gid://shopify/Return/999999"})
-    assert missing["data"]["returnClose"]["userErrors"] == [{"field": ["id"], "message": "Return not found.", "code": "NOT_FOUND"}]
+    assert missing["data"]["returnClose"]["userErrors"] == [
+        {"field": ["id"], "message": "Return not found.", "code": "NOT_FOUND"}
+    ]
 
 
 async def test_dispose_validation(shop: Shop) -> None:
@@ -193,18 +263,57 @@ async def test_dispose_validation(shop: Shop) -> None:
         return payload
 
     empty = await dispose([])
-    assert empty == {"reverseFulfillmentOrderLineItems": None, "userErrors": [{"field": ["dispositionInputs"], "message": "The array cannot be empty.", "code": "BLANK"}]}
-    unknown = await dispose([{"reverseFulfillmentOrderLineItemId": "gid://shopify/ReverseFulfillmentOrderLineItem/1", "quantity": 1, "dispositionType": "MISSING"}])
-    assert unknown["userErrors"][0]["message"] == "Cannot dispose items from more than one reverse fulfillment order."
-    bad_location = await dispose(
-        [{"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "locationId": "gid://shopify/Location/1", "dispositionType": "RESTOCKED"}]
+    assert empty == {
+        "reverseFulfillmentOrderLineItems": None,
+        "userErrors": [
+            {"field": ["dispositionInputs"], "message": "The array cannot be empty.", "code": "BLANK"}
+        ],
+    }
+    unknown = await dispose(
+        [
+            {
+                "reverseFulfillmentOrderLineItemId": "gid://shopify/ReverseFulfillmentOrderLineItem/1",
+                "quantity": 1,
+                "dispositionType": "MISSING",
+            }
+        ]
     )
-    assert bad_location["userErrors"] == [{"field": ["dispositionInputs", "0", "locationId"], "message": "Location not found.", "code": "NOT_FOUND"}]
-    no_location = await dispose([{"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "dispositionType": "RESTOCKED"}])
+    assert (
+        unknown["userErrors"][0]["message"]
+        == "Cannot dispose items from more than one reverse fulfillment order."
+    )
+    bad_location = await dispose(
+        [
+            {
+                "reverseFulfillmentOrderLineItemId": line_id,
+                "quantity": 1,
+                "locationId": "gid://shopify/Location/1",
+                "dispositionType": "RESTOCKED",
+            }
+        ]
+    )
+    assert bad_location["userErrors"] == [
+        {
+            "field": ["dispositionInputs", "0", "locationId"],
+            "message": "Location not found.",
+            "code": "NOT_FOUND",
+        }
+    ]
+    no_location = await dispose(
+        [{"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "dispositionType": "RESTOCKED"}]
+    )
     assert no_location["reverseFulfillmentOrderLineItems"] is None and no_location["userErrors"]
     wrong_type = await shop.gql(
         "ReverseFulfillmentOrderDispose",
-        {"dispositionInputs": [{"reverseFulfillmentOrderLineItemId": shop.order_id, "quantity": 1, "dispositionType": "MISSING"}]},
+        {
+            "dispositionInputs": [
+                {
+                    "reverseFulfillmentOrderLineItemId": shop.order_id,
+                    "quantity": 1,
+                    "dispositionType": "MISSING",
+                }
+            ]
+        },
     )
     assert wrong_type["data"]["reverseFulfillmentOrderDispose"] is None
     assert wrong_type["errors"][0]["extensions"]["code"] == "RESOURCE_NOT_FOUND"
@@ -212,24 +321,49 @@ async def test_dispose_validation(shop: Shop) -> None:
 
     # Other dispositions never touch available stock.
     before = shop.store.stock(shop.domain, "TEE-M")
-    ok = await dispose([{"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "dispositionType": "PROCESSING_REQUIRED"}])
+    ok = await dispose(
+        [
+            {
+                "reverseFulfillmentOrderLineItemId": line_id,
+                "quantity": 1,
+                "dispositionType": "PROCESSING_REQUIRED",
+            }
+        ]
+    )
     assert ok["userErrors"] == []
     assert shop.store.stock(shop.domain, "TEE-M") == before
 
 
 async def test_reverse_delivery_unknown_rfo(shop: Shop) -> None:
-    body = await shop.gql("ReverseDeliveryCreate", {"rfoId": "gid://shopify/ReverseFulfillmentOrder/1", "tracking": {"number": "X"}})
+    body = await shop.gql(
+        "ReverseDeliveryCreate",
+        {"rfoId": "gid://shopify/ReverseFulfillmentOrder/1", "tracking": {"number": "X"}},
+    )
     assert body["data"]["reverseDeliveryCreateWithShipping"] == {
         "reverseDelivery": None,
-        "userErrors": [{"field": ["reverseFulfillmentOrderId"], "message": "Reverse fulfillment order was not found.", "code": "NOT_FOUND"}],
+        "userErrors": [
+            {
+                "field": ["reverseFulfillmentOrderId"],
+                "message": "Reverse fulfillment order was not found.",
+                "code": "NOT_FOUND",
+            }
+        ],
     }
 
 
 async def test_order_link_set_metafields_and_tags(shop: Shop) -> None:
-    variables = {
+    variables: dict[str, Any] = {
         "orderId": shop.order_id,
         "tags": ["rebound", "rebound-return"],
-        "metafields": [{"ownerId": shop.order_id, "namespace": "rebound", "key": "return", "type": "json", "value": '{"id":"R-1"}'}],
+        "metafields": [
+            {
+                "ownerId": shop.order_id,
+                "namespace": "rebound",
+                "key": "return",
+                "type": "json",
+                "value": '{"id":"R-1"}',
+            }
+        ],
     }
     first = await shop.gql("OrderLinkSet", variables)
     assert first["data"]["metafieldsSet"]["userErrors"] == [] and first["data"]["tagsAdd"]["userErrors"] == []
@@ -239,4 +373,6 @@ async def test_order_link_set_metafields_and_tags(shop: Shop) -> None:
     order = await shop.order()
     assert order["tags"] == ["rebound", "rebound-refunded", "rebound-return"]
     assert order["metafield"]["value"] == '{"id":"R-1","status":"refunded"}'
-    assert order["metafield"]["id"] == first["data"]["metafieldsSet"]["metafields"][0]["id"]  # upsert, same id
+    assert (
+        order["metafield"]["id"] == first["data"]["metafieldsSet"]["metafields"][0]["id"]
+    )  # upsert, same id

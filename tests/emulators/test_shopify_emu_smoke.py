@@ -22,7 +22,10 @@ async def test_order_for_return_shapes(shop: Shop) -> None:
     assert order["metafield"] is None
     tee = next(li for li in order["lineItems"]["nodes"] if li["sku"] == "TEE-M")
     assert tee["quantity"] == 2 and tee["refundableQuantity"] == 2
-    assert tee["discountedUnitPriceAfterAllDiscountsSet"]["shopMoney"] == {"amount": "24.95", "currencyCode": "GBP"}
+    assert tee["discountedUnitPriceAfterAllDiscountsSet"]["shopMoney"] == {
+        "amount": "24.95",
+        "currencyCode": "GBP",
+    }
     assert tee["variant"]["inventoryItem"]["id"] == shop.tee_item
     [sale] = order["transactions"]
     assert sale["kind"] == "SALE" and sale["gateway"] == "shopify_payments"
@@ -36,7 +39,10 @@ async def test_inventory_levels_quantities(shop: Shop) -> None:
     body = await shop.gql("InventoryLevels", {"id": shop.tee_item})
     item = body["data"]["inventoryItem"]
     assert item["sku"] == "TEE-M"
-    levels = {n["location"]["id"]: {q["name"]: q["quantity"] for q in n["quantities"]} for n in item["inventoryLevels"]["nodes"]}
+    levels = {
+        n["location"]["id"]: {q["name"]: q["quantity"] for q in n["quantities"]}
+        for n in item["inventoryLevels"]["nodes"]
+    }
     assert levels[LOC_A] == {"available": 3, "on_hand": 3, "damaged": 0, "quality_control": 0}
     assert levels[LOC_B]["available"] == 1
 
@@ -45,8 +51,18 @@ async def test_return_reason_definitions_by_handle(shop: Shop) -> None:
     body = await shop.gql("ReturnReasonDefinitions", {"handles": ["too-small", "changed-my-mind"]})
     nodes = body["data"]["returnReasonDefinitions"]["nodes"]
     assert nodes == [
-        {"id": "gid://shopify/ReturnReasonDefinition/2", "handle": "changed-my-mind", "name": "Changed my mind", "deleted": False},
-        {"id": "gid://shopify/ReturnReasonDefinition/7", "handle": "too-small", "name": "Too small", "deleted": False},
+        {
+            "id": "gid://shopify/ReturnReasonDefinition/2",
+            "handle": "changed-my-mind",
+            "name": "Changed my mind",
+            "deleted": False,
+        },
+        {
+            "id": "gid://shopify/ReturnReasonDefinition/7",
+            "handle": "too-small",
+            "name": "Too small",
+            "deleted": False,
+        },
     ]
     body = await shop.gql("ReturnReasonDefinitions", {"handles": None})
     assert len(body["data"]["returnReasonDefinitions"]["nodes"]) == 10

@@ -98,9 +98,7 @@ class ScenarioBuilder:
     # -- building blocks ---------------------------------------------------------------
 
     def _reason(self, brand: str, customer_fault: bool = True) -> str:
-        codes = [
-            c for c, r in self.mappings[brand].reasons.items() if (r.fault == "customer") == customer_fault
-        ]
+        codes = [c for c, r in self.mappings[brand].reasons.items() if (r.fault == "customer") == customer_fault]
         return self.rng.choice(codes or ["Changed my mind"])
 
     def _grade(self, brand: str, disposition: str) -> str:
@@ -121,9 +119,7 @@ class ScenarioBuilder:
             units=[],
         )
 
-    def returned(
-        self, sc: Scenario, line: int, quantity: int, grade: str | None, *, fault: bool = True
-    ) -> None:
+    def returned(self, sc: Scenario, line: int, quantity: int, grade: str | None, *, fault: bool = True) -> None:
         for _ in range(quantity):
             sc.units.append(
                 ReturnedUnit(

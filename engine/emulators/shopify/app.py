@@ -40,7 +40,7 @@ class EmulatorState:
         self.store = store
         self.faults = faults
         self.buckets: dict[str, Bucket] = {}
-        self.enforce_max_cost = False  # see executor.run_graphql
+        self.enforce_max_cost = True  # Shopify refuses >1000-point queries; our documents stay well under
 
     def bucket(self, domain: str) -> Bucket:
         return self.buckets.setdefault(domain, Bucket())

@@ -115,7 +115,11 @@ def actual_cost(
                 base = 2 if named.name.endswith("Connection") else 1
                 total += base + sum(walk(selection.selection_set, named, i) for i in items)
             elif isinstance(selection, InlineFragmentNode):
-                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
+                condition = (
+                    schema.get_type(selection.type_condition.name.value)
+                    if selection.type_condition
+                    else parent
+                )
                 total += walk(selection.selection_set, condition, value)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
