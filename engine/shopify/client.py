@@ -57,12 +57,12 @@ class ShopifyClient:
         except ValueError as exc:
             raise ShopifyTransientError(f"{operation}: response is not JSON") from exc
         self.last_cost = (payload.get("extensions") or {}).get("cost")
-        wait = self._budget.observe(self.connection.domain, operation, self.last_cost)
+        throttled_for = self._budget.observe(self.connection.domain, operation, self.last_cost)
         errors = payload.get("errors")
         if errors:
             codes = {((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, dict)}
             if "THROTTLED" in codes:
-                raise ShopifyTransientError(f"{operation}: THROTTLED", wait)
+                raise ShopifyTransientError(f"{operation}: THROTTLED", throttled_for)
             if "INTERNAL_SERVER_ERROR" in codes:
                 raise ShopifyTransientError(f"{operation}: {errors[0].get('message')}")
             messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict)) or str(errors)

@@ -79,9 +79,7 @@ class Shop:
         item = {"fulfillmentLineItemId": fli, "quantity": quantity, **extra}
         if "returnReason" not in extra and "returnReasonDefinitionId" not in extra:
             item["returnReasonDefinitionId"] = "gid://shopify/ReturnReasonDefinition/7"
-        return await self.gql(
-            "ReturnCreate", {"returnInput": {"orderId": self.order_id, "returnLineItems": [item]}}
-        )
+        return await self.gql("ReturnCreate", {"returnInput": {"orderId": self.order_id, "returnLineItems": [item]}})
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -100,9 +98,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 def shop(emulator: ShopifyEmulator, http: httpx.AsyncClient) -> Shop:
     domain = f"test-{next(_shop_numbers)}.myshopify.com"
     store = emulator.store
-    store.add_shop(
-        domain, access_token=TOKEN, currency="GBP", locations=[(LOC_A, "Warehouse"), (LOC_B, "Shop")]
-    )
+    store.add_shop(domain, access_token=TOKEN, currency="GBP", locations=[(LOC_A, "Warehouse"), (LOC_B, "Shop")])
     tee = store.add_product(domain, "TEE-M", stock={LOC_A: 3, LOC_B: 1})
     cap = store.add_product(domain, "CAP", stock={LOC_A: 0})
     order_id = store.add_order(

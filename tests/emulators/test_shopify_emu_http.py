@@ -20,11 +20,7 @@ def test_vendored_schema_is_shopifys(version: str) -> None:
     if not original.exists():
         pytest.skip("shared schema folder not available")
     assert schema_sdl(version) == original.read_text(encoding="utf-8")
-    vendored = (
-        Path(__file__).resolve().parents[2]
-        / "engine/emulators/shopify/schema"
-        / f"admin-{version}.graphql.gz"
-    )
+    vendored = Path(__file__).resolve().parents[2] / "engine/emulators/shopify/schema" / f"admin-{version}.graphql.gz"
     assert gzip.decompress(vendored.read_bytes()) == original.read_bytes()
 
 
@@ -33,9 +29,7 @@ async def test_wrong_or_missing_token_is_401(shop: Shop) -> None:
     response = await shop.post({"query": "{ shop { name } }"}, token="shpat_wrong")
     assert response.status_code == 401
     assert response.json() == expected
-    response = await shop.http.post(
-        shop.emu.graphql_url(shop.domain, "2026-04"), json={"query": "{ shop { name } }"}
-    )
+    response = await shop.http.post(shop.emu.graphql_url(shop.domain, "2026-04"), json={"query": "{ shop { name } }"})
     assert response.status_code == 401
     assert response.json() == expected
 
@@ -43,9 +37,7 @@ async def test_wrong_or_missing_token_is_401(shop: Shop) -> None:
 async def test_unknown_shop_and_version_are_404(shop: Shop) -> None:
     body = {"query": "{ shop { name } }"}
     headers = {"X-Shopify-Access-Token": "x"}
-    response = await shop.http.post(
-        shop.emu.graphql_url("nope.myshopify.com", "2026-04"), json=body, headers=headers
-    )
+    response = await shop.http.post(shop.emu.graphql_url("nope.myshopify.com", "2026-04"), json=body, headers=headers)
     assert response.status_code == 404
     response = await shop.post(body, version="2019-04")
     assert response.status_code == 404

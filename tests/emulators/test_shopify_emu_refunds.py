@@ -42,9 +42,7 @@ async def _refund_input(shop: Shop, amount: str = "24.95", quantity: int = 1, **
     }
 
 
-async def _refund(
-    shop: Shop, refund_input: dict[str, Any], key: str, version: str = "2026-04"
-) -> dict[str, Any]:
+async def _refund(shop: Shop, refund_input: dict[str, Any], key: str, version: str = "2026-04") -> dict[str, Any]:
     body = await shop.gql("RefundCreate", {"input": refund_input, "idempotencyKey": key}, version=version)
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["refundCreate"]
@@ -142,9 +140,7 @@ async def test_unknown_order_and_missing_parent(shop: Shop) -> None:
     ]
     refund_input["transactions"][0]["kind"] = "AUTHORIZATION"
     payload = await _refund(shop, refund_input, "key-8")
-    assert payload["userErrors"] == [
-        {"field": None, "message": "Kind authorization is not a valid transaction"}
-    ]
+    assert payload["userErrors"] == [{"field": None, "message": "Kind authorization is not a valid transaction"}]
 
 
 async def test_full_refund_with_restock_to_location(shop: Shop) -> None:

@@ -62,9 +62,7 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
         version=version,
     )
     assert delivery["data"]["reverseDeliveryCreateWithShipping"]["userErrors"] == []
-    tracking = delivery["data"]["reverseDeliveryCreateWithShipping"]["reverseDelivery"]["deliverable"][
-        "tracking"
-    ]
+    tracking = delivery["data"]["reverseDeliveryCreateWithShipping"]["reverseDelivery"]["deliverable"]["tracking"]
     assert tracking == {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}
 
     disposed = await shop.gql(
@@ -137,9 +135,7 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
     assert stored_refund["amount"] == Decimal("49.90") and stored_refund["lines"] == {"TEE-M": 2}
     [stored_return] = shop.store.returns(shop.domain, shop.order_id)
     assert stored_return["status"] == "CLOSED"
-    assert stored_return["tracking"] == [
-        {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}
-    ]
+    assert stored_return["tracking"] == [{"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}]
 
     synced = await shop.gql("ReturnForSync", {"id": ret["id"]}, version=version)
     rfo_read = synced["data"]["return"]["reverseFulfillmentOrders"]["nodes"][0]
@@ -151,10 +147,7 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
 
     order_after = await shop.order()
     assert order_after["returns"]["nodes"][0]["status"] == "CLOSED"
-    assert (
-        next(li for li in order_after["lineItems"]["nodes"] if li["sku"] == "TEE-M")["refundableQuantity"]
-        == 0
-    )
+    assert next(li for li in order_after["lineItems"]["nodes"] if li["sku"] == "TEE-M")["refundableQuantity"] == 0
 
     again = await shop.gql("ReturnClose", {"id": ret["id"]}, version=version)  # closing CLOSED is a no-op
     assert again["data"]["returnClose"]["userErrors"] == []
@@ -265,9 +258,7 @@ async def test_dispose_validation(shop: Shop) -> None:
     empty = await dispose([])
     assert empty == {
         "reverseFulfillmentOrderLineItems": None,
-        "userErrors": [
-            {"field": ["dispositionInputs"], "message": "The array cannot be empty.", "code": "BLANK"}
-        ],
+        "userErrors": [{"field": ["dispositionInputs"], "message": "The array cannot be empty.", "code": "BLANK"}],
     }
     unknown = await dispose(
         [
@@ -278,10 +269,7 @@ async def test_dispose_validation(shop: Shop) -> None:
             }
         ]
     )
-    assert (
-        unknown["userErrors"][0]["message"]
-        == "Cannot dispose items from more than one reverse fulfillment order."
-    )
+    assert unknown["userErrors"][0]["message"] == "Cannot dispose items from more than one reverse fulfillment order."
     bad_location = await dispose(
         [
             {
@@ -373,6 +361,4 @@ async def test_order_link_set_metafields_and_tags(shop: Shop) -> None:
     order = await shop.order()
     assert order["tags"] == ["rebound", "rebound-refunded", "rebound-return"]
     assert order["metafield"]["value"] == '{"id":"R-1","status":"refunded"}'
-    assert (
-        order["metafield"]["id"] == first["data"]["metafieldsSet"]["metafields"][0]["id"]
-    )  # upsert, same id
+    assert order["metafield"]["id"] == first["data"]["metafieldsSet"]["metafields"][0]["id"]  # upsert, same id

@@ -44,9 +44,7 @@ def page_bounds(count: int, args: dict[str, Any]) -> tuple[int, int]:
     return start, end
 
 
-def connection(
-    items: Sequence[T], args: dict[str, Any], view: Callable[[T], dict[str, Any]]
-) -> dict[str, Any]:
+def connection(items: Sequence[T], args: dict[str, Any], view: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     ordered = list(reversed(items)) if args.get("reverse") else list(items)
     start, end = page_bounds(len(ordered), args)
     nodes = [view(item) for item in ordered[start:end]]
@@ -63,9 +61,7 @@ def connection(
     }
 
 
-def plain_list(
-    items: Sequence[T], first: int | None, view: Callable[[T], dict[str, Any]]
-) -> list[dict[str, Any]]:
+def plain_list(items: Sequence[T], first: int | None, view: Callable[[T], dict[str, Any]]) -> list[dict[str, Any]]:
     """Shopify's plain-list fields with a ``first`` argument (``Order.fulfillments``, ``refunds``, ...)."""
     chosen = items if first is None else items[: max(first, 0)]
     return [view(item) for item in chosen]

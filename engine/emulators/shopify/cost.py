@@ -41,27 +41,19 @@ def requested_cost(
     variables: dict[str, Any],
 ) -> int:
     def selection_cost(selection_set: SelectionSetNode | None, parent: Any) -> int:
-        if selection_set is None or not isinstance(
-            parent, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
-        ):
+        if selection_set is None or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
             return 0
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 total += field_cost(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
-                condition = (
-                    schema.get_type(selection.type_condition.name.value)
-                    if selection.type_condition
-                    else parent
-                )
+                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
                 total += selection_cost(selection.selection_set, condition)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
                 if fragment is not None:
-                    total += selection_cost(
-                        fragment.selection_set, schema.get_type(fragment.type_condition.name.value)
-                    )
+                    total += selection_cost(fragment.selection_set, schema.get_type(fragment.type_condition.name.value))
         return total
 
     def field_cost(node: FieldNode, parent: Any) -> int:
@@ -115,11 +107,7 @@ def actual_cost(
                 base = 2 if named.name.endswith("Connection") else 1
                 total += base + sum(walk(selection.selection_set, named, i) for i in items)
             elif isinstance(selection, InlineFragmentNode):
-                condition = (
-                    schema.get_type(selection.type_condition.name.value)
-                    if selection.type_condition
-                    else parent
-                )
+                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
                 total += walk(selection.selection_set, condition, value)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)

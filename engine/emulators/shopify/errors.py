@@ -155,9 +155,7 @@ _REWRITES: list[tuple[re.Pattern[str], Rewrite]] = [
         ),
     ),
     (
-        re.compile(
-            r"^Field '(?P<type>\w+)\.(?P<field>\w+)' of required type '(?P<ftype>[^']+)' was not provided\."
-        ),
+        re.compile(r"^Field '(?P<type>\w+)\.(?P<field>\w+)' of required type '(?P<ftype>[^']+)' was not provided\."),
         lambda m: (
             f"Argument '{m['field']}' on InputObject '{m['type']}' is required. Expected type {m['ftype']}",
             {

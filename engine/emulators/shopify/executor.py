@@ -34,9 +34,7 @@ class GraphQLReply:
     writes: int = 0
 
 
-def _select_operation(
-    operations: list[OperationDefinitionNode], name: str | None
-) -> OperationDefinitionNode | Json:
+def _select_operation(operations: list[OperationDefinitionNode], name: str | None) -> OperationDefinitionNode | Json:
     if name:
         for operation in operations:
             if operation.name and operation.name.value == name:

@@ -31,9 +31,7 @@ def set_metafields(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]
             errors.append(UserError([*path, "key"], "Key must be between 2 and 64 characters.", "INVALID"))
         namespace = item.get("namespace") or APP_NAMESPACE
         if not 3 <= len(namespace) <= 255:
-            errors.append(
-                UserError([*path, "namespace"], "Namespace must be between 3 and 255 characters.", "INVALID")
-            )
+            errors.append(UserError([*path, "namespace"], "Namespace must be between 3 and 255 characters.", "INVALID"))
         if (namespace, key) not in order.metafields and not item.get("type"):
             errors.append(UserError([*path, "type"], "Type can't be blank.", "BLANK"))
     if errors:

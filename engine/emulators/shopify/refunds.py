@@ -38,9 +38,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
         quantity = int(line_input["quantity"])
         asked[line.id] = asked.get(line.id, 0) + quantity
         if quantity < 0 or asked[line.id] > order.refundable_quantity(line.id):
-            errors.append(
-                UserError([*path, "quantity"], "Quantity cannot refund more items than were purchased")
-            )
+            errors.append(UserError([*path, "quantity"], "Quantity cannot refund more items than were purchased"))
             continue
         location_id = line_input.get("locationId")
         if location_id is not None and location_id not in shop.locations:
@@ -53,9 +51,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
     parents: list[Transaction] = []
     for tx in transaction_inputs:
         if tx["kind"] != "REFUND":
-            return Outcome(
-                errors=[UserError(None, f"Kind {str(tx['kind']).lower()} is not a valid transaction")]
-            )
+            return Outcome(errors=[UserError(None, f"Kind {str(tx['kind']).lower()} is not a valid transaction")])
         parent = order.transaction(tx.get("parentId") or "")
         if parent is None or parent.kind not in ("SALE", "CAPTURE"):
             message = "Transactions require a parent_id associated with the order"

@@ -117,9 +117,7 @@ def build_root(ctx: RequestContext) -> Root:
         **args: Any,
     ) -> View:
         chosen = [
-            d
-            for d in REASON_DEFINITIONS
-            if (ids is None or d.id in ids) and (handles is None or d.handle in handles)
+            d for d in REASON_DEFINITIONS if (ids is None or d.id in ids) and (handles is None or d.handle in handles)
         ]
         return connection(chosen, args, views.reason_definition)
 
@@ -133,18 +131,12 @@ def build_root(ctx: RequestContext) -> Root:
         lookups: dict[str, Callable[[], View | None]] = {
             "Order": lambda: views.order(shop.orders[node_id]) if node_id in shop.orders else None,
             "Return": lambda: views.return_(shop.returns[node_id]) if node_id in shop.returns else None,
-            "ReverseFulfillmentOrder": lambda: (
-                views.rfo(shop.rfos[node_id]) if node_id in shop.rfos else None
-            ),
-            "ReverseDelivery": lambda: (
-                views.delivery(shop.deliveries[node_id]) if node_id in shop.deliveries else None
-            ),
+            "ReverseFulfillmentOrder": lambda: views.rfo(shop.rfos[node_id]) if node_id in shop.rfos else None,
+            "ReverseDelivery": lambda: views.delivery(shop.deliveries[node_id]) if node_id in shop.deliveries else None,
             "InventoryItem": lambda: (
                 views.inventory_item(shop.inventory[node_id]) if node_id in shop.inventory else None
             ),
-            "Location": lambda: (
-                views.location(shop.locations[node_id]) if node_id in shop.locations else None
-            ),
+            "Location": lambda: views.location(shop.locations[node_id]) if node_id in shop.locations else None,
         }
         parsed = parse_gid(node_id)
         lookup = lookups.get(parsed.kind) if parsed else None

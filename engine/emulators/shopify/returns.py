@@ -38,13 +38,9 @@ def _reason_errors(index: int, line: dict[str, Any]) -> list[UserError]:
         message = "Return line items Either return reason or return reason definition must be provided"
         return [UserError(base, message, "NOT_FOUND")]
     if definition_id is not None and definition_by_id(definition_id) is None:
-        return [
-            UserError([*base, "returnReasonDefinitionId"], "Return reason definition not found.", "NOT_FOUND")
-        ]
+        return [UserError([*base, "returnReasonDefinitionId"], "Return reason definition not found.", "NOT_FOUND")]
     if definition_id is None and reason == "OTHER" and not note.strip():
-        message = (
-            'Return line items return reason note The note is required when the return reason is "Other"'
-        )
+        message = 'Return line items return reason note The note is required when the return reason is "Other"'
         return [UserError([*base, "returnReasonNote"], message, "BLANK")]
     return []
 
@@ -63,11 +59,7 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
         return Outcome(errors=[UserError(["returnInput", "orderId"], "Order does not exist.", "NOT_FOUND")])
     if not lines_in:
         return Outcome(
-            errors=[
-                UserError(
-                    ["returnInput", "returnLineItems"], "Return must have at least one line item.", "BLANK"
-                )
-            ]
+            errors=[UserError(["returnInput", "returnLineItems"], "Return must have at least one line item.", "BLANK")]
         )
 
     claimed: dict[str, int] = {}
@@ -76,9 +68,7 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
         fli = order.fulfillment_line(line["fulfillmentLineItemId"])
         if fli is None:
             errors.append(
-                UserError(
-                    [*path, "fulfillmentLineItemId"], "Fulfillment line item does not exist.", "INVALID"
-                )
+                UserError([*path, "fulfillmentLineItemId"], "Fulfillment line item does not exist.", "INVALID")
             )
             continue
         quantity = int(line["quantity"])
@@ -202,8 +192,7 @@ def has_work(shop: Shop, ret: Return) -> bool:
         if fli is not None:
             returned_lines.add(fli.line_item_id)
     return any(
-        refund.created_at >= ret.created_at
-        and any(line.line_item_id in returned_lines for line in refund.lines)
+        refund.created_at >= ret.created_at and any(line.line_item_id in returned_lines for line in refund.lines)
         for refund in order.refunds
     )
 

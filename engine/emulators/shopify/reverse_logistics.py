@@ -46,9 +46,7 @@ def create_delivery(
     used: dict[str, int] = {}
     for index, line_input in enumerate(line_inputs):
         path = ["reverseDeliveryLineItems", str(index)]
-        rfo_line = next(
-            (ln for ln in rfo.lines if ln.id == line_input["reverseFulfillmentOrderLineItemId"]), None
-        )
+        rfo_line = next((ln for ln in rfo.lines if ln.id == line_input["reverseFulfillmentOrderLineItemId"]), None)
         if rfo_line is None:
             errors.append(UserError([*path, "reverseFulfillmentOrderLineItemId"], "must exist"))
             continue
@@ -104,9 +102,7 @@ def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Ou
             message = "RESTOCKED is an invalid disposition type for a custom line item."
             errors.append(UserError([*path, "dispositionType"], message, "INVALID"))
         location_id = item.get("locationId")
-        if (restocked and location_id is None) or (
-            location_id is not None and location_id not in shop.locations
-        ):
+        if (restocked and location_id is None) or (location_id is not None and location_id not in shop.locations):
             errors.append(UserError([*path, "locationId"], "Location not found.", "NOT_FOUND"))
         if int(item["quantity"]) <= 0:
             errors.append(UserError([*path, "quantity"], "Quantity must be greater than 0.", "GREATER_THAN"))

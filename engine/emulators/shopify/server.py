@@ -55,9 +55,7 @@ class ShopifyEmulator:
         if self._preload:
             # Build the schemas off the loop once per process, so the first request is not a 3 s stall.
             await asyncio.gather(*(asyncio.to_thread(load_schema, v) for v in SUPPORTED_VERSIONS))
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self._port, log_level="warning", lifespan="off"
-        )
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self._port, log_level="warning", lifespan="off")
         server = _EmbeddedServer(config)
         self._server = server
         self._task = asyncio.create_task(server.serve())

@@ -117,9 +117,7 @@ class ShopifyStore:
         shop = self.shop(domain)
         if shop.item_by_sku(sku) is not None:
             raise ValueError(f"SKU {sku!r} already exists in {domain}")
-        item = InventoryItem(
-            id=self.new_id("InventoryItem"), sku=sku, variant_id=self.new_id("ProductVariant")
-        )
+        item = InventoryItem(id=self.new_id("InventoryItem"), sku=sku, variant_id=self.new_id("ProductVariant"))
         shop.inventory[item.id] = item
         for location_id, available in (stock or {}).items():
             self._require_location(shop, location_id)
@@ -165,13 +163,9 @@ class ShopifyStore:
             if not 0 <= shipped <= seed.quantity:
                 raise ValueError("fulfilled must be between 0 and quantity")
             if shipped:
-                fulfilled_lines.append(
-                    FulfillmentLineItem(self.new_id("FulfillmentLineItem"), line.id, shipped)
-                )
+                fulfilled_lines.append(FulfillmentLineItem(self.new_id("FulfillmentLineItem"), line.id, shipped))
         created = processed_at
-        fulfillments = (
-            [Fulfillment(self.new_id("Fulfillment"), created, fulfilled_lines)] if fulfilled_lines else []
-        )
+        fulfillments = [Fulfillment(self.new_id("Fulfillment"), created, fulfilled_lines)] if fulfilled_lines else []
         order = Order(
             id=self.new_id("Order"),
             name=name,
@@ -290,9 +284,7 @@ class ShopifyStore:
 
         lines: dict[str, int] = {}
         for rl in ret.lines:
-            lines[sku_of(rl.fulfillment_line_item_id)] = (
-                lines.get(sku_of(rl.fulfillment_line_item_id), 0) + rl.quantity
-            )
+            lines[sku_of(rl.fulfillment_line_item_id)] = lines.get(sku_of(rl.fulfillment_line_item_id), 0) + rl.quantity
         dispositions = []
         tracking = []
         for rfo_id in ret.rfo_ids:
@@ -371,7 +363,5 @@ class ShopifyStore:
             {**r, "amount": format_amount(r["amount"]), "created_at": iso(r["created_at"])}
             for r in self.refunds(shop.domain, order.id)
         ]
-        summary["returns"] = [
-            {**r, "closed_at": iso(r["closed_at"])} for r in self.returns(shop.domain, order.id)
-        ]
+        summary["returns"] = [{**r, "closed_at": iso(r["closed_at"])} for r in self.returns(shop.domain, order.id)]
         return summary

@@ -114,15 +114,11 @@ class Views:
             "refundable": lambda _info: order.net_payment() > 0,
             "metafield": metafield,
             "metafields": lambda _info, **a: connection(list(order.metafields.values()), a, self.metafield),
-            "lineItems": lambda _info, **a: connection(
-                order.line_items, a, lambda li: self.line_item(order, li)
-            ),
+            "lineItems": lambda _info, **a: connection(order.line_items, a, lambda li: self.line_item(order, li)),
             "fulfillments": lambda _info, first=None, **_: plain_list(
                 order.fulfillments, first, lambda f: self.fulfillment(order, f)
             ),
-            "refunds": lambda _info, first=None, **_: plain_list(
-                order.refunds, first, lambda r: self.refund(order, r)
-            ),
+            "refunds": lambda _info, first=None, **_: plain_list(order.refunds, first, lambda r: self.refund(order, r)),
             "transactions": lambda _info, first=None, **_: plain_list(
                 order.transactions, first, lambda t: self.transaction(order, t)
             ),
@@ -197,12 +193,8 @@ class Views:
             "__typename": "FulfillmentLineItem",
             "id": fli.id,
             "quantity": fli.quantity,
-            "originalTotalSet": self.money(
-                line.unit_price * fli.quantity if line else Decimal(0), order.currency
-            ),
-            "discountedTotalSet": self.money(
-                line.unit_price * fli.quantity if line else Decimal(0), order.currency
-            ),
+            "originalTotalSet": self.money(line.unit_price * fli.quantity if line else Decimal(0), order.currency),
+            "discountedTotalSet": self.money(line.unit_price * fli.quantity if line else Decimal(0), order.currency),
             "lineItem": (lambda _info: self.line_item(order, line)) if line else None,
         }
 
@@ -236,9 +228,7 @@ class Views:
             "totalRefundedSet": self.money(refund.amount, order.currency),
             "order": lambda _info: self.order(order),
             "return": None,
-            "refundLineItems": lambda _info, **a: connection(
-                refund.lines, a, lambda rl: self.refund_line(order, rl)
-            ),
+            "refundLineItems": lambda _info, **a: connection(refund.lines, a, lambda rl: self.refund_line(order, rl)),
             "transactions": lambda _info, **a: connection(txs, a, lambda t: self.transaction(order, t)),
             "refundShippingLines": lambda _info, **a: connection([], a, lambda x: x),
             "duties": [],
@@ -315,9 +305,7 @@ class Views:
             unknown = [n for n in names if n not in QUANTITY_NAMES]
             if unknown:
                 valid = ", ".join(QUANTITY_NAMES)
-                raise GraphQLError(
-                    f"The quantity name '{unknown[0]}' is not valid. Valid values are: {valid}."
-                )
+                raise GraphQLError(f"The quantity name '{unknown[0]}' is not valid. Valid values are: {valid}.")
             return [
                 {
                     "__typename": "InventoryQuantity",
@@ -356,9 +344,7 @@ class Views:
             "decline": None,
             "returnShippingFees": [],
             "order": lambda _info: self.order(order),
-            "returnLineItems": lambda _info, **a: connection(
-                ret.lines, a, lambda rl: self.return_line(order, rl)
-            ),
+            "returnLineItems": lambda _info, **a: connection(ret.lines, a, lambda rl: self.return_line(order, rl)),
             "reverseFulfillmentOrders": lambda _info, **a: connection(rfos, a, self.rfo),
             "refunds": lambda _info, **a: connection([], a, lambda x: x),
             "exchangeLineItems": lambda _info, **a: connection([], a, lambda x: x),
@@ -462,8 +448,6 @@ class Views:
             "__typename": "ReverseDeliveryLineItem",
             "id": line.id,
             "quantity": line.quantity,
-            "reverseFulfillmentOrderLineItem": (lambda _info: self.rfo_line(order, found[1]))
-            if found
-            else None,
+            "reverseFulfillmentOrderLineItem": (lambda _info: self.rfo_line(order, found[1])) if found else None,
             "dispositions": lambda _info: [],
         }
