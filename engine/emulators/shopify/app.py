@@ -102,6 +102,10 @@ async def _graphql(request: Request) -> Response:
         operation_name if isinstance(operation_name, str) else None,
         enforce_max_cost=state.enforce_max_cost,
     )
+    if reply.writes > 0:
+        hold = state.faults.record_commit(operation_name if isinstance(operation_name, str) else None)
+        if hold:
+            await state.faults.hold(hold)
     if state.faults.after_commit(reply.writes > 0) == "lost_response":
         return _json({"errors": "Bad Gateway"}, 502, headers)
     return _json(reply.body, reply.status, headers)

@@ -6,10 +6,15 @@ deterministic queue (``fail_next("lost_response")``) for tests that need an exac
 * ``error``          - before execution: HTTP 503 (Shopify's body), nothing executed;
 * ``timeout``        - before execution: hold the request for ``timeout_seconds``, then 504, nothing executed;
 * ``lost_response``  - after a committed write: the client gets HTTP 502, but the write stays done.
+
+``hold_after_commit(operation, seconds)`` delays the response of one operation after its write committed
+(a slow Shopify), so a test can kill a worker while the write is done but unanswered. ``commits`` counts
+committed writes per operation name.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -34,6 +39,37 @@ class Faults:
     _queue: deque[FaultKind] = field(default_factory=deque)
     _random: random.Random = field(default_factory=random.Random)
     injected: list[FaultKind] = field(default_factory=list)
+    holds: dict[str, float] = field(default_factory=dict)
+    commits: dict[str, int] = field(default_factory=dict)
+    _held: list[asyncio.Event] = field(default_factory=list)
+
+    def hold_after_commit(self, operation: str, seconds: float) -> None:
+        """Answer ``operation`` only ``seconds`` after its write committed (0 removes the hold and releases
+        responses being held, so the server can stop promptly)."""
+        if seconds > 0:
+            self.holds[operation] = seconds
+        else:
+            self.holds.pop(operation, None)
+            self._release_holds()
+
+    def _release_holds(self) -> None:
+        for event in self._held:
+            event.set()
+        self._held.clear()
+
+    async def hold(self, seconds: float) -> None:
+        event = asyncio.Event()
+        self._held.append(event)
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    def record_commit(self, operation: str | None) -> float:
+        """Count a committed write; returns how long to hold its response."""
+        name = operation or "<anonymous>"
+        self.commits[name] = self.commits.get(name, 0) + 1
+        return self.holds.get(name, 0.0)
 
     def configure(self, *, seed: int | None = None, **rates: float) -> None:
         """Set ``error_rate``, ``timeout_rate``, ``lost_response_rate`` (0..1) or ``timeout_seconds``."""
@@ -53,6 +89,8 @@ class Faults:
         self.rates = FaultRates()
         self._queue.clear()
         self.injected.clear()
+        self.holds.clear()
+        self._release_holds()
 
     def describe(self) -> dict[str, Any]:
         return {"rates": asdict(self.rates), "queued": list(self._queue), "injected": list(self.injected)}

@@ -71,6 +71,7 @@ class ShopifyEmulator:
     async def stop(self) -> None:
         if self._server is None or self._task is None:
             return
+        self.faults.clear()  # releases responses held by fault injection
         self._server.should_exit = True
         await self._task
         self._server = None

@@ -1,0 +1,85 @@
+"""A worker killed mid-return (refund written in Shopify, response never received): the return completes on a
+new worker with exactly one refund and one restock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+
+from temporalio.testing import WorkflowEnvironment
+
+from engine.emulators.shopify.server import ShopifyEmulator
+from engine.settings import token_env_name
+from tests.conftest import Harness
+
+
+async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert process.stdout is not None
+    line = await asyncio.get_running_loop().run_in_executor(None, process.stdout.readline)
+    assert b"worker polling" in line, line
+    return process
+
+
+async def test_worker_killed_after_refund_committed_completes_with_one_refund(
+    temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness
+) -> None:
+    b = harness.builder
+    sc = b.new("crash", "castore", lines=2)
+    b.returned(sc, 0, 1, "A")
+    b.returned(sc, 1, 1, "D")
+    b.lifecycle(sc)
+    b.expect(sc)
+    harness.seed(sc)
+    store, domain = shopify.store, harness.domain(sc)
+    dc = harness.mappings["castore"].locations["dc"].id
+    before = store.stock(domain, sc.order_lines[0].sku)[dc]["available"]
+    queue = f"crash-{uuid.uuid4()}"
+    harness.settings = type(harness.settings)(task_queue=queue)  # the in-process worker does not poll this queue
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "RETURNS_TASK_QUEUE": queue,
+        "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
+        token_env_name(domain): harness.tokens[domain],
+    }
+    shopify.faults.hold_after_commit("RefundCreate", 120)
+
+    first = await start_worker(env)
+    try:
+        await harness.push_all(sc)
+        for _ in range(300):
+            if shopify.faults.commits.get("RefundCreate"):
+                break
+            await asyncio.sleep(0.1)
+        assert shopify.faults.commits.get("RefundCreate") == 1, "the refund never reached Shopify"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert len(store.refunds(domain, harness.order_id(sc))) == 1
+    assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before  # restock not reached yet
+
+    shopify.faults.hold_after_commit("RefundCreate", 0)
+    second = await start_worker(env)
+    try:
+        status = await harness.wait_state(sc, "refunded", timeout=90)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+    assert status.state == "refunded" and not status.needs_attention, status.attention_reason
+    refunds = store.refunds(domain, harness.order_id(sc))
+    assert len(refunds) == 1
+    assert Decimal(str(refunds[0]["amount"])) == sc.expected_refund
+    assert status.refund is not None and status.refund.status == "already_issued"
+    assert status.refund.refund_id == refunds[0]["id"]
+    assert shopify.faults.commits["RefundCreate"] == 1
+    assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before + 1
+    assert [r["status"] for r in store.returns(domain, harness.order_id(sc))] == ["CLOSED"]
