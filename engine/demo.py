@@ -69,6 +69,17 @@ def seed_shopify(
         )
 
 
+def rebound_app_refund(store: ShopifyStore, mapping: MappingDef, sc: Scenario, event_kind: str) -> None:
+    """Play Rebound's own Shopify app: it refunds at the brand's milestone, behind the engine's back."""
+    if mapping.refund.issuer != "rebound_app" or event_kind != mapping.refund.trigger:
+        return
+    order_id = store.find_order_id(mapping.shop_domain, sc.order_name)
+    if order_id is None or store.refunds(mapping.shop_domain, order_id):
+        return
+    lines, amount = sc.app_refund()
+    store.refund_by_hand(mapping.shop_domain, order_id, lines, amount, note="Refunded by the ReBound app")
+
+
 def interleave(scenarios: list[Scenario]) -> list[tuple[Scenario, dict]]:
     """Pushes arrive mixed across returns, each return's own order preserved (as the scenario set it)."""
     queues = [list(sc.pushes) for sc in scenarios]
@@ -171,6 +182,10 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
         refund = "-"
         if s and s.refund and s.refund.status in ("issued", "already_issued", "verified"):
             refund = f"{s.refund.amount} {mappings[o.scenario.brand].currency}"
+            if s.refund_plan and s.refund_plan.method == "store_credit":
+                refund += f" store credit (+{s.refund_plan.store_credit_bonus} bonus)"
+            if s.refund.status == "verified":
+                refund += " (by Rebound app)"
         elif s and s.refund:
             refund = s.refund.status
         rows.append(
@@ -231,6 +246,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                 for sc, payload in pushes:
                     event = translate(payload, mappings[sc.brand]).event
                     assert event is not None
+                    rebound_app_refund(emulator.store, mappings[sc.brand], sc, event.kind)
                     delivery = await deliver(
                         client, event, flow=flow, mapping=mappings[sc.brand], task_queue=settings.task_queue
                     )

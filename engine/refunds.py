@@ -37,6 +37,8 @@ class RefundPlan:
     restocking_fee: str = "0"
     total: str = "0"
     capped: bool = False
+    method: str = "original_payment"
+    store_credit_bonus: str = "0"
 
 
 def plan_refund(
@@ -47,8 +49,10 @@ def plan_refund(
     restocking_fee_percent: str = "0",
     rounding: str = "ROUND_HALF_UP",
     refundable_cap: str | None = None,
+    method: str = "original_payment",
+    store_credit_bonus_percent: str = "0",
 ) -> RefundPlan:
-    plan = RefundPlan(currency=currency)
+    plan = RefundPlan(currency=currency, method=method)
     subtotal = Decimal(0)
     customer_fault_subtotal = Decimal(0)
     for line in lines:
@@ -76,5 +80,11 @@ def plan_refund(
     plan.subtotal = fmt(subtotal, currency)
     plan.shipping_fee = fmt(shipping_fee, currency)
     plan.restocking_fee = fmt(restocking, currency)
-    plan.total = fmt(max(total, Decimal(0)), currency)
+    total = max(total, Decimal(0))
+    plan.total = fmt(total, currency)
+    if method == "store_credit":
+        # The bonus is extra store credit, not a refund: it is not capped by what the order can refund.
+        plan.store_credit_bonus = fmt(
+            to_money(total * Decimal(store_credit_bonus_percent) / 100, currency, rounding), currency
+        )
     return plan

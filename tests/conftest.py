@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from engine.definitions.flow import FlowDef, load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
-from engine.demo import seed_shopify
+from engine.demo import rebound_app_refund, seed_shopify
 from engine.emulators.rebound.scenarios import Scenario, ScenarioBuilder
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.rebound.translate import translate
@@ -84,6 +84,7 @@ class Harness:
     async def push(self, sc: Scenario, payload: dict) -> Delivery:
         event = translate(payload, self.mappings[sc.brand]).event
         assert event is not None
+        rebound_app_refund(self.shopify.store, self.mappings[sc.brand], sc, event.kind)
         return await deliver(
             self.client, event, flow=self.flow, mapping=self.mappings[sc.brand],
             task_queue=self.settings.task_queue, start_options=self.start_options,

@@ -36,6 +36,7 @@ class OrderSnapshot:
     gateway: str | None
     net_payment: str
     lines: list[OrderLine] = field(default_factory=list)
+    customer_id: str | None = None
 
     def line_for_sku(self, sku: str) -> OrderLine | None:
         return next((line for line in self.lines if line.sku == sku), None)
@@ -147,3 +148,20 @@ class RefundOutcome:
 class ReturnRefInput:
     shop: ShopRef
     return_id: str
+
+
+@dataclass
+class BonusInput:
+    shop: ShopRef
+    rebound_return_id: str
+    order_id: str
+    customer_id: str | None
+    amount: str
+    currency: str
+
+
+@dataclass
+class BonusOutcome:
+    status: str  # credited | already_credited
+    transaction_id: str | None = None
+    amount: str = "0"

@@ -16,6 +16,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from engine.activities.messages import (
+    BonusInput,
+    BonusOutcome,
     CreateReturnInput,
     Disposal,
     DisposeInput,
@@ -43,6 +45,10 @@ METAFIELD_NAMESPACE = "rebound"
 def link_key(rebound_return_id: str) -> str:
     """Order metafield key for one Rebound return (2–64 chars of [A-Za-z0-9_-])."""
     return ("return_" + re.sub(r"[^A-Za-z0-9_-]", "", rebound_return_id))[:64]
+
+
+def bonus_key(rebound_return_id: str) -> str:
+    return ("bonus_" + re.sub(r"[^A-Za-z0-9_-]", "", rebound_return_id))[:64]
 
 
 def refund_marker(rebound_return_id: str) -> str:
@@ -84,7 +90,8 @@ class ShopifyActivities:
 
     async def _order(self, client: ShopifyClient, order_id: str, rebound_id: str, *parts: str) -> dict[str, Any]:
         """The order header plus the named parts (fulfillments, refunds, returns), each its own cheap query."""
-        data = await client.execute("OrderForReturn", {"id": order_id, "metafieldKey": link_key(rebound_id)})
+        keys = {"metafieldKey": link_key(rebound_id), "bonusKey": bonus_key(rebound_id)}
+        data = await client.execute("OrderForReturn", {"id": order_id, **keys})
         order = data.get("order")
         if order is None:
             raise ShopifyUserError("OrderForReturn", [{"field": ["id"], "message": f"order {order_id} not found"}])
@@ -155,6 +162,7 @@ class ShopifyActivities:
             gateway=sale["gateway"] if sale else None,
             net_payment=str(paid - refunded),
             lines=lines,
+            customer_id=(order.get("customer") or {}).get("id"),
         )
 
     # ------------------------------------------------------------------ steps
@@ -401,13 +409,13 @@ class ShopifyActivities:
                     f"{manual['id']} created {manual['createdAt']} covers these items",
                 )
             snapshot = self._snapshot(order)
-            if snapshot.sale_transaction_id is None:
+            if snapshot.sale_transaction_id is None and req.plan.method != "store_credit":
                 raise ShopifyUserError(
                     "RefundCreate",
                     [{"field": ["transactions"], "message": "order has no successful payment to refund"}],
                 )
             amount = min(Decimal(req.plan.total), Decimal(snapshot.net_payment))
-            refund_input = {
+            refund_input: dict[str, Any] = {
                 "orderId": req.order_id,
                 "note": f"Rebound return {req.rebound_return_id} {refund_marker(req.rebound_return_id)}",
                 "notify": False,
@@ -415,7 +423,12 @@ class ShopifyActivities:
                     {"lineItemId": line.line_item_id, "quantity": line.quantity, "restockType": "NO_RESTOCK"}
                     for line in req.plan.lines
                 ],
-                "transactions": [
+            }
+            if req.plan.method == "store_credit":
+                money = {"amount": str(amount), "currencyCode": snapshot.currency}
+                refund_input["refundMethods"] = [{"storeCreditRefund": {"amount": money}}]
+            else:
+                refund_input["transactions"] = [
                     {
                         "orderId": req.order_id,
                         "parentId": snapshot.sale_transaction_id,
@@ -423,13 +436,24 @@ class ShopifyActivities:
                         "gateway": snapshot.gateway,
                         "kind": "REFUND",
                     }
-                ],
-            }
+                ]
             result = await client.mutate(
                 "RefundCreate", "refundCreate", {"input": refund_input, "idempotencyKey": req.idempotency_key}
             )
             refund = result["refund"]
-            return RefundOutcome("issued", refund["id"], str(_money(refund["totalRefundedSet"])))
+            refunded = _money(refund["totalRefundedSet"])
+            if refunded != amount:
+                # Never silently accept a refund of a different amount: finance must look at it.
+                raise ShopifyUserError(
+                    "RefundCreate",
+                    [
+                        {
+                            "field": ["amount"],
+                            "message": f"Shopify refunded {refunded} for {refund['id']}, {amount} was asked",
+                        }
+                    ],
+                )
+            return RefundOutcome("issued", refund["id"], str(refunded))
 
     @activity.defn(name="find_refund")
     async def find_refund(self, req: IssueRefundInput) -> RefundOutcome:
@@ -441,6 +465,69 @@ class ShopifyActivities:
             if found is None:
                 return RefundOutcome("not_found", None, "0", "no refund for these items yet")
             return RefundOutcome("verified", found["id"], str(_money(found["totalRefundedSet"])))
+
+    @activity.defn(name="credit_bonus")
+    async def credit_bonus(self, req: BonusInput) -> BonusOutcome:
+        """Store-credit bonus, once: recorded on the order right after crediting, and looked for before."""
+        async with _classified():
+            client = self.client(req.shop)
+            order = await self._order(client, req.order_id, req.rebound_return_id)
+            record = order.get("bonusRecord")
+            if record:
+                return BonusOutcome("already_credited", json.loads(record["value"]).get("transaction_id"), req.amount)
+            if req.customer_id is None:
+                raise ShopifyUserError(
+                    "StoreCreditBonus", [{"field": ["id"], "message": "the order has no customer to credit"}]
+                )
+            if activity.info().attempt > 1:
+                # A previous attempt may have credited and died before recording it.
+                since = activity.info().scheduled_time
+                found = await self._recent_credit(client, req, since)
+                if found:
+                    await self._record_bonus(client, req, found)
+                    return BonusOutcome("already_credited", found, req.amount)
+            result = await client.mutate(
+                "StoreCreditBonus",
+                "storeCreditAccountCredit",
+                {
+                    "id": req.customer_id,
+                    "creditInput": {"creditAmount": {"amount": req.amount, "currencyCode": req.currency}},
+                },
+            )
+            transaction_id = result["storeCreditAccountTransaction"]["id"]
+            await self._record_bonus(client, req, transaction_id)
+            return BonusOutcome("credited", transaction_id, req.amount)
+
+    async def _recent_credit(self, client: ShopifyClient, req: BonusInput, since: datetime) -> str | None:
+        data = await client.execute("CustomerStoreCredit", {"id": req.customer_id})
+        for account in ((data.get("customer") or {}).get("storeCreditAccounts") or {}).get("nodes", []):
+            for tx in account["transactions"]["nodes"]:
+                same = Decimal(str(tx["amount"]["amount"])) == Decimal(req.amount)
+                if tx.get("id") and same and _parse_time(tx["createdAt"]) >= since:
+                    return str(tx["id"])
+        return None
+
+    async def _record_bonus(self, client: ShopifyClient, req: BonusInput, transaction_id: str) -> None:
+        value = json.dumps(
+            {"rebound_return_id": req.rebound_return_id, "transaction_id": transaction_id, "amount": req.amount}
+        )
+        await client.mutate(
+            "OrderLinkSet",
+            "metafieldsSet",
+            {
+                "orderId": req.order_id,
+                "tags": ["rebound-return"],
+                "metafields": [
+                    {
+                        "ownerId": req.order_id,
+                        "namespace": METAFIELD_NAMESPACE,
+                        "key": bonus_key(req.rebound_return_id),
+                        "type": "json",
+                        "value": value,
+                    }
+                ],
+            },
+        )
 
     @activity.defn(name="close_return")
     async def close_return(self, req: ReturnRefInput) -> None:
@@ -460,6 +547,7 @@ class ShopifyActivities:
             self.sync_order_status,
             self.dispose_items,
             self.issue_refund,
+            self.credit_bonus,
             self.find_refund,
             self.close_return,
             self.cancel_return,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from engine.activities.messages import OrderSnapshot, RefundOutcome, ShopifyReturnRef
+from engine.activities.messages import BonusOutcome, OrderSnapshot, RefundOutcome, ShopifyReturnRef
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.refunds import RefundPlan
@@ -68,6 +68,7 @@ class ReturnStatus:
     tracking_number: str | None = None
     refund_plan: RefundPlan | None = None
     refund: RefundOutcome | None = None
+    bonus: BonusOutcome | None = None
     restocked: dict[str, int] = field(default_factory=dict)  # "sku@location" -> quantity made available
     steps_done: list[str] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)

@@ -21,6 +21,8 @@ with workflow.unsafe.imports_passed_through():
     import jmespath
 
     from engine.activities.messages import (
+        BonusInput,
+        BonusOutcome,
         CreateReturnInput,
         Disposal,
         DisposeInput,
@@ -38,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
     from engine.activities.shopify_steps import ShopifyActivities
     from engine.definitions.flow import StateDef, StepDef
     from engine.events import EventItem, ReturnEvent
-    from engine.refunds import RefundLineInput, RefundPlan, plan_refund
+    from engine.outcomes import ItemFacts, item_outcome, refund_for
+    from engine.refunds import RefundPlan
     from engine.workflow import search
     from engine.workflow.messages import (
         AuditEntry,
@@ -94,6 +97,7 @@ class ReturnWorkflow:
         self.tracking_url: str | None = None
         self.refund_plan: RefundPlan | None = None
         self.refund: RefundOutcome | None = None
+        self.bonus: BonusOutcome | None = None
         self.restocked: dict[str, int] = {}
         self.finished_at: Any = None
 
@@ -142,6 +146,7 @@ class ReturnWorkflow:
             tracking_number=self.tracking_number,
             refund_plan=self.refund_plan,
             refund=self.refund,
+            bonus=self.bonus,
             restocked=dict(self.restocked),
             steps_done=list(self.steps_done),
             audit=list(self.audit),
@@ -404,10 +409,10 @@ class ReturnWorkflow:
 
     async def _step_assign_dispositions(self) -> None:
         for item in self.items.values():
-            rule = self.mapping.grade_for(item.grade)
-            item.disposition = rule.disposition
-            item.location_id = self.mapping.location_id(rule.location)
-            item.refund_percent = rule.refund_percent
+            outcome = item_outcome(self.mapping, item.grade, item.reason, graded=True)
+            item.disposition = outcome.disposition
+            item.location_id = outcome.location_id
+            item.refund_percent = outcome.refund_percent
         summary = ", ".join(f"{i.sku}:{i.grade or 'missing'}->{i.disposition}" for i in self.items.values())
         self._log("step", f"assign_dispositions: {summary}")
 
@@ -440,31 +445,15 @@ class ReturnWorkflow:
 
     def _plan_refund(self) -> RefundPlan:
         assert self.order is not None
-        lines: dict[str, RefundLineInput] = {}
+        facts = []
         for item in self.items.values():
             line = self.order.line_for_sku(item.sku)
-            if line is None:
-                continue
-            percent = (
-                item.refund_percent
-                if item.refund_percent is not None
-                else ("100" if not self.graded else self.mapping.grade_for(item.grade).refund_percent)
-            )
-            fault = self.mapping.reason_for(item.reason).fault
-            key = f"{line.line_item_id}|{percent}|{fault}"
-            if key in lines:
-                lines[key].quantity += item.quantity
-            else:
-                lines[key] = RefundLineInput(
-                    line.line_item_id, item.sku, item.quantity, line.unit_price, percent, fault
+            if line is not None:
+                facts.append(
+                    ItemFacts(item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price)
                 )
-        return plan_refund(
-            list(lines.values()),
-            currency=self.order.currency,
-            return_shipping_fee=self.mapping.refund.return_shipping_fee,
-            restocking_fee_percent=self.mapping.refund.restocking_fee_percent,
-            rounding=self.mapping.refund.rounding,
-            refundable_cap=self.order.net_payment,
+        return refund_for(
+            self.mapping, facts, currency=self.order.currency, graded=self.graded, cap=self.order.net_payment
         )
 
     async def _step_issue_refund(self) -> None:
@@ -491,6 +480,29 @@ class ReturnWorkflow:
         if self.refund.status == "preempted":
             self.sla_reason = f"finance: refund pre-empted by a refund already in Shopify ({self.refund.detail})"
             self._upsert()
+
+    async def _step_credit_store_credit_bonus(self) -> None:
+        assert self.order is not None
+        plan, refund = self.refund_plan, self.refund
+        if plan is None or refund is None or refund.status not in ("issued", "already_issued"):
+            self._log("step", "credit_store_credit_bonus: no refund of ours to add a bonus to")
+            return
+        if Decimal(plan.store_credit_bonus) == 0:
+            return
+        self.bonus = await self._call(
+            ShopifyActivities.credit_bonus,
+            BonusInput(
+                shop=self.shop,
+                rebound_return_id=self.start.rebound_return_id,
+                order_id=self.order.order_id,
+                customer_id=self.order.customer_id,
+                amount=plan.store_credit_bonus,
+                currency=self.order.currency,
+            ),
+        )
+        self._log(
+            "step", f"credit_store_credit_bonus: {self.bonus.status} {plan.store_credit_bonus} {self.order.currency}"
+        )
 
     async def _step_verify_refund(self) -> None:
         assert self.order is not None

@@ -58,7 +58,7 @@ class Shop:
 
     async def order(self) -> dict[str, Any]:
         """The order as the engine reads it: header/lines, then fulfillments, refunds and returns."""
-        body = await self.gql("OrderForReturn", {"id": self.order_id, "metafieldKey": "return"})
+        body = await self.gql("OrderForReturn", {"id": self.order_id, "metafieldKey": "return", "bonusKey": "bonus"})
         assert "errors" not in body, body
         order: dict[str, Any] = body["data"]["order"]
         for name in ("OrderFulfillments", "OrderRefunds", "OrderReturns"):

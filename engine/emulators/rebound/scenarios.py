@@ -55,6 +55,15 @@ class Scenario:
     expected_state: str = "refunded"
     expected_restock: dict[str, int] = field(default_factory=dict)  # "sku@location gid" -> qty
     expected_refund: Decimal = Decimal("0")
+    expected_bonus: Decimal = Decimal("0")
+
+    def app_refund(self) -> tuple[dict[str, int], Decimal]:
+        """What Rebound's own Shopify app refunds at its milestone: every registered item, in full."""
+        prices = {line.sku: line.unit_price for line in self.order_lines}
+        lines: dict[str, int] = {}
+        for unit in self.units:
+            lines[unit.sku] = lines.get(unit.sku, 0) + 1
+        return lines, sum((prices[sku] * qty for sku, qty in lines.items()), Decimal(0))
 
 
 CATALOGUE: dict[str, list[tuple[str, str, str]]] = {
@@ -71,6 +80,12 @@ CATALOGUE: dict[str, list[tuple[str, str, str]]] = {
         ("CULT-MASK-75", "Clay mask 75ml", "24.99"),
         ("CULT-OIL-15", "Facial oil 15ml", "79.00"),
     ],
+    "lounge": [
+        ("LNG-BRA-BLK", "Essential bralette", "32.00"),
+        ("LNG-BRF-BLK", "Essential briefs", "16.00"),
+        ("LNG-SET-NUDE", "Lounge set", "68.00"),
+        ("LNG-ROBE-GRY", "Satin robe", "55.00"),
+    ],
 }
 SIZES = ("XS", "S", "M", "L", "XL")
 
@@ -78,7 +93,7 @@ SIZES = ("XS", "S", "M", "L", "XL")
 def catalogue(brand: str) -> list[Product]:
     products = []
     for i, (base, title, price) in enumerate(CATALOGUE[brand]):
-        sizes = SIZES if brand == "castore" else ("",)
+        sizes = SIZES if brand in ("castore", "lounge") else ("",)
         for j, size in enumerate(sizes):
             sku = f"{base}-{size}" if size else base
             products.append(Product(sku, f"{title} {size}".strip(), Decimal(price), f"50{i:04d}{j:06d}"))
@@ -172,19 +187,29 @@ class ScenarioBuilder:
         """Expected stock and refund from the brand's rules, by plain arithmetic."""
         mapping = self.mappings[sc.brand]
         prices = {line.sku: line.unit_price for line in sc.order_lines}
-        refund_on_receipt = mapping.refund.trigger == "received"
-        subtotal = Decimal(0)
-        customer_fault = False
         for unit in sc.units:
             rule = mapping.grade_for(unit.grade)
             if rule.disposition == "restock" and rule.location:
                 key = f"{unit.sku}@{mapping.locations[rule.location].id}"
                 sc.expected_restock[key] = sc.expected_restock.get(key, 0) + 1
-            percent = Decimal(100) if refund_on_receipt else Decimal(rule.refund_percent)
-            subtotal += prices[unit.sku] * percent / 100
-            customer_fault = customer_fault or mapping.reason_for(unit.reason).fault == "customer"
+        if mapping.refund.issuer == "rebound_app":
+            sc.expected_refund = sc.app_refund()[1]
+            return
+        before_inspection = mapping.refund.trigger in ("in_transit", "received")
+        subtotal = Decimal(0)
+        customer_fault = False
+        for unit in sc.units:
+            reason = mapping.reason_for(unit.reason)
+            grade_percent = Decimal(100) if before_inspection else Decimal(mapping.grade_for(unit.grade).refund_percent)
+            subtotal += to_money(
+                prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, mapping.currency
+            )
+            customer_fault = customer_fault or reason.fault == "customer"
         fee = Decimal(mapping.refund.return_shipping_fee) if customer_fault and subtotal > 0 else Decimal(0)
         sc.expected_refund = to_money(max(subtotal - fee, Decimal(0)), mapping.currency)
+        if mapping.refund.method == "store_credit":
+            bonus = sc.expected_refund * Decimal(mapping.refund.store_credit_bonus_percent) / 100
+            sc.expected_bonus = to_money(bonus, mapping.currency)
 
 
 def demo_population(mappings: dict[str, MappingDef], *, now: datetime, seed: int = 7) -> list[Scenario]:

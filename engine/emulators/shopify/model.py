@@ -3,6 +3,10 @@
 IDs are full GID strings. Money is ``Decimal`` in the shop currency. Inventory keeps only the base quantity
 names; ``on_hand`` is derived (available + committed + damaged + quality_control + reserved + safety_stock),
 which is how Shopify mirrors adjustments of those names into ``on_hand``.
+
+Customers own store credit accounts (one per currency); an account's balance is the sum of its signed
+transactions. A refund to store credit is an order REFUND transaction on the ``shopify_store_credit`` gateway
+(so it counts in ``refunded``/``net_payment`` like any refund) plus a credit on the customer's account.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ ON_HAND_PARTS = ("available", "committed", "damaged", "quality_control", "reserv
 ReturnStatus = Literal["REQUESTED", "OPEN", "CLOSED", "CANCELED", "DECLINED"]
 RfoStatus = Literal["OPEN", "CLOSED", "CANCELED"]
 DispositionType = Literal["RESTOCKED", "NOT_RESTOCKED", "PROCESSING_REQUIRED", "MISSING"]
+StoreCreditKind = Literal["CREDIT", "DEBIT", "EXPIRATION"]
+# ``StoreCreditSystemEvent`` values the emulator produces (the schema has more: ORDER_PAYMENT, ...).
+StoreCreditEvent = Literal["ADJUSTMENT", "ORDER_REFUND"]
+STORE_CREDIT_GATEWAY = "shopify_store_credit"  # gateway of the REFUND transaction of a refund to store credit
 
 
 @dataclass
@@ -125,6 +133,55 @@ class Refund:
 
 
 @dataclass
+class StoreCreditTransaction:
+    """One entry of an account's history. ``amount`` is signed: credits positive, debits/expirations negative.
+
+    ``origin_transaction_id`` is the order's REFUND transaction for a refund to store credit (``origin``);
+    ``expired_by`` links a credit to the EXPIRATION entry that removed what was left of it.
+    """
+
+    id: str
+    account_id: str
+    kind: StoreCreditKind
+    amount: Decimal
+    balance_after: Decimal
+    created_at: datetime
+    event: StoreCreditEvent
+    expires_at: datetime | None = None
+    order_id: str | None = None
+    origin_transaction_id: str | None = None
+    credit_id: str | None = None  # EXPIRATION: the credit it expired
+    expired: bool = False  # CREDIT: its remainder has been expired
+
+
+@dataclass
+class StoreCreditAccount:
+    """A balance in one currency for one owner (Shopify: one account per owner and currency)."""
+
+    id: str
+    owner_id: str
+    currency: str
+    transactions: list[StoreCreditTransaction] = field(default_factory=list)
+
+    def balance(self) -> Decimal:
+        return sum((t.amount for t in self.transactions), Decimal("0"))
+
+
+@dataclass
+class Customer:
+    id: str
+    created_at: datetime
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    account_ids: list[str] = field(default_factory=list)  # store credit accounts, in creation order
+
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email or "Customer"
+
+
+@dataclass
 class Metafield:
     id: str
     namespace: str
@@ -152,6 +209,7 @@ class Order:
     return_ids: list[str] = field(default_factory=list)
     cancelled_at: datetime | None = None
     updated_at: datetime | None = None
+    customer_id: str | None = None  # None: a guest order (store credit refunds are then refused)
 
     def line(self, line_item_id: str) -> LineItem | None:
         return next((li for li in self.line_items if li.id == line_item_id), None)
@@ -300,6 +358,12 @@ class Shop:
     rfos: dict[str, ReverseFulfillmentOrder] = field(default_factory=dict)
     deliveries: dict[str, ReverseDelivery] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)  # (mutation, key)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    store_credit_accounts: dict[str, StoreCreditAccount] = field(default_factory=dict)
+
+    def accounts_of(self, owner_id: str) -> list[StoreCreditAccount]:
+        customer = self.customers.get(owner_id)
+        return [self.store_credit_accounts[a] for a in customer.account_ids] if customer else []
 
     def item_by_sku(self, sku: str) -> InventoryItem | None:
         return next((item for item in self.inventory.values() if item.sku == sku), None)

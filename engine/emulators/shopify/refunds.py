@@ -4,14 +4,23 @@ Money moves only through ``transactions`` (a refund without them records lines/r
 refund transaction's gateway is the parent's whatever the input says, and ``allowOverRefunding`` does not lift
 the "greater than net payment received" guard (all as captured on real stores). Idempotency is handled by the
 caller (``idempotency``), not here.
+
+``refundMethods: [{storeCreditRefund: {amount, expiresAt}}]`` refunds to the order customer's store credit
+account in that currency instead of the original payment: each becomes an order REFUND transaction on the
+``shopify_store_credit`` gateway (no parent) and a credit (event ORDER_REFUND, origin that transaction) on the
+account, opened if needed. Store credit counts against the same "net payment received" guard as
+``transactions`` (the sum of both is checked), and earlier store-credit refunds reduce net payment too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .model import Refund, RefundLine, Shop, Transaction
+from . import store_credit
+from .model import STORE_CREDIT_GATEWAY, Order, Refund, RefundLine, Shop, Transaction
 from .money import format_with_symbol, to_decimal
 from .outcome import Outcome, UserError
 
@@ -19,6 +28,43 @@ if TYPE_CHECKING:
     from .store import ShopifyStore
 
 _RESTOCKING_TYPES = ("RETURN", "CANCEL", "LEGACY_RESTOCK")
+NO_CUSTOMER_MESSAGE = "A store credit refund requires the order to have a customer."
+NEGATIVE_STORE_CREDIT_MESSAGE = "Store credit refund amount must be greater than 0."
+STORE_CREDIT_CURRENCY_MESSAGE = "Store credit refund currency must match the order currency."
+
+
+@dataclass(frozen=True)
+class _StoreCreditRefund:
+    amount: Decimal
+    currency: str
+    expires_at: datetime | None
+
+
+def _store_credit_refunds(
+    store: ShopifyStore, order: Order, method_inputs: list[dict[str, Any]]
+) -> Outcome[list[_StoreCreditRefund]]:
+    """The ``storeCreditRefund`` entries of ``refundMethods``, validated (empty entries are ignored)."""
+    now = store.clock.now()
+    found: list[_StoreCreditRefund] = []
+    errors: list[UserError] = []
+    for index, method in enumerate(method_inputs):
+        wanted = method.get("storeCreditRefund")
+        if wanted is None:
+            continue
+        path = ["refundMethods", str(index), "storeCreditRefund"]
+        amount = to_decimal(wanted["amount"]["amount"])
+        currency = str(wanted["amount"]["currencyCode"])
+        if amount < 0:
+            errors.append(UserError([*path, "amount", "amount"], NEGATIVE_STORE_CREDIT_MESSAGE))
+        if currency != order.currency:
+            errors.append(UserError([*path, "amount", "currencyCode"], STORE_CREDIT_CURRENCY_MESSAGE))
+        bad_expiry = store_credit.expiry_error(wanted.get("expiresAt"), now, [*path, "expiresAt"], None)
+        if bad_expiry is not None:
+            errors.append(bad_expiry)
+        found.append(_StoreCreditRefund(amount, currency, store_credit.parse_expiry(wanted.get("expiresAt"))))
+    if found and order.customer_id is None:
+        errors.append(UserError(["refundMethods"], NO_CUSTOMER_MESSAGE))
+    return Outcome(errors=errors) if errors else Outcome(found)
 
 
 def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any]) -> Outcome[Refund]:
@@ -58,6 +104,10 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
             return Outcome(errors=[UserError(["transactions"], message)])
         parents.append(parent)
         amount += to_decimal(tx["amount"])
+    credits = _store_credit_refunds(store, order, list(refund_input.get("refundMethods") or []))
+    if credits.value is None:
+        return Outcome(errors=credits.errors)
+    amount += sum((c.amount for c in credits.value), Decimal("0"))
     if amount > order.net_payment():
         message = (
             f"Refund amount {format_with_symbol(amount, order.currency)} is greater than "
@@ -105,6 +155,30 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
         )
         order.transactions.append(refund_tx)
         transaction_ids.append(refund_tx.id)
+    for wanted in credits.value:
+        if wanted.amount == 0:
+            continue
+        credit_tx = Transaction(
+            id=store.new_id("OrderTransaction"),
+            kind="REFUND",
+            amount=wanted.amount,
+            gateway=STORE_CREDIT_GATEWAY,
+            created_at=now,
+        )
+        order.transactions.append(credit_tx)
+        transaction_ids.append(credit_tx.id)
+        assert order.customer_id is not None
+        customer = store_credit.ensure_customer(store, shop, order.customer_id)
+        account = store_credit.account_for(store, shop, customer, wanted.currency)
+        store_credit.credit(
+            store,
+            account,
+            wanted.amount,
+            "ORDER_REFUND",
+            expires_at=wanted.expires_at,
+            order_id=order.id,
+            origin_transaction_id=credit_tx.id,
+        )
     shipping = refund_input.get("shipping") or {}
     shipping_amount = to_decimal(shipping["amount"]) if shipping.get("amount") is not None else Decimal("0")
     if shipping.get("fullRefund"):

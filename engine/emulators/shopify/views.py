@@ -8,6 +8,7 @@ null, which the schema then enforces (a missing non-null field becomes a GraphQL
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,11 @@ from graphql import GraphQLError
 
 from .clock import iso
 from .connections import connection, plain_list
+from .store_credit import remaining
 from .ids import parse_gid
 from .model import (
     QUANTITY_NAMES,
+    Customer,
     Disposition,
     Fulfillment,
     FulfillmentLineItem,
@@ -38,15 +41,23 @@ from .model import (
     ReverseFulfillmentOrder,
     RfoLine,
     Shop,
+    StoreCreditAccount,
+    StoreCreditTransaction,
     Transaction,
 )
-from .money import money_bag
+from .money import money_bag, money_v2
 from .reasons import definition_by_id
 
 if TYPE_CHECKING:
     from .store import ShopifyStore
 
 View = dict[str, Any]
+_CURRENCY_TERM = re.compile(r"currency_code:\s*['\"]?([A-Za-z]{3})")
+_TRANSACTION_TYPES = {
+    "CREDIT": "StoreCreditAccountCreditTransaction",
+    "DEBIT": "StoreCreditAccountDebitTransaction",
+    "EXPIRATION": "StoreCreditAccountExpirationTransaction",
+}
 
 
 def _legacy_id(gid: str) -> str:
@@ -123,6 +134,11 @@ class Views:
                 order.transactions, first, lambda t: self.transaction(order, t)
             ),
             "returns": returns,
+            "customer": lambda _info: (
+                self.customer(self.shop.customers[order.customer_id])
+                if order.customer_id in self.shop.customers
+                else None
+            ),
             "totalPriceSet": lambda _info: self.money(order.total_price(), cur),
             "subtotalPriceSet": lambda _info: self.money(order.total_price() - order.shipping, cur),
             "totalShippingPriceSet": lambda _info: self.money(order.shipping, cur),
@@ -266,6 +282,75 @@ class Views:
             "updatedAt": iso(mf.updated_at),
             "compareDigest": hashlib.sha256(f"{mf.type}:{mf.value}".encode()).hexdigest(),
         }
+
+    # ---- customers and store credit ---------------------------------------------------------------
+    def customer(self, customer: Customer) -> View:
+        orders = [o for o in self.shop.orders.values() if o.customer_id == customer.id]
+
+        def store_credit_accounts(_info: Any, query: str | None = None, **args: Any) -> View:
+            accounts = self.shop.accounts_of(customer.id)
+            match = _CURRENCY_TERM.search(query or "")
+            if match:
+                accounts = [a for a in accounts if a.currency == match.group(1).upper()]
+            return connection(accounts, args, self.store_credit_account)
+
+        return {
+            "__typename": "Customer",
+            "id": customer.id,
+            "legacyResourceId": _legacy_id(customer.id),
+            "displayName": customer.display_name(),
+            "firstName": customer.first_name,
+            "lastName": customer.last_name,
+            "email": customer.email,
+            "note": None,
+            "tags": [],
+            "state": "DISABLED",
+            "taxExempt": False,
+            "verifiedEmail": customer.email is not None,
+            "createdAt": iso(customer.created_at),
+            "updatedAt": iso(customer.created_at),
+            "numberOfOrders": str(len(orders)),
+            "amountSpent": money_v2(sum((o.net_payment() for o in orders), Decimal("0")), self.shop.currency),
+            "orders": lambda _info, **a: connection(orders, a, self.order),
+            "lastOrder": lambda _info: self.order(orders[-1]) if orders else None,
+            "storeCreditAccounts": store_credit_accounts,
+        }
+
+    def store_credit_account(self, account: StoreCreditAccount) -> View:
+        owner = self.shop.customers[account.owner_id]
+        return {
+            "__typename": "StoreCreditAccount",
+            "id": account.id,
+            "balance": lambda _info: money_v2(account.balance(), account.currency),
+            "owner": lambda _info: self.customer(owner),
+            "transactions": lambda _info, **a: connection(
+                list(account.transactions), a, lambda t: self.store_credit_transaction(t)
+            ),
+        }
+
+    def store_credit_transaction(self, entry: StoreCreditTransaction) -> View:
+        """One history entry; ``__typename`` picks the schema's implementation of the interface."""
+        account = self.shop.store_credit_accounts[entry.account_id]
+        order = self.shop.orders.get(entry.order_id or "")
+        origin = order.transaction(entry.origin_transaction_id) if order and entry.origin_transaction_id else None
+        view: View = {
+            "__typename": _TRANSACTION_TYPES[entry.kind],
+            "amount": money_v2(entry.amount, account.currency),
+            "balanceAfterTransaction": money_v2(entry.balance_after, account.currency),
+            "createdAt": iso(entry.created_at),
+            "event": entry.event,
+            "account": lambda _info: self.store_credit_account(account),
+            "origin": (lambda _info: self.transaction(order, origin)) if order and origin else None,
+        }
+        if entry.kind != "EXPIRATION":
+            view["id"] = entry.id
+        if entry.kind == "CREDIT":
+            view["expiresAt"] = iso(entry.expires_at)
+            view["remainingAmount"] = lambda _info: money_v2(remaining(entry), account.currency)
+        if entry.kind == "EXPIRATION":
+            credit = next((t for t in account.transactions if t.id == entry.credit_id), None)
+            view["creditTransaction"] = (lambda _info: self.store_credit_transaction(credit)) if credit else None
+        return view
 
     # ---- inventory ----------------------------------------------------------------------------------
     def location(self, location: Location) -> View:

@@ -1,0 +1,60 @@
+"""What a mapping does to a return's items: disposition, location and refund. Pure, so the workflow, the
+preview and the diff all compute it the same way."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from engine.definitions.mapping import MappingDef
+from engine.refunds import RefundLineInput, RefundPlan, plan_refund
+
+
+@dataclass
+class ItemFacts:
+    sku: str
+    quantity: int
+    reason: str
+    grade: str | None
+    line_item_id: str
+    unit_price: str
+
+
+@dataclass
+class ItemOutcome:
+    disposition: str
+    location_id: str | None
+    refund_percent: str
+
+
+def item_outcome(mapping: MappingDef, grade: str | None, reason: str, *, graded: bool) -> ItemOutcome:
+    """Before inspection (refund on drop-off or receipt) every registered item counts in full."""
+    rule = mapping.grade_for(grade)
+    grade_percent = Decimal(rule.refund_percent) if graded else Decimal(100)
+    percent = grade_percent * Decimal(mapping.reason_for(reason).refund_percent) / 100
+    return ItemOutcome(rule.disposition, mapping.location_id(rule.location), str(percent.normalize()))
+
+
+def refund_for(
+    mapping: MappingDef, items: list[ItemFacts], *, currency: str, graded: bool, cap: str | None
+) -> RefundPlan:
+    lines: dict[str, RefundLineInput] = {}
+    for item in items:
+        outcome = item_outcome(mapping, item.grade, item.reason, graded=graded)
+        fault = mapping.reason_for(item.reason).fault
+        key = f"{item.line_item_id}|{outcome.refund_percent}|{fault}"
+        if key in lines:
+            lines[key].quantity += item.quantity
+        else:
+            lines[key] = RefundLineInput(
+                item.line_item_id, item.sku, item.quantity, item.unit_price, outcome.refund_percent, fault
+            )
+    rules = mapping.refund
+    return plan_refund(
+        list(lines.values()),
+        currency=currency,
+        return_shipping_fee=rules.return_shipping_fee,
+        restocking_fee_percent=rules.restocking_fee_percent,
+        rounding=rules.rounding,
+        refundable_cap=cap,
+        method=rules.method,
+        store_credit_bonus_percent=rules.store_credit_bonus_percent,
+    )
