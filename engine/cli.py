@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,123 @@ def _cmd_mappings_validate(args: argparse.Namespace) -> int:
     return _validate(args.files, load_mapping, args.format)
 
 
+def _operator(args: argparse.Namespace) -> str:
+    return str(args.operator or os.environ.get("USER") or "unknown")
+
+
+async def _with_registry(work: Callable[[Any], Awaitable[int]]) -> int:
+    """Connect to Temporal and poll the registry queue ourselves, so the command works without a worker."""
+    from engine.settings import Settings
+    from engine.temporal.worker import build_registry_worker, connect
+
+    settings = Settings.from_env()
+    try:
+        client = await connect(settings)
+    except RuntimeError as err:
+        print(f"cannot reach Temporal at {settings.temporal_address}: {err} (start it: returns devserver)")
+        return 2
+    async with build_registry_worker(client):
+        return await work(client)
+
+
+def _load_or_report(path: str) -> Any:
+    from engine.definitions.mapping import load_mapping
+
+    try:
+        return load_mapping(Path(path))
+    except DefinitionError as err:
+        for problem in err.problems:
+            print(problem)
+        print("refused: the mapping is invalid; nothing was deployed")
+        return None
+
+
+def _cmd_mappings_deploy(args: argparse.Namespace) -> int:
+    from engine.registry.client import deploy
+
+    mapping = _load_or_report(args.file)
+    if mapping is None:
+        return 1
+
+    async def work(client: Any) -> int:
+        result = await deploy(client, mapping, operator=_operator(args), note=args.note)
+        print(f"{mapping.brand}: {result.message} (version {result.version}) by {_operator(args)}")
+        return 0
+
+    return asyncio.run(_with_registry(work))
+
+
+def _cmd_mappings_history(args: argparse.Namespace) -> int:
+    from engine.registry.client import NoDeployedMapping, history
+
+    async def work(client: Any) -> int:
+        try:
+            h = await history(client, args.brand)
+        except NoDeployedMapping as err:
+            print(err)
+            return 1
+        for r in h.versions:
+            mark = "*" if r.version == h.active else " "
+            print(f"{mark} v{r.number}  {r.version}  {r.deployed_at}  {r.deployed_by}  {r.note}")
+        for line in h.log:
+            print(f"  {line}")
+        return 0
+
+    return asyncio.run(_with_registry(work))
+
+
+def _cmd_mappings_rollback(args: argparse.Namespace) -> int:
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from engine.registry.client import rollback
+
+    async def work(client: Any) -> int:
+        try:
+            result = await rollback(client, args.brand, args.to, operator=_operator(args), reason=args.reason)
+        except WorkflowUpdateFailedError as err:
+            print(f"refused: {err.cause.message if err.cause else err}")  # type: ignore[attr-defined]
+            return 1
+        print(f"{args.brand}: {result.message} (version {result.version})")
+        return 0
+
+    return asyncio.run(_with_registry(work))
+
+
+def _cmd_mappings_compare(args: argparse.Namespace, *, diff: bool) -> int:
+    from engine import preview
+    from engine.registry.client import NoDeployedMapping, active
+
+    proposed = _load_or_report(args.file)
+    if proposed is None:
+        return 1
+    if diff and proposed.brand != args.brand:
+        print(f"{args.file} is for brand {proposed.brand!r}, not {args.brand!r}")
+        return 1
+
+    async def work(client: Any) -> int:
+        try:
+            current = (await active(client, proposed.brand)).mapping
+        except NoDeployedMapping:
+            current = None
+            print(f"{proposed.brand}: nothing deployed yet; showing the proposed mapping alone")
+        if diff:
+            changes = preview.structural_diff(current, proposed)
+            print("\n".join(changes) if changes else "no setting changes")
+            print()
+        samples = []
+        if args.event:
+            samples.append(preview.sample_from_payload(json.loads(Path(args.event).read_text()), proposed))
+        if args.past:
+            samples.extend(await preview.past_samples(client, proposed.brand, args.past))
+        if not samples:
+            print("no sample: pass --event FILE (a Rebound push with grades) and/or --past N")
+            return 0
+        print(preview.render(preview.compare(current, proposed, samples), current, proposed))
+        return 0
+
+    return asyncio.run(_with_registry(work))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="returns", description="Rebound -> Shopify returns engine")
     sub = p.add_subparsers(dest="command", required=True)
@@ -91,12 +209,38 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=7233)
     dev.add_argument("--ui-port", type=int, default=8233)
     dev.set_defaults(func=_cmd_devserver)
+    groups = {}
     for noun, func in (("flows", _cmd_flows_validate), ("mappings", _cmd_mappings_validate)):
         group = sub.add_parser(noun, help=f"{noun} tools").add_subparsers(dest="action", required=True)
         validate = group.add_parser("validate", help=f"validate {noun} files before deploying them")
         validate.add_argument("files", nargs="+")
         validate.add_argument("--format", choices=("text", "json"), default="text")
         validate.set_defaults(func=func)
+        groups[noun] = group
+    m = groups["mappings"]
+    deploy = m.add_parser("deploy", help="validate, then store an immutable version and make it active")
+    deploy.add_argument("file")
+    deploy.add_argument("--operator", help="who deploys (default: $USER)")
+    deploy.add_argument("--note", default="", help="why")
+    deploy.set_defaults(func=_cmd_mappings_deploy)
+    history = m.add_parser("history", help="a brand's deployed versions (* = active) and who did what")
+    history.add_argument("brand")
+    history.set_defaults(func=_cmd_mappings_history)
+    rollback = m.add_parser("rollback", help="make an earlier version active again")
+    rollback.add_argument("brand")
+    rollback.add_argument("--to", required=True, help="v2, 2 or a version hash")
+    rollback.add_argument("--operator")
+    rollback.add_argument("--reason", required=True)
+    rollback.set_defaults(func=_cmd_mappings_rollback)
+    for name, is_diff in (("diff", True), ("preview", False)):
+        cmd = m.add_parser(name, help="settings changed and per-item outcomes, active vs proposed" if is_diff
+                           else "per-item disposition, location and refund under active and proposed")  # fmt: skip
+        if is_diff:
+            cmd.add_argument("brand")
+        cmd.add_argument("file")
+        cmd.add_argument("--event", help="a Rebound push (JSON) with grades to preview")
+        cmd.add_argument("--past", type=int, default=0, help="also preview the brand's N most recent returns")
+        cmd.set_defaults(func=lambda a, d=is_diff: _cmd_mappings_compare(a, diff=d))
     return p
 
 

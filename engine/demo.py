@@ -27,7 +27,8 @@ from engine.rebound.translate import translate
 from engine.settings import Settings
 from engine.temporal.devserver import start_dev_server
 from engine.temporal.starter import deliver, handle_for
-from engine.temporal.worker import build_worker
+from engine.registry.client import ActiveMappings, deploy
+from engine.temporal.worker import build_registry_worker, build_worker
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -156,7 +157,7 @@ def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios:
 
 async def retire_previous_runs(client: Client) -> None:
     """Returns left running by an earlier demo point at that run's emulator, whose state is gone: end them."""
-    query = "WorkflowType = 'ReturnWorkflow' AND ExecutionStatus = 'Running'"
+    query = "WorkflowType = 'ReturnWorkflow' AND ExecutionStatus = 'Running'"  # registries persist
     ended = 0
     async for execution in client.list_workflows(query):
         await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate(
@@ -239,17 +240,20 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
         await retire_previous_runs(client)
         async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
             worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
-            async with worker:
+            async with worker, build_registry_worker(client):
+                for mapping in mappings.values():
+                    result = await deploy(client, mapping, operator="demo", note="make demo")
+                    print(f"mapping {mapping.brand}: {result.message} ({result.version})")
+                active = ActiveMappings(client)
                 pushes = interleave(scenarios)
                 print(f"driving {len(scenarios)} returns through {len(pushes)} Rebound pushes ...")
                 duplicates = 0
                 for sc, payload in pushes:
-                    event = translate(payload, mappings[sc.brand]).event
+                    mapping = await active.get(sc.brand)
+                    event = translate(payload, mapping).event
                     assert event is not None
-                    rebound_app_refund(emulator.store, mappings[sc.brand], sc, event.kind)
-                    delivery = await deliver(
-                        client, event, flow=flow, mapping=mappings[sc.brand], task_queue=settings.task_queue
-                    )
+                    rebound_app_refund(emulator.store, mapping, sc, event.kind)
+                    delivery = await deliver(client, event, flow=flow, mapping=mapping, task_queue=settings.task_queue)
                     duplicates += 0 if delivery.accepted else 1
                 statuses = await wait_for(client, scenarios, timeout=180)
                 outcomes = []

@@ -51,5 +51,11 @@ def schema_problems(doc: LoadedYaml, schema_name: str) -> list[Problem]:
     problems = []
     for path in sorted(by_path, key=lambda p: doc.where(p)):
         error = best_match(by_path[path])
-        problems.append(doc.problem(tuple(error.absolute_path), error.message, _hint(error)))
+        where = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set((error.schema.get("properties") or {}).keys())
+            extra = [k for k in error.instance if k not in allowed]
+            if extra:  # point at the offending key itself, not its parent
+                where = where + (extra[0],)
+        problems.append(doc.problem(where, error.message, _hint(error)))
     return problems

@@ -12,6 +12,8 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from engine.activities.shopify_steps import ShopifyActivities
+from engine.registry.client import REGISTRY_TASK_QUEUE
+from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -40,6 +42,16 @@ def build_worker(
     )
 
 
+def build_registry_worker(client: Client) -> Worker:
+    """The brands' mapping registries; any process may poll it (workers, and the CLI while it deploys)."""
+    return Worker(
+        client,
+        task_queue=REGISTRY_TASK_QUEUE,
+        workflows=[MappingRegistryWorkflow],
+        workflow_runner=workflow_runner(),
+    )
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(settings.temporal_address, namespace=settings.namespace)
 
@@ -52,7 +64,6 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
-        worker = build_worker(client, settings, http)
-        async with worker:
+        async with build_worker(client, settings, http), build_registry_worker(client):
             print(f"worker polling {settings.task_queue!r} on {settings.temporal_address}", flush=True)
             await stop.wait()

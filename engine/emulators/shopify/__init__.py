@@ -3,11 +3,12 @@
 Modules (one job each):
 
 * ``schema``            - vendored SDL per API version and ``load_schema`` (cached, never at import time)
-* ``model``             - dataclasses for a shop's state (orders, refunds, returns, RFOs, inventory, ...)
+* ``model``             - dataclasses for a shop's state (orders, refunds, returns, RFOs, customers, ...)
 * ``store``             - ``ShopifyStore``: the typed seed/read API used by tests and the demo
 * ``returns``           - returnCreate/Close/Reopen/Cancel rules
 * ``reverse_logistics`` - reverse deliveries (tracking) and dispositions (restock)
-* ``refunds``           - refundCreate rules and money movement
+* ``refunds``           - refundCreate rules and money movement (original payment and store credit)
+* ``store_credit``      - customers' store credit accounts: storeCreditAccountCredit, refund credits, expiry
 * ``idempotency``       - ``@idempotent(key:)`` requirement, replay and 24 h expiry
 * ``order_annotations`` - metafieldsSet and tagsAdd on orders
 * ``views``/``resolvers`` - GraphQL projections and root fields

@@ -4,7 +4,8 @@
   Unknown shop or version -> 404, bad token -> 401 (Shopify's bodies). JSON ``{query, variables,
   operationName}`` or an ``application/graphql`` body.
 * ``/__emulator/...`` - JSON control endpoints mirroring the Python API (seed, inspect, reset, clock, faults):
-  ``POST shops``, ``POST shops/{shop}/products``, ``POST shops/{shop}/orders``, ``POST shops/{shop}/refunds``,
+  ``POST shops``, ``POST shops/{shop}/products``, ``POST shops/{shop}/orders`` (optional ``customerId``; the
+  answer names the order's customer), ``POST shops/{shop}/refunds``,
   ``GET shops/{shop}/state``, ``POST reset``, ``POST clock``, ``GET|POST faults``.
 """
 
@@ -170,8 +171,10 @@ def _add_order(state: EmulatorState, request: Request, body: dict[str, Any]) -> 
         shipping=Decimal(str(body.get("shipping", "0"))),
         gateway=body.get("gateway", "shopify_payments"),
         currency=body.get("currency"),
+        customer_id=body.get("customerId"),
     )
-    return {"orderId": order_id}
+    customer_id = state.store.order_summary(request.path_params["shop"], order_id)["customer_id"]
+    return {"orderId": order_id, "customerId": customer_id}
 
 
 def _manual_refund(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from . import idempotency, order_annotations, refunds, returns, reverse_logistics
+from . import idempotency, order_annotations, refunds, returns, reverse_logistics, store_credit
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
@@ -74,6 +74,7 @@ def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
 
 def build_root(ctx: RequestContext) -> Root:
     store, shop, views = ctx.store, ctx.shop, ctx.views
+    store_credit.settle_expirations(store, shop)  # credits whose expiresAt passed are gone before any read
 
     def committed(outcome: Outcome[Any]) -> None:
         if outcome.ok:
@@ -102,6 +103,14 @@ def build_root(ctx: RequestContext) -> Root:
     def inventory_item(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
         found = shop.inventory.get(id)
         return views.inventory_item(found) if found else None
+
+    def customer(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        found = shop.customers.get(id)
+        return views.customer(found) if found else None
+
+    def store_credit_account(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
+        found = shop.store_credit_accounts.get(id)
+        return views.store_credit_account(found) if found else None
 
     def location(_info: GraphQLResolveInfo, id: str | None = None) -> View | None:  # noqa: A002
         found = shop.locations.get(id) if id else next(iter(shop.locations.values()), None)
@@ -137,10 +146,24 @@ def build_root(ctx: RequestContext) -> Root:
                 views.inventory_item(shop.inventory[node_id]) if node_id in shop.inventory else None
             ),
             "Location": lambda: views.location(shop.locations[node_id]) if node_id in shop.locations else None,
+            "Customer": lambda: views.customer(shop.customers[node_id]) if node_id in shop.customers else None,
+            "StoreCreditAccount": lambda: (
+                views.store_credit_account(shop.store_credit_accounts[node_id])
+                if node_id in shop.store_credit_accounts
+                else None
+            ),
+            "StoreCreditAccountCreditTransaction": lambda: _credit_node(node_id),
         }
         parsed = parse_gid(node_id)
         lookup = lookups.get(parsed.kind) if parsed else None
         return lookup() if lookup else None
+
+    def _credit_node(node_id: str) -> View | None:
+        for account in shop.store_credit_accounts.values():
+            for entry in account.transactions:
+                if entry.id == node_id and entry.kind == "CREDIT":
+                    return views.store_credit_transaction(entry)
+        return None
 
     def shop_field(_info: GraphQLResolveInfo) -> View:
         return {
@@ -226,6 +249,19 @@ def build_root(ctx: RequestContext) -> Root:
             idempotency.remember(shop, "refundCreate", key, print_, now, outcome.value.id)
         return payload(outcome)
 
+    def store_credit_account_credit(
+        _info: GraphQLResolveInfo,
+        id: str,  # noqa: A002
+        creditInput: dict[str, Any],  # noqa: N803
+    ) -> View:
+        outcome = store_credit.credit_account(store, shop, id, creditInput)
+        committed(outcome)
+        entry = outcome.value
+        return {
+            "storeCreditAccountTransaction": views.store_credit_transaction(entry) if entry else None,
+            "userErrors": _errors(outcome.errors),
+        }
+
     def metafields_set(_info: GraphQLResolveInfo, metafields: list[dict[str, Any]]) -> View:
         outcome = order_annotations.set_metafields(store, shop, metafields)
         committed(outcome)
@@ -253,6 +289,8 @@ def build_root(ctx: RequestContext) -> Root:
             "inventoryItem": inventory_item,
             "location": location,
             "locations": locations,
+            "customer": customer,
+            "storeCreditAccount": store_credit_account,
             "returnReasonDefinitions": reason_definitions,
             "node": node,
             "nodes": nodes,
@@ -264,6 +302,7 @@ def build_root(ctx: RequestContext) -> Root:
             "reverseDeliveryCreateWithShipping": delivery_create,
             "reverseFulfillmentOrderDispose": dispose,
             "refundCreate": refund_create,
+            "storeCreditAccountCredit": store_credit_account_credit,
             "metafieldsSet": metafields_set,
             "tagsAdd": tags_add,
         }

@@ -10,8 +10,15 @@ Seeding::
     order_id = store.add_order("demo.myshopify.com", name="#1001", processed_at=datetime(...),
                                lines=[OrderLineSeed("TEE-M", 2, Decimal("24.95"))], shipping=Decimal("4.95"))
     store.refund_by_hand("demo.myshopify.com", order_id, {"TEE-M": 1}, Decimal("24.95"), note="staff")
+    customer_id = store.order_summary("demo.myshopify.com", order_id)["customer_id"]
+    store.add_store_credit("demo.myshopify.com", customer_id, Decimal("5.00"))  # a staff credit
 
-Reading (for assertions): ``refunds``, ``stock``, ``returns``, ``order_summary``, ``snapshot``.
+Every seeded order has a customer: ``add_order(customer_id=...)`` reuses (or creates) that
+``gid://shopify/Customer/...``, otherwise a new customer is minted for the order (``add_customer`` seeds one
+up front).
+
+Reading (for assertions): ``refunds``, ``stock``, ``returns``, ``order_summary``, ``store_credit``,
+``store_credit_transactions``, ``snapshot``.
 ``store.clock`` is the shop clock (move it with ``store.clock.advance(hours=25)``).
 
 Seeded orders are paid in full (one SALE transaction for lines + shipping) and, unless a line says otherwise,
@@ -33,6 +40,7 @@ from .clock import Clock, iso
 from .ids import make_gid, parse_gid
 from .model import (
     QUANTITY_NAMES,
+    STORE_CREDIT_GATEWAY,
     Fulfillment,
     FulfillmentLineItem,
     InventoryItem,
@@ -44,6 +52,7 @@ from .model import (
     Transaction,
 )
 from .money import format_amount, to_decimal
+from .store_credit import credit_account, ensure_customer, settle_expirations
 
 
 @dataclass(frozen=True)
@@ -136,8 +145,12 @@ class ShopifyStore:
         shipping: Decimal = Decimal("0"),
         gateway: str = "shopify_payments",
         currency: str | None = None,
+        customer_id: str | None = None,
     ) -> str:
-        """A paid order (one SALE for lines + shipping); unknown SKUs become products without stock."""
+        """A paid order (one SALE for lines + shipping); unknown SKUs become products without stock.
+
+        ``customer_id`` (a Customer GID) is reused, or created if the shop does not know it; without it the
+        order gets a customer of its own."""
         shop = self.shop(domain)
         if not name.startswith("#"):
             name = f"#{name}"
@@ -177,12 +190,50 @@ class ShopifyStore:
             transactions=[],
             shipping=to_decimal(shipping),
             updated_at=created,
+            customer_id=ensure_customer(self, shop, customer_id).id,
         )
         order.transactions.append(
             Transaction(self.new_id("OrderTransaction"), "SALE", order.total_price(), gateway, created)
         )
         shop.orders[order.id] = order
         return order.id
+
+    def add_customer(
+        self,
+        domain: str,
+        customer_id: str | None = None,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+    ) -> str:
+        """A customer (``customer_id`` or a minted GID; an existing one is updated). Returns its GID."""
+        customer = ensure_customer(
+            self, self.shop(domain), customer_id, first_name=first_name, last_name=last_name, email=email
+        )
+        return customer.id
+
+    def add_store_credit(
+        self,
+        domain: str,
+        customer_id: str,
+        amount: Decimal,
+        currency: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> str:
+        """A staff credit to the customer's account (``currency`` defaults to the shop's), under the same rules
+        as ``storeCreditAccountCredit``. Returns the credit transaction GID."""
+        shop = self.shop(domain)
+        if customer_id not in shop.customers:
+            raise KeyError(f"no customer {customer_id} in {domain}")
+        credit_input: dict[str, Any] = {
+            "creditAmount": {"amount": str(amount), "currencyCode": currency or shop.currency},
+            "expiresAt": iso(expires_at),
+        }
+        outcome = credit_account(self, shop, customer_id, credit_input)
+        if outcome.value is None:
+            raise ValueError("; ".join(e.message for e in outcome.errors))
+        return outcome.value.id
 
     def refund_by_hand(
         self,
@@ -243,10 +294,16 @@ class ShopifyStore:
 
     # ---- read side for assertions --------------------------------------------------------------------
     def refunds(self, domain: str, order_id: str) -> list[dict[str, Any]]:
-        """Each refund: ``id``, ``note``, ``amount`` (Decimal), ``lines`` ({sku: qty}), ``created_at``."""
+        """Each refund: ``id``, ``note``, ``amount`` (Decimal, all methods), ``store_credit`` (Decimal, the part
+        refunded to store credit), ``method`` (``"original"``, ``"store_credit"`` or ``"mixed"``), ``lines``
+        ({sku: qty}), ``created_at``."""
         order = self._order(self.shop(domain), order_id)
         out = []
         for refund in order.refunds:
+            txs = [t for t in order.transactions if t.id in refund.transaction_ids]
+            to_credit = sum((t.amount for t in txs if t.gateway == STORE_CREDIT_GATEWAY), Decimal("0"))
+            to_original = any(t.gateway != STORE_CREDIT_GATEWAY for t in txs)
+            method = "store_credit" if to_credit and not to_original else ("mixed" if to_credit else "original")
             by_sku: dict[str, int] = {}
             for rl in refund.lines:
                 line = order.line(rl.line_item_id)
@@ -257,11 +314,44 @@ class ShopifyStore:
                     "id": refund.id,
                     "note": refund.note,
                     "amount": refund.amount,
+                    "store_credit": to_credit,
+                    "method": method,
                     "lines": by_sku,
                     "created_at": refund.created_at,
                 }
             )
         return out
+
+    def store_credit(self, domain: str, customer_id: str) -> dict[str, Decimal]:
+        """The customer's store credit balance per currency (expired credits already removed)."""
+        shop = self.shop(domain)
+        if customer_id not in shop.customers:
+            raise KeyError(f"no customer {customer_id} in {domain}")
+        settle_expirations(self, shop)
+        return {account.currency: account.balance() for account in shop.accounts_of(customer_id)}
+
+    def store_credit_transactions(self, domain: str, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's store credit history, oldest first: ``id`` (None for expirations), ``kind``
+        (CREDIT/EXPIRATION), ``event``, ``amount`` (signed Decimal), ``currency``, ``order_id``, ``expires_at``,
+        ``created_at``."""
+        shop = self.shop(domain)
+        if customer_id not in shop.customers:
+            raise KeyError(f"no customer {customer_id} in {domain}")
+        settle_expirations(self, shop)
+        return [
+            {
+                "id": t.id if t.kind != "EXPIRATION" else None,
+                "kind": t.kind,
+                "event": t.event,
+                "amount": t.amount,
+                "currency": account.currency,
+                "order_id": t.order_id,
+                "expires_at": t.expires_at,
+                "created_at": t.created_at,
+            }
+            for account in shop.accounts_of(customer_id)
+            for t in account.transactions
+        ]
 
     def stock(self, domain: str, sku: str) -> dict[str, dict[str, int]]:
         """Location GID -> every quantity name (``on_hand`` included, derived as Shopify does)."""
@@ -313,11 +403,13 @@ class ShopifyStore:
         }
 
     def order_summary(self, domain: str, order_id: str) -> dict[str, Any]:
-        """Keys: ``name``, ``financial_status``, ``tags``, ``metafields``, ``refundable`` {sku: qty}."""
+        """Keys: ``name``, ``customer_id``, ``financial_status``, ``tags``, ``metafields``, ``refundable``
+        {sku: qty}, ``net_payment``."""
         order = self._order(self.shop(domain), order_id)
         return {
             "id": order.id,
             "name": order.name,
+            "customer_id": order.customer_id,
             "financial_status": order.financial_status(),
             "tags": list(order.tags),
             "metafields": {f"{ns}.{key}": m.value for (ns, key), m in order.metafields.items()},
@@ -338,6 +430,15 @@ class ShopifyStore:
                 for item in shop.inventory.values()
             ],
             "orders": [self._order_dump(shop, order) for order in shop.orders.values()],
+            "customers": [
+                {
+                    "id": customer.id,
+                    "store_credit": {
+                        cur: format_amount(amount) for cur, amount in self.store_credit(domain, customer.id).items()
+                    },
+                }
+                for customer in shop.customers.values()
+            ],
             "idempotency_keys": sorted(key for (_, key) in shop.idempotency),
         }
 
@@ -360,7 +461,12 @@ class ShopifyStore:
             for t in order.transactions
         ]
         summary["refunds"] = [
-            {**r, "amount": format_amount(r["amount"]), "created_at": iso(r["created_at"])}
+            {
+                **r,
+                "amount": format_amount(r["amount"]),
+                "store_credit": format_amount(r["store_credit"]),
+                "created_at": iso(r["created_at"]),
+            }
             for r in self.refunds(shop.domain, order.id)
         ]
         summary["returns"] = [{**r, "closed_at": iso(r["closed_at"])} for r in self.returns(shop.domain, order.id)]

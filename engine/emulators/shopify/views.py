@@ -17,7 +17,6 @@ from graphql import GraphQLError
 
 from .clock import iso
 from .connections import connection, plain_list
-from .store_credit import remaining
 from .ids import parse_gid
 from .model import (
     QUANTITY_NAMES,
@@ -47,6 +46,7 @@ from .model import (
 )
 from .money import money_bag, money_v2
 from .reasons import definition_by_id
+from .store_credit import remaining
 
 if TYPE_CHECKING:
     from .store import ShopifyStore

@@ -1,0 +1,69 @@
+"""Registry requests and records."""
+
+from dataclasses import dataclass, field
+
+from engine.definitions.mapping import MappingDef
+
+
+def registry_id(brand: str) -> str:
+    return f"mapping-registry-{brand}"
+
+
+@dataclass
+class VersionRecord:
+    number: int
+    version: str
+    deployed_by: str
+    deployed_at: str
+    note: str
+    source_file: str
+
+
+@dataclass
+class RegistryState:
+    """Everything the registry holds; carried across continue-as-new."""
+
+    brand: str
+    versions: list[VersionRecord] = field(default_factory=list)
+    mappings: dict[str, MappingDef] = field(default_factory=dict)
+    active: str | None = None
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeployRequest:
+    mapping: MappingDef
+    operator: str
+    note: str = ""
+
+
+@dataclass
+class RollbackRequest:
+    to: str  # "v3", "3" or a version hash (prefix)
+    operator: str
+    reason: str
+
+
+@dataclass
+class DeployResult:
+    number: int
+    version: str
+    created: bool
+    message: str
+
+
+@dataclass
+class ActiveMapping:
+    number: int
+    version: str
+    mapping: MappingDef
+    deployed_by: str
+    deployed_at: str
+
+
+@dataclass
+class RegistryHistory:
+    brand: str
+    active: str | None
+    versions: list[VersionRecord]
+    log: list[str]
