@@ -24,10 +24,10 @@ from engine.emulators.rebound.scenarios import Scenario, demo_population
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.emulators.shopify.store import OrderLineSeed, ShopifyStore
 from engine.rebound.translate import translate
+from engine.registry.client import ActiveMappings, deploy
 from engine.settings import Settings
 from engine.temporal.devserver import start_dev_server
 from engine.temporal.starter import deliver, handle_for
-from engine.registry.client import ActiveMappings, deploy
 from engine.temporal.worker import build_registry_worker, build_worker
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
@@ -126,6 +126,11 @@ def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, st
             problems.append(f"{len(refunds)} refunds in Shopify, expected 1")
         if total != sc.expected_refund:
             problems.append(f"Shopify refunded {total}, expected {sc.expected_refund}")
+        if sc.expected_bonus and order_id:
+            customer = store.order_summary(domain, order_id)["customer_id"]
+            balance = store.store_credit(domain, customer).get(mappings[sc.brand].currency, Decimal(0))
+            if balance != sc.expected_refund + sc.expected_bonus:
+                problems.append(f"store credit {balance}, expected {sc.expected_refund} + {sc.expected_bonus} bonus")
     elif refunds:
         problems.append(f"{len(refunds)} refund(s) in Shopify for a {sc.expected_state} return")
     restocked = dict(status.restocked)

@@ -30,7 +30,7 @@ def item_outcome(mapping: MappingDef, grade: str | None, reason: str, *, graded:
     rule = mapping.grade_for(grade)
     grade_percent = Decimal(rule.refund_percent) if graded else Decimal(100)
     percent = grade_percent * Decimal(mapping.reason_for(reason).refund_percent) / 100
-    return ItemOutcome(rule.disposition, mapping.location_id(rule.location), str(percent.normalize()))
+    return ItemOutcome(rule.disposition, mapping.location_id(rule.location), format(percent.normalize(), "f"))
 
 
 def refund_for(

@@ -189,4 +189,3 @@ def render(comparisons: list[Comparison], active: MappingDef | None, proposed: M
     )
     changed = sum(1 for c in comparisons if c.changed)
     return f"{text}\n{changed} of {len(comparisons)} return(s) would change"
-

@@ -50,6 +50,8 @@ class ValidateOrderInput:
     items: list[EventItem]
     return_window_days: int
     registered_at: str
+    # False when Rebound's app refunds: its refund (maybe before we look) is expected, not a conflict.
+    check_refundable: bool = True
 
 
 @dataclass

@@ -192,7 +192,7 @@ class ShopifyActivities:
                     problems.append(f"SKU {sku} is not on order {name}")
                 elif line.fulfilled_quantity < qty:
                     problems.append(f"SKU {sku}: {qty} returned but {line.fulfilled_quantity} fulfilled")
-                elif line.refundable_quantity < qty:
+                elif req.check_refundable and line.refundable_quantity < qty:
                     problems.append(f"SKU {sku}: {qty} returned but only {line.refundable_quantity} still refundable")
             window_end = _parse_time(snapshot.processed_at) + timedelta(days=req.return_window_days)
             if _parse_time(req.registered_at) > window_end:
@@ -501,9 +501,12 @@ class ShopifyActivities:
     async def _recent_credit(self, client: ShopifyClient, req: BonusInput, since: datetime) -> str | None:
         data = await client.execute("CustomerStoreCredit", {"id": req.customer_id})
         for account in ((data.get("customer") or {}).get("storeCreditAccounts") or {}).get("nodes", []):
-            for tx in account["transactions"]["nodes"]:
+            for tx in account["transactions"]["nodes"]:  # newest first
                 same = Decimal(str(tx["amount"]["amount"])) == Decimal(req.amount)
-                if tx.get("id") and same and _parse_time(tx["createdAt"]) >= since:
+                manual = tx.get("event") in (None, "ADJUSTMENT")  # not a refund's own credit
+                # Shopify's createdAt has whole seconds; allow for that and a little clock skew.
+                recent = _parse_time(tx["createdAt"]) >= since - timedelta(seconds=5)
+                if tx.get("id") and same and manual and recent:
                     return str(tx["id"])
         return None
 

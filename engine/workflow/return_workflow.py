@@ -333,6 +333,7 @@ class ReturnWorkflow:
                 items=[EventItem(i.item_id, i.sku, i.quantity, i.reason) for i in self.items.values()],
                 return_window_days=self.mapping.return_window_days,
                 registered_at=self.registered_at or workflow.now().isoformat(),
+                check_refundable=self.mapping.refund.issuer == "engine",
             ),
         )
         self.order = result.order

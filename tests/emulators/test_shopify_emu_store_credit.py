@@ -294,12 +294,12 @@ async def test_customer_store_credit_lists_refund_and_bonus_credits(shop: Shop) 
     [account] = body["data"]["customer"]["storeCreditAccounts"]["nodes"]
     assert account["balance"] == {"amount": "27.45", "currencyCode": "GBP"}
     nodes = account["transactions"]["nodes"]
-    assert [n["amount"] for n in nodes] == [
-        {"amount": "24.95", "currencyCode": "GBP"},
+    assert [n["amount"] for n in nodes] == [  # the engine reads newest first (reverse: true)
         {"amount": "2.5", "currencyCode": "GBP"},
+        {"amount": "24.95", "currencyCode": "GBP"},
     ]
-    assert nodes[1]["id"] == bonus_id
-    assert nodes[0]["id"].startswith("gid://shopify/StoreCreditAccountCreditTransaction/")
+    assert nodes[0]["id"] == bonus_id
+    assert nodes[1]["id"].startswith("gid://shopify/StoreCreditAccountCreditTransaction/")
     assert all(n["createdAt"].endswith("Z") for n in nodes)
 
     [detail] = await _history(shop, customer_id)
