@@ -90,3 +90,35 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["mappings", "validate", "--format", "json", str(bad)]) == 1
     out = capsys.readouterr().out
     assert '"valid": false' in out and "shop.currency" in out
+
+
+def _walk_properties(schema: dict, node: dict, path: str = ""):  # type: ignore[no-untyped-def]
+    def resolve(n: dict) -> dict:
+        while "$ref" in n:
+            n = schema["definitions"][n["$ref"].split("/")[-1]]
+        return n
+
+    node = resolve(node)
+    for key, sub in (node.get("properties") or {}).items():
+        yield f"{path}.{key}", sub, resolve(sub)
+        yield from _walk_properties(schema, sub, f"{path}.{key}")
+    for child in ("additionalProperties", "items"):
+        if isinstance(node.get(child), dict):
+            yield from _walk_properties(schema, node[child], f"{path}.*")
+
+
+def test_every_mapping_field_has_a_description_and_an_example() -> None:
+    import json
+
+    from jsonschema import Draft7Validator
+
+    schema = json.loads((REPO_ROOT / "schemas" / "mapping.schema.json").read_text())
+    Draft7Validator.check_schema(schema)
+    assert schema["$schema"].startswith("http://json-schema.org/draft-07/")
+    missing = [
+        path
+        for path, raw, resolved in _walk_properties(schema, schema)
+        if not (raw.get("description") or resolved.get("description"))
+        or not (raw.get("examples") or resolved.get("examples"))
+    ]
+    assert missing == []
