@@ -197,6 +197,61 @@ def _cmd_mappings_compare(args: argparse.Namespace, *, diff: bool) -> int:
     return asyncio.run(_with_registry(work))
 
 
+def _event_store() -> Any:
+    from engine.ingest.store import EventStore
+    from engine.settings import Settings
+
+    return EventStore(Settings.from_env().data_dir / "events.sqlite")
+
+
+def _cmd_events_list(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    store = _event_store()
+    events = store.list(status=args.status, brand=args.brand, limit=args.limit)
+    for e in events:
+        when = dt.datetime.fromtimestamp(e.received_at, dt.UTC).isoformat(timespec="seconds")
+        print(f"{e.id:>6}  {when}  {e.brand:<10} {e.status:<9} {e.http_status}  {e.reason[:100]}")
+    print(f"{len(events)} held event(s); by status: {store.counts()}")
+    return 0
+
+
+def _cmd_events_show(args: argparse.Namespace) -> int:
+    held = _event_store().get(args.id)
+    if held is None:
+        print(f"no held event {args.id}")
+        return 1
+    print(json.dumps({**held.__dict__, "body": held.body.decode("utf-8", "replace")}, indent=2, default=str))
+    return 0
+
+
+def _cmd_events_replay(args: argparse.Namespace) -> int:
+    """Replay held events through the receiver's pipeline, with the brand's active mapping."""
+    from engine.definitions.flow import load_flow
+    from engine.ingest.receiver import Receiver
+    from engine.registry.client import ActiveMappings
+    from engine.settings import Settings
+
+    settings = Settings.from_env()
+    store = _event_store()
+    ids = args.ids or [e.id for e in store.list(status="failed", brand=args.brand, limit=10_000)]
+
+    async def work(client: Any) -> int:
+        receiver = Receiver(
+            client=client, flow=load_flow(settings.flows_dir / "return.yaml"), mappings=ActiveMappings(client).get,
+            store=store, task_queue=settings.task_queue,
+        )  # fmt: skip
+        failures = 0
+        for held_id in ids:
+            outcome = await receiver.replay(held_id)
+            failures += outcome.http_status not in (200, 202)
+            print(f"{held_id}: {outcome.http_status} {outcome.body.get('status')} {outcome.body.get('reason', '')}")
+        print(f"replayed {len(ids) - failures}/{len(ids)}")
+        return 1 if failures else 0
+
+    return asyncio.run(_with_registry(work))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="returns", description="Rebound -> Shopify returns engine")
     sub = p.add_subparsers(dest="command", required=True)
@@ -241,6 +296,19 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--event", help="a Rebound push (JSON) with grades to preview")
         cmd.add_argument("--past", type=int, default=0, help="also preview the brand's N most recent returns")
         cmd.set_defaults(func=lambda a, d=is_diff: _cmd_mappings_compare(a, diff=d))
+    events = sub.add_parser("events", help="held Rebound pushes").add_subparsers(dest="action", required=True)
+    listing = events.add_parser("list", help="held events (rejected, failed, late, replayed)")
+    listing.add_argument("--status", choices=("rejected", "failed", "late", "replayed"))
+    listing.add_argument("--brand")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.set_defaults(func=_cmd_events_list)
+    show = events.add_parser("show", help="one held event, raw body and headers")
+    show.add_argument("id", type=int)
+    show.set_defaults(func=_cmd_events_show)
+    replay = events.add_parser("replay", help="hand held events to Temporal again (default: every failed one)")
+    replay.add_argument("ids", type=int, nargs="*")
+    replay.add_argument("--brand")
+    replay.set_defaults(func=_cmd_events_replay)
     return p
 
 

@@ -1,0 +1,155 @@
+"""Rebound's side, over HTTP: every milestone of every return is published (kept for the pull API) and
+pushed, signed, to the engine's receiver, with the delivery faults real pushes have: dropped, duplicated,
+reordered, delayed.
+
+Pull API (bearer token, as Rebound's OAuth2 client-credentials API would give):
+`GET /api/v2/returns?brand=castore&updatedSince=<ISO>&limit=100&cursor=<n>` -> returns updated since then,
+oldest first, each with every milestone payload so far, and `nextCursor` while there are more.
+"""
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from engine.ingest.serve import AppServer
+from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+
+@dataclass
+class ReturnRecord:
+    brand: str
+    rebound_order_id: str
+    updated_at: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class PushFaults:
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    reorder_window: int = 0  # shuffle pushes within windows of this size
+    delay_seconds: float = 0.0
+    seed: int = 1
+
+
+@dataclass
+class PushStats:
+    sent: int = 0
+    dropped: int = 0
+    duplicated: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    dropped_ids: list[str] = field(default_factory=list)
+
+
+class ReboundEmulator:
+    def __init__(self, *, api_token: str, secrets: dict[str, str]) -> None:
+        self.api_token = api_token
+        self.secrets = secrets
+        self.returns: dict[str, ReturnRecord] = {}
+        self.stats = PushStats()
+        self._server: AppServer | None = None
+        self.base_url = ""
+
+    # -- Rebound's record of what happened --------------------------------------------------------------
+
+    def publish(self, brand: str, payload: dict[str, Any]) -> None:
+        """A milestone happened: Rebound records it (the pull API will show it) whether or not a push arrives."""
+        rid = str(payload["order"]["reboundOrderId"])
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        record = self.returns.setdefault(rid, ReturnRecord(brand, rid, now))
+        record.events.append(payload)
+        record.updated_at = now
+
+    # -- pushes ------------------------------------------------------------------------------------------
+
+    async def push_all(
+        self, receiver_url: str, pushes: list[tuple[str, dict[str, Any]]], faults: PushFaults | None = None
+    ) -> PushStats:
+        """Publish and push each milestone in order (subject to faults); returns what happened."""
+        faults = faults or PushFaults()
+        rng = random.Random(faults.seed)
+        planned: list[tuple[str, dict[str, Any]]] = []
+        for brand, payload in pushes:
+            self.publish(brand, payload)
+            if rng.random() < faults.drop_rate:
+                self.stats.dropped += 1
+                self.stats.dropped_ids.append(str(payload["order"]["reboundOrderId"]))
+                continue
+            planned.append((brand, payload))
+            if rng.random() < faults.duplicate_rate:
+                self.stats.duplicated += 1
+                planned.append((brand, payload))
+        if faults.reorder_window > 1:
+            for start in range(0, len(planned), faults.reorder_window):
+                window = planned[start : start + faults.reorder_window]
+                rng.shuffle(window)
+                planned[start : start + faults.reorder_window] = window
+        async with httpx.AsyncClient(timeout=30) as http:
+            for brand, payload in planned:
+                if faults.delay_seconds:
+                    await asyncio.sleep(faults.delay_seconds)
+                await self.push(http, receiver_url, brand, payload)
+        return self.stats
+
+    async def push(self, http: httpx.AsyncClient, receiver_url: str, brand: str, payload: dict[str, Any]) -> int:
+        body = json.dumps(payload).encode()
+        stamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.secrets[brand], stamp, body),
+            TIMESTAMP_HEADER: str(stamp),
+        }
+        response = await http.post(f"{receiver_url}/rebound/{brand}/events", content=body, headers=headers)
+        self.stats.sent += 1
+        self.stats.statuses[response.status_code] += 1
+        return response.status_code
+
+    # -- pull API ----------------------------------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/api/v2/returns", self._list_returns, methods=["GET"])])
+
+    async def _list_returns(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {self.api_token}":
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        brand = request.query_params.get("brand", "")
+        since = request.query_params.get("updatedSince", "")
+        try:
+            limit = min(int(request.query_params.get("limit", "100")), 500)
+            offset = int(request.query_params.get("cursor", "0"))
+        except ValueError:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        rows = sorted(
+            (r for r in self.returns.values() if r.brand == brand and r.updated_at >= since),
+            key=lambda r: (r.updated_at, r.rebound_order_id),
+        )
+        page = rows[offset : offset + limit]
+        body: dict[str, Any] = {
+            "returns": [
+                {"reboundOrderId": r.rebound_order_id, "brand": r.brand, "updatedAt": r.updated_at, "events": r.events}
+                for r in page
+            ],
+            "nextCursor": str(offset + limit) if offset + limit < len(rows) else None,
+        }
+        return JSONResponse(body)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._server = AppServer(self.app(), host, port)
+        self.base_url = await self._server.start()
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
