@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -84,7 +85,7 @@ class ShopifyActivities:
             access_token=self._token_lookup(shop.domain),
             endpoint=self._settings.shopify_endpoint_for(shop.domain),
         )
-        return ShopifyClient(connection, self._http, self._budget)
+        return ShopifyClient(connection, self._http, self._budget, deadline=_attempt_deadline())
 
     # ------------------------------------------------------------------ reads
 
@@ -437,9 +438,23 @@ class ShopifyActivities:
                         "kind": "REFUND",
                     }
                 ]
-            result = await client.mutate(
-                "RefundCreate", "refundCreate", {"input": refund_input, "idempotencyKey": req.idempotency_key}
-            )
+            try:
+                result = await client.mutate(
+                    "RefundCreate", "refundCreate", {"input": refund_input, "idempotencyKey": req.idempotency_key}
+                )
+            except ShopifyUserError:
+                # Refused on its merits: if someone refunded these items since our read, that is a pre-emption
+                # (a finance exception), not a failure of ours.
+                order = await self._order(client, req.order_id, req.rebound_return_id, "refunds")
+                manual = _covering_refund(order, req)
+                if manual is None:
+                    raise
+                return RefundOutcome(
+                    "preempted",
+                    manual["id"],
+                    str(_money(manual["totalRefundedSet"])),
+                    f"{manual['id']} created {manual['createdAt']} covers these items",
+                )
             refund = result["refund"]
             refunded = _money(refund["totalRefundedSet"])
             if refunded != amount:
@@ -610,6 +625,20 @@ def _covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, 
         if lines & our_lines:
             return refund
     return None
+
+
+def _attempt_deadline() -> float | None:
+    """The ``time.monotonic()`` instant by which this activity attempt must stop waiting for the shop's cost
+    budget: its start-to-close timeout, less a quarter (at least 1 s) for the calls themselves."""
+    try:
+        info = activity.info()
+    except RuntimeError:  # not in an activity
+        return None
+    if info.start_to_close_timeout is None:
+        return None
+    total = info.start_to_close_timeout.total_seconds()
+    elapsed = (datetime.now(UTC) - info.started_time).total_seconds()
+    return time.monotonic() + max(total - elapsed - max(1.0, total / 4), 0.0)
 
 
 @asynccontextmanager

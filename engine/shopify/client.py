@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from engine.shopify.documents import document
-from engine.shopify.errors import ShopifyRequestError, ShopifyTransientError, ShopifyUserError
+from engine.shopify.errors import (
+    ShopifyRequestError,
+    ShopifyThrottledError,
+    ShopifyTransientError,
+    ShopifyUserError,
+)
 from engine.shopify.throttle import CostBudget
 
 
@@ -28,24 +36,74 @@ class ShopConnection:
 
 
 class ShopifyClient:
-    def __init__(self, connection: ShopConnection, http: httpx.AsyncClient, budget: CostBudget | None = None) -> None:
+    """``deadline`` (a ``time.monotonic()`` instant, or None for no limit) bounds how long a call may wait in
+    place for the shop's cost budget or for THROTTLED to clear; beyond it the call raises
+    ``ShopifyThrottledError`` with the wait as ``retry_after``, so the caller can come back later."""
+
+    MAX_THROTTLED_RETRIES = 20
+
+    def __init__(
+        self,
+        connection: ShopConnection,
+        http: httpx.AsyncClient,
+        budget: CostBudget | None = None,
+        *,
+        deadline: float | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.connection = connection
         self._http = http
         self._budget = budget or CostBudget()
+        self._deadline = deadline
+        self._sleep = sleep
         self.last_cost: dict[str, Any] | None = None
+
+    def _max_wait(self) -> float | None:
+        return None if self._deadline is None else max(self._deadline - time.monotonic(), 0.0)
 
     async def execute(self, operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run a named operation; returns `data`. Raises ShopifyTransientError / ShopifyRequestError."""
         body = {"query": document(operation), "variables": variables or {}, "operationName": operation}
         headers = {"X-Shopify-Access-Token": self.connection.access_token, "Content-Type": "application/json"}
-        wait = await self._budget.acquire(self.connection.domain, operation)
-        if wait:
-            raise ShopifyTransientError(f"{operation}: waiting {wait:.1f}s for the shop's cost budget", wait)
+        shop = self.connection.domain
+        for _ in range(self.MAX_THROTTLED_RETRIES):
+            wait, reserved = self._budget.reserve(shop, operation, self._max_wait())
+            if reserved == 0.0 and wait > 0:
+                raise ShopifyThrottledError(f"{operation}: waiting {wait:.1f}s for the shop's cost budget", wait)
+            if wait > 0:
+                await self._sleep(wait)
+            try:
+                payload = await self._post(operation, body, headers)
+            except BaseException:
+                self._budget.release(shop, reserved)
+                raise
+            self.last_cost = (payload.get("extensions") or {}).get("cost")
+            errors = payload.get("errors")
+            codes = {((e.get("extensions") or {}).get("code")) for e in errors or [] if isinstance(e, dict)}
+            throttled = "THROTTLED" in codes
+            throttled_for = self._budget.observe(shop, operation, reserved, self.last_cost, throttled=throttled)
+            if throttled_for is not None:
+                continue  # Shopify charged nothing; the next reservation waits for the deficit it reported
+            if errors:
+                if "INTERNAL_SERVER_ERROR" in codes:
+                    raise ShopifyTransientError(f"{operation}: {errors[0].get('message')}")
+                messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict)) or str(errors)
+                raise ShopifyRequestError(f"{operation}: {messages}", errors)
+            data: dict[str, Any] = payload.get("data") or {}
+            return data
+        raise ShopifyThrottledError(f"{operation}: THROTTLED {self.MAX_THROTTLED_RETRIES} times", 1.0)
+
+    async def _post(self, operation: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         try:
             response = await self._http.post(self.connection.url, json=body, headers=headers)
+        except (httpx.ConnectTimeout, httpx.ConnectError) as exc:
+            raise ShopifyTransientError(f"{operation}: {type(exc).__name__}: {exc}", not_sent=True) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise ShopifyTransientError(f"{operation}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status_code == 429:
+            retry_after = response.headers.get("Retry-After")
+            raise ShopifyThrottledError(f"{operation}: HTTP 429", float(retry_after) if retry_after else 1.0)
+        if response.status_code >= 500:
             retry_after = response.headers.get("Retry-After")
             raise ShopifyTransientError(
                 f"{operation}: HTTP {response.status_code}", float(retry_after) if retry_after else None
@@ -53,22 +111,10 @@ class ShopifyClient:
         if response.status_code != 200:
             raise ShopifyRequestError(f"{operation}: HTTP {response.status_code}: {response.text[:300]}")
         try:
-            payload = response.json()
+            payload: dict[str, Any] = response.json()
         except ValueError as exc:
             raise ShopifyTransientError(f"{operation}: response is not JSON") from exc
-        self.last_cost = (payload.get("extensions") or {}).get("cost")
-        throttled_for = self._budget.observe(self.connection.domain, operation, self.last_cost)
-        errors = payload.get("errors")
-        if errors:
-            codes = {((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, dict)}
-            if "THROTTLED" in codes:
-                raise ShopifyTransientError(f"{operation}: THROTTLED", throttled_for)
-            if "INTERNAL_SERVER_ERROR" in codes:
-                raise ShopifyTransientError(f"{operation}: {errors[0].get('message')}")
-            messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict)) or str(errors)
-            raise ShopifyRequestError(f"{operation}: {messages}", errors)
-        data: dict[str, Any] = payload.get("data") or {}
-        return data
+        return payload
 
     async def mutate(self, operation: str, field: str, variables: dict[str, Any]) -> dict[str, Any]:
         """Run a mutation and raise ShopifyUserError on userErrors; returns the mutation's payload."""

@@ -1,75 +1,122 @@
 """Client-side view of Shopify's per-shop cost bucket, so calls wait for points instead of being THROTTLED.
 
-Shopify reports `throttleStatus` (maximumAvailable, currentlyAvailable, restoreRate) on every response; the
-bucket refills continuously. Before a request we estimate what is available now and wait for the deficit.
-This budget is per process; across worker processes the shared limit is the task queue's rate limit.
+Shopify reports ``throttleStatus`` (maximumAvailable, currentlyAvailable, restoreRate) on every response; the
+bucket refills continuously and a request is admitted only if the bucket holds its *requested* cost.
+
+Admission here is a virtual-time token bucket that may go into debt: a request takes its estimated cost (the
+last requested cost Shopify reported for that operation) at once and is told how long to wait until the
+bucket, as this process sees it, has restored that much. Waiters are therefore served first come, first
+served, spaced exactly at the restore rate, and nobody holds a lock while sleeping. A request that would have
+to wait longer than its caller's deadline is not admitted (the caller turns that into a retry with a delay).
+
+Across worker processes the single source of truth is Shopify's own bucket: every response's
+``currentlyAvailable`` already includes what every other process spent, and replaces this process's estimate
+(minus what this process has sent but not yet heard back about). When processes still overlap, Shopify answers
+THROTTLED, which costs no points; the client waits for exactly the deficit Shopify reported and retries in
+place, so the backlog drains at the bucket's rate and the THROTTLED never leaves the client (see
+docs/benchmarks.md for measured THROTTLED counts with one and two workers).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_COST = 50.0
-MAX_WAIT_IN_PLACE = 2.0  # longer waits become a retry with a delay, so no worker slot idles on a timer
 
 
 @dataclass
 class _Bucket:
     maximum: float = 2000.0
-    available: float = 2000.0
+    available: float = 2000.0  # may be negative: points promised to admitted requests not yet restored
     restore_rate: float = 100.0
-    seen_at: float = field(default_factory=time.monotonic)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seen_at: float = 0.0
+    in_flight: float = 0.0  # points admitted here whose response has not been observed yet
 
-    def now_available(self) -> float:
-        elapsed = time.monotonic() - self.seen_at
-        return min(self.maximum, self.available + elapsed * self.restore_rate)
+    def now_available(self, now: float) -> float:
+        return min(self.maximum, self.available + (now - self.seen_at) * self.restore_rate)
 
 
+@dataclass
+class BudgetStats:
+    admitted: int = 0
+    waited: int = 0
+    waited_seconds: float = 0.0
+    throttled_responses: int = 0  # THROTTLED answers seen (and retried in place)
+    deferred: int = 0  # requests not admitted before their deadline (became a retry with a delay)
+
+
+@dataclass
 class CostBudget:
-    def __init__(self) -> None:
-        self._buckets: dict[str, _Bucket] = {}
-        self._costs: dict[str, float] = {}
-        self.waited_seconds = 0.0
+    clock: Callable[[], float] = time.monotonic
+    stats: BudgetStats = field(default_factory=BudgetStats)
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _costs: dict[str, float] = field(default_factory=dict)
 
     def _bucket(self, shop: str) -> _Bucket:
-        return self._buckets.setdefault(shop, _Bucket())
+        bucket = self._buckets.get(shop)
+        if bucket is None:
+            bucket = self._buckets[shop] = _Bucket(seen_at=self.clock())
+        return bucket
 
-    async def acquire(self, shop: str, operation: str) -> float:
-        """Reserve the operation's last requested cost, waiting briefly if needed.
+    @property
+    def waited_seconds(self) -> float:
+        return self.stats.waited_seconds
 
-        Returns 0 when reserved, or the seconds to come back after when the wait would be long."""
+    def estimate(self, operation: str) -> float:
+        return self._costs.get(operation, DEFAULT_COST)
+
+    def reserve(self, shop: str, operation: str, max_wait: float | None = None) -> tuple[float, float]:
+        """Admit one request: returns ``(wait, cost)``, the seconds to sleep before sending and the points
+        reserved. When the wait would exceed ``max_wait`` nothing is reserved and ``cost`` is 0."""
         bucket = self._bucket(shop)
-        cost = min(self._costs.get(operation, DEFAULT_COST), bucket.maximum)
-        async with bucket.lock:
-            deficit = cost - bucket.now_available()
-            if deficit > 0:
-                delay = deficit / bucket.restore_rate
-                if delay > MAX_WAIT_IN_PLACE:
-                    return delay
-                self.waited_seconds += delay
-                await asyncio.sleep(delay)
-            bucket.available = bucket.now_available() - cost
-            bucket.seen_at = time.monotonic()
-            return 0.0
+        now = self.clock()
+        cost = min(self.estimate(operation), bucket.maximum)
+        available = bucket.now_available(now)
+        wait = max(cost - available, 0.0) / bucket.restore_rate
+        if max_wait is not None and wait > max_wait:
+            self.stats.deferred += 1
+            return wait, 0.0
+        bucket.available = available - cost
+        bucket.seen_at = now
+        bucket.in_flight += cost
+        self.stats.admitted += 1
+        if wait > 0:
+            self.stats.waited += 1
+            self.stats.waited_seconds += wait
+        return wait, cost
 
-    def observe(self, shop: str, operation: str, cost: dict[str, Any] | None) -> float | None:
-        """Record Shopify's view; returns seconds to wait if the request was throttled."""
+    def release(self, shop: str, reserved: float) -> None:
+        """A reserved request was not sent or its answer carries no cost: forget its reservation."""
+        bucket = self._bucket(shop)
+        bucket.in_flight = max(bucket.in_flight - reserved, 0.0)
+
+    def observe(
+        self, shop: str, operation: str, reserved: float, cost: dict[str, Any] | None, *, throttled: bool = False
+    ) -> float | None:
+        """Take Shopify's view from a response to a request that reserved ``reserved`` points. For a THROTTLED
+        answer returns the seconds until the bucket covers the request again, else None."""
+        bucket = self._bucket(shop)
+        bucket.in_flight = max(bucket.in_flight - reserved, 0.0)
         if not cost:
+            if throttled:
+                self.stats.throttled_responses += 1
+                return 1.0
             return None
-        bucket = self._bucket(shop)
+        requested = cost.get("requestedQueryCost")
+        if requested is not None:
+            self._costs[operation] = float(requested)
         status = cost.get("throttleStatus") or {}
-        if cost.get("requestedQueryCost") is not None:
-            self._costs[operation] = float(cost["requestedQueryCost"])
         if status:
             bucket.maximum = float(status.get("maximumAvailable", bucket.maximum))
-            bucket.available = float(status.get("currentlyAvailable", bucket.available))
-            bucket.restore_rate = float(status.get("restoreRate", bucket.restore_rate)) or bucket.restore_rate
-            bucket.seen_at = time.monotonic()
-        if cost.get("actualQueryCost") is None and status:
-            deficit = self._costs.get(operation, DEFAULT_COST) - bucket.available
+            bucket.restore_rate = float(status.get("restoreRate") or bucket.restore_rate)
+            # Shopify's figure counts everyone's spending; ours still owes what is in flight from here.
+            bucket.available = float(status.get("currentlyAvailable", bucket.available)) - bucket.in_flight
+            bucket.seen_at = self.clock()
+        if throttled:
+            self.stats.throttled_responses += 1
+            deficit = self.estimate(operation) - float(status.get("currentlyAvailable", 0))
             return max(deficit, 0.0) / bucket.restore_rate
         return None

@@ -6,12 +6,14 @@
 * ``/__emulator/...`` - JSON control endpoints mirroring the Python API (seed, inspect, reset, clock, faults):
   ``POST shops``, ``POST shops/{shop}/products``, ``POST shops/{shop}/orders`` (optional ``customerId``; the
   answer names the order's customer), ``POST shops/{shop}/refunds``,
-  ``GET shops/{shop}/state``, ``POST reset``, ``POST clock``, ``GET|POST faults``.
+  ``GET shops/{shop}/state``, ``GET|POST shops/{shop}/plan`` (``{"plan": "plus"}`` or ``{"plan":
+  {"restoreRate": 50, "maximumAvailable": 200}}``; answers the bucket's status and THROTTLED count),
+  ``POST reset``, ``POST clock``, ``GET|POST faults`` (rates ``<kind>_rate``, ``perOperation: {name: {...}}``,
+  ``failNext: [kind | {kind, operation}]``, ``timeout_seconds``, ``slow_seconds``; see ``faults``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .cost import Bucket
+from .cost import STANDARD, Bucket, Plan, plan_named
 from .executor import run_graphql
-from .faults import Faults
+from .faults import HTTP_BODY, HTTP_STATUS, Faults
 from .schema import SUPPORTED_VERSIONS
 from .store import OrderLineSeed, ShopifyStore
 
@@ -41,10 +43,20 @@ class EmulatorState:
         self.store = store
         self.faults = faults
         self.buckets: dict[str, Bucket] = {}
+        self.plans: dict[str, Plan] = {}
         self.enforce_max_cost = True  # Shopify refuses >1000-point queries; our documents stay well under
 
     def bucket(self, domain: str) -> Bucket:
-        return self.buckets.setdefault(domain, Bucket())
+        bucket = self.buckets.get(domain)
+        if bucket is None:
+            bucket = self.buckets[domain] = Bucket(self.plans.get(domain, STANDARD))
+        return bucket
+
+    def set_plan(self, domain: str, plan: Plan) -> None:
+        """The shop's plan (its bucket); a plan change keeps what the bucket holds, capped at the new size."""
+        self.plans[domain] = plan
+        if domain in self.buckets:
+            self.buckets[domain].set_plan(plan)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -86,12 +98,20 @@ async def _graphql(request: Request) -> Response:
     if variables is not None and not isinstance(variables, dict):
         return _json({"errors": {"variables": "Required parameter missing or invalid"}}, 400, headers)
 
-    fault = state.faults.before_execute()
-    if fault == "error":
-        return _json({"errors": "Service Unavailable"}, 503, headers)
+    operation = operation_name if isinstance(operation_name, str) else None
+    is_refund = "refundCreate" in query
+    fault = state.faults.before_execute(operation, is_refund=is_refund)
+    if fault in HTTP_STATUS:
+        status = HTTP_STATUS[fault]
+        return _json({"errors": HTTP_BODY[status]}, status, headers)
     if fault == "timeout":
-        await asyncio.sleep(state.faults.rates.timeout_seconds)
-        return _json({"errors": "Gateway Timeout"}, 504, headers)
+        await state.faults.hold(state.faults.timeout_seconds)
+        return _json({"errors": HTTP_BODY[504]}, 504, headers)
+    if fault == "connect_timeout":
+        await state.faults.hold(state.faults.timeout_seconds)
+        return _DroppedConnection()
+    if fault in ("manual_refund", "app_refund"):
+        _refund_first(state, domain, variables, by_app=fault == "app_refund")
 
     reply = run_graphql(
         state.store,
@@ -100,16 +120,58 @@ async def _graphql(request: Request) -> Response:
         state.bucket(domain),
         query,
         variables,
-        operation_name if isinstance(operation_name, str) else None,
+        operation,
         enforce_max_cost=state.enforce_max_cost,
+        throttle=fault == "throttled",
     )
     if reply.writes > 0:
-        hold = state.faults.record_commit(operation_name if isinstance(operation_name, str) else None)
+        hold = state.faults.record_commit(operation)
         if hold:
             await state.faults.hold(hold)
-    if state.faults.after_commit(reply.writes > 0) == "lost_response":
-        return _json({"errors": "Bad Gateway"}, 502, headers)
+    after = state.faults.after_commit(reply.writes > 0, operation)
+    if after == "lost_response":
+        return _json({"errors": HTTP_BODY[502]}, 502, headers)
+    if after == "read_timeout":
+        await state.faults.hold(state.faults.timeout_seconds)
+        return _json({"errors": HTTP_BODY[504]}, 504, headers)
+    if after == "slow":
+        await state.faults.hold(state.faults.slow_seconds)
     return _json(reply.body, reply.status, headers)
+
+
+class _DroppedConnection(Response):
+    """Start a response and never finish it: the server closes the connection, the client gets no answer."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+        raise ConnectionAbortedError("fault injection: connection dropped")
+
+
+def _refund_first(state: EmulatorState, domain: str, variables: Any, *, by_app: bool) -> None:
+    """Someone else refunds what this ``refundCreate`` is about to refund: a staff member in the admin, or
+    Rebound's own app. Same lines, same amount, original payment method."""
+    refund_input = (variables or {}).get("input") or {}
+    shop = state.store.shop(domain)
+    order = shop.orders.get(str(refund_input.get("orderId")))
+    if order is None:
+        return
+    skus = {li.id: li.sku for li in order.line_items}
+    lines: dict[str, int] = {}
+    for line in refund_input.get("refundLineItems") or []:
+        sku = skus.get(line.get("lineItemId"))
+        if sku:
+            lines[sku] = lines.get(sku, 0) + int(line.get("quantity") or 0)
+    amount = sum((Decimal(str(t.get("amount") or 0)) for t in refund_input.get("transactions") or []), Decimal(0))
+    for method in refund_input.get("refundMethods") or []:
+        amount += Decimal(str(((method.get("storeCreditRefund") or {}).get("amount") or {}).get("amount") or 0))
+    note = "Refunded by the ReBound app" if by_app else "Refunded by staff in the Shopify admin"
+    try:
+        state.store.refund_by_hand(domain, order.id, lines, amount, note=note)
+    except ValueError:
+        pass  # nothing left to refund by hand: ours will meet the same rules
 
 
 # ---- control endpoints --------------------------------------------------------------------------------
@@ -144,7 +206,26 @@ def _create_shop(state: EmulatorState, _request: Request, body: dict[str, Any]) 
         locations=[(loc["id"], loc["name"]) for loc in body.get("locations", [])],
     )
     state.buckets.pop(body["domain"], None)
+    if body.get("plan"):
+        state.set_plan(body["domain"], _plan(body["plan"]))
     return {"domain": body["domain"]}
+
+
+def _plan(spec: Any) -> Plan:
+    """``"standard"``/``"advanced"``/``"plus"``, or ``{"restoreRate": n, "maximumAvailable": m}``."""
+    if isinstance(spec, str):
+        return plan_named(spec)
+    return Plan.custom(int(spec["restoreRate"]), int(spec["maximumAvailable"]))
+
+
+def _shop_plan(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:
+    domain = request.path_params["shop"]
+    state.store.shop(domain)
+    if request.method == "POST":
+        state.set_plan(domain, _plan(body.get("plan", body)))
+    bucket = state.bucket(domain)
+    bucket.refill()
+    return {"plan": bucket.plan.name, "throttleStatus": bucket.status(), "throttled": bucket.throttled}
 
 
 def _add_product(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:
@@ -195,6 +276,7 @@ def _state(state: EmulatorState, request: Request, _body: dict[str, Any]) -> Any
 def _reset(state: EmulatorState, _request: Request, _body: dict[str, Any]) -> Any:
     state.store.reset()
     state.buckets.clear()
+    state.plans.clear()
     state.faults.clear()
     return {"ok": True}
 
@@ -210,11 +292,17 @@ def _clock(state: EmulatorState, _request: Request, body: dict[str, Any]) -> Any
 def _faults(state: EmulatorState, _request: Request, body: dict[str, Any]) -> Any:
     if body.get("clear"):
         state.faults.clear()
-    rates = {k: v for k, v in body.items() if k.endswith("_rate") or k == "timeout_seconds"}
+    settings = ("timeout_seconds", "slow_seconds")
+    rates = {k: v for k, v in body.items() if k.endswith("_rate") or k in settings}
     if rates or "seed" in body:
         state.faults.configure(seed=body.get("seed"), **rates)
+    for operation, op_rates in (body.get("perOperation") or {}).items():
+        state.faults.configure(operation=operation, **op_rates)
     for kind in body.get("failNext", []):
-        state.faults.fail_next(kind)
+        if isinstance(kind, dict):
+            state.faults.fail_next(kind["kind"], operation=kind.get("operation", "*"))
+        else:
+            state.faults.fail_next(kind)
     return state.faults.describe()
 
 
@@ -227,6 +315,7 @@ def create_app(store: ShopifyStore | None = None, faults: Faults | None = None) 
         Route("/__emulator/shops/{shop}/orders", _control(_add_order), methods=["POST"]),
         Route("/__emulator/shops/{shop}/refunds", _control(_manual_refund), methods=["POST"]),
         Route("/__emulator/shops/{shop}/state", _control(_state), methods=["GET"]),
+        Route("/__emulator/shops/{shop}/plan", _control(_shop_plan), methods=["GET", "POST"]),
         Route("/__emulator/reset", _control(_reset), methods=["POST"]),
         Route("/__emulator/clock", _control(_clock), methods=["GET", "POST"]),
         Route("/__emulator/faults", _control(_faults), methods=["GET", "POST"]),

@@ -1,15 +1,22 @@
 """Query cost and the per-shop leaky bucket behind ``extensions.cost`` and ``THROTTLED``.
 
 Simplified from Shopify's published rules: scalars and enums 0, objects 1, connections 2 plus
-``first``/``last`` times the cost of one node, a mutation root field 10. The bucket is charged the requested
-cost (capped at the single-query limit) and refunded down to the actual cost of what was returned.
-Bucket: 2000 points, 100 points/s restore (a dev store in 2026), measured on a monotonic clock.
+``first``/``last`` times the cost of one node, a mutation root field 10. A request whose requested cost is
+above 1,000 is refused (``MAX_COST_EXCEEDED``) before anything is charged; otherwise the bucket must hold the
+requested cost (else ``THROTTLED``, nothing charged), is charged it, and is refunded down to the actual cost
+of what was returned.
+
+One bucket per shop, by plan (``PLANS``): Standard restores 100 points/s into a 2,000-point bucket (what every
+2026 capture shows), Advanced 200/s and Plus 1,000/s. Shopify publishes the restore rates, not the bucket sizes
+above Standard; the presets keep the captured 20x ratio (4,000 and 20,000). ``Plan.custom`` makes small
+buckets for fast tests. Time is a monotonic clock, injectable (``Bucket(now=...)``) so tests need not sleep.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -28,10 +35,36 @@ from graphql import (
     value_from_ast,
 )
 
-MAX_AVAILABLE = 2000
-RESTORE_RATE = 100
 SINGLE_QUERY_MAX = 1000
 MUTATION_COST = 10
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    restore_rate: int  # points per second
+    maximum_available: int  # bucket size
+
+    @classmethod
+    def custom(cls, restore_rate: int, maximum_available: int) -> Plan:
+        return cls("custom", restore_rate, maximum_available)
+
+
+PLANS: dict[str, Plan] = {
+    "standard": Plan("standard", 100, 2000),
+    "advanced": Plan("advanced", 200, 4000),
+    "plus": Plan("plus", 1000, 20000),
+}
+STANDARD = PLANS["standard"]
+MAX_AVAILABLE = STANDARD.maximum_available
+RESTORE_RATE = STANDARD.restore_rate
+
+
+def plan_named(name: str) -> Plan:
+    try:
+        return PLANS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown plan {name!r}; one of {', '.join(PLANS)}") from None
 
 
 def requested_cost(
@@ -123,30 +156,50 @@ def actual_cost(
 class Bucket:
     """One shop's leaky bucket."""
 
-    available: float = MAX_AVAILABLE
-    updated: float = field(default_factory=time.monotonic)
+    plan: Plan = STANDARD
+    now: Callable[[], float] = time.monotonic
+    available: float = -1.0  # -1: start full
+    updated: float = -1.0
+    throttled: int = 0  # requests refused with THROTTLED
+    charged: float = 0.0  # points actually spent (after refunds)
+
+    def __post_init__(self) -> None:
+        if self.available < 0:
+            self.available = float(self.plan.maximum_available)
+        if self.updated < 0:
+            self.updated = self.now()
+
+    def set_plan(self, plan: Plan) -> None:
+        self.refill()
+        self.plan = plan
+        self.available = min(self.available, plan.maximum_available)
 
     def refill(self) -> None:
-        now = time.monotonic()
-        self.available = min(MAX_AVAILABLE, self.available + (now - self.updated) * RESTORE_RATE)
+        now = self.now()
+        restored = (now - self.updated) * self.plan.restore_rate
+        self.available = min(float(self.plan.maximum_available), self.available + restored)
         self.updated = now
 
     def try_take(self, cost: int) -> bool:
         self.refill()
         if cost > self.available:
+            self.throttled += 1
             return False
         self.available -= cost
+        self.charged += cost
         return True
 
     def refund(self, points: int) -> None:
         """Give back what was charged but not used (requested minus actual)."""
-        self.available = min(MAX_AVAILABLE, self.available + max(points, 0))
+        points = max(points, 0)
+        self.available = min(float(self.plan.maximum_available), self.available + points)
+        self.charged -= points
 
     def status(self) -> dict[str, int]:
         return {
-            "maximumAvailable": MAX_AVAILABLE,
+            "maximumAvailable": self.plan.maximum_available,
             "currentlyAvailable": int(self.available),
-            "restoreRate": RESTORE_RATE,
+            "restoreRate": self.plan.restore_rate,
         }
 
 

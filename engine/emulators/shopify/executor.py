@@ -54,10 +54,12 @@ def run_graphql(
     variables: dict[str, Any] | None,
     operation_name: str | None,
     *,
-    enforce_max_cost: bool = False,
+    enforce_max_cost: bool = True,
+    throttle: bool = False,
 ) -> GraphQLReply:
-    """Execute one request. ``enforce_max_cost`` turns on Shopify's 1000-point single query limit; it is off
-    by default because the cost model here is an estimate (charges are then capped at that limit)."""
+    """Execute one request. ``enforce_max_cost`` is Shopify's 1000-point single query limit (off only for
+    experiments: charges are then capped at that limit); ``throttle`` answers THROTTLED whatever the bucket
+    holds (fault injection), still with the bucket's real status."""
     schema = load_schema(version)
     variables = variables or {}
     try:
@@ -99,14 +101,14 @@ def run_graphql(
                 "documentation": "https://shopify.dev/api/usage/rate-limits",
             },
         }
-        return GraphQLReply(200, {"errors": [too_costly]})
+        bucket.refill()
+        return GraphQLReply(200, {"errors": [too_costly], "extensions": cost_extension(cost, None, bucket)})
     charge = min(cost, SINGLE_QUERY_MAX)
-    if not bucket.try_take(charge):
-        throttled = {
-            "message": "Throttled",
-            "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
-        }
-        return GraphQLReply(200, {"errors": [throttled], "extensions": cost_extension(cost, None, bucket)})
+    if throttle:
+        bucket.refill()
+        bucket.throttled += 1
+    if throttle or not bucket.try_take(charge):
+        return GraphQLReply(200, throttled_body(cost, bucket))
 
     ctx = RequestContext(store, store.shop(domain), version)
     result = execute(
@@ -126,6 +128,17 @@ def run_graphql(
     bucket.refund(charge - actual)
     body["extensions"] = cost_extension(cost, actual, bucket)
     return GraphQLReply(200, body, ctx.writes)
+
+
+THROTTLED = {
+    "message": "Throttled",
+    "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
+}
+
+
+def throttled_body(requested: int, bucket: Bucket) -> Json:
+    """Shopify's THROTTLED answer: no ``data``, nothing charged, ``actualQueryCost`` null."""
+    return {"errors": [dict(THROTTLED)], "extensions": cost_extension(requested, None, bucket)}
 
 
 def _format_execution_error(error: GraphQLError) -> Json:

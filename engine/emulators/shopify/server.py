@@ -16,7 +16,8 @@ from types import TracebackType
 
 import uvicorn
 
-from .app import create_app
+from .app import EmulatorState, create_app
+from .cost import Bucket, Plan, plan_named
 from .faults import Faults
 from .schema import SUPPORTED_VERSIONS, load_schema
 from .store import ShopifyStore
@@ -76,6 +77,19 @@ class ShopifyEmulator:
         await self._task
         self._server = None
         self._task = None
+
+    @property
+    def state(self) -> EmulatorState:
+        state: EmulatorState = self.app.state.emulator
+        return state
+
+    def set_plan(self, domain: str, plan: str | Plan) -> None:
+        """The shop's Shopify plan: ``"standard"``, ``"advanced"``, ``"plus"`` or a ``Plan.custom(...)``."""
+        self.state.set_plan(domain, plan_named(plan) if isinstance(plan, str) else plan)
+
+    def bucket(self, domain: str) -> Bucket:
+        """The shop's cost bucket (its ``throttled`` count, ``status()``)."""
+        return self.state.bucket(domain)
 
     def graphql_url(self, domain: str, version: str) -> str:
         return f"{self.base_url}/shops/{domain}/admin/api/{version}/graphql.json"
