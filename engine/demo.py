@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Worker
 
 from engine.definitions.flow import FlowDef, load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.emulators.rebound.scenarios import Scenario, demo_population
+from engine.emulators.rebound.server import ReboundEmulator
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.emulators.shopify.store import OrderLineSeed, ShopifyStore
-from engine.rebound.translate import translate
+from engine.ingest.pull import PullInput, ReboundPullActivities, ReboundPullWorkflow, ensure_pull_schedule
+from engine.ingest.receiver import Receiver
+from engine.ingest.serve import AppServer
+from engine.ingest.store import EventStore
 from engine.registry.client import ActiveMappings, deploy
 from engine.settings import Settings
 from engine.temporal.devserver import start_dev_server
-from engine.temporal.starter import deliver, handle_for
-from engine.temporal.worker import build_registry_worker, build_worker
+from engine.temporal.starter import handle_for
+from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -215,18 +222,68 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     return "\n".join(lines)
 
 
+PULL_TASK_QUEUE = "rebound-pull"
+
+
+@dataclass
+class PushReport:
+    sent: int = 0
+    dropped: int = 0
+    duplicated: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+async def push_through_receiver(
+    rebound: ReboundEmulator,
+    shopify: ShopifyStore,
+    mappings: dict[str, MappingDef],
+    scenarios: list[Scenario],
+    receiver_url: str,
+    *,
+    seed: int,
+    drop_rate: float = 0.04,
+    duplicate_rate: float = 0.1,
+) -> PushReport:
+    """Each milestone happens at Rebound (recorded for the pull API, Rebound's app may refund), then is pushed,
+    signed, to the receiver; some pushes are lost and some arrive twice, as in production."""
+    rng = random.Random(seed)
+    report = PushReport()
+    async with httpx.AsyncClient(timeout=30) as http:
+        for sc, payload in interleave(scenarios):
+            mapping = mappings[sc.brand]
+            rebound.publish(sc.brand, payload)
+            kind = mapping.statuses.get(str(payload["order"]["statusDescription"]), "")
+            rebound_app_refund(shopify, mapping, sc, kind)
+            if rng.random() < drop_rate:
+                report.dropped += 1
+                continue
+            copies = 2 if rng.random() < duplicate_rate else 1
+            report.duplicated += copies - 1
+            for _ in range(copies):
+                status = await rebound.push(http, receiver_url, sc.brand, payload)
+                report.sent += 1
+                report.statuses[status] = report.statuses.get(status, 0) + 1
+    return report
+
+
 async def run_demo(*, exit_after: bool = False, settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     # A retried Shopify call (throttling, 5xx) is normal; its outcome shows in each return's status.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    logging.getLogger("engine.ingest").setLevel(logging.ERROR)
     flow: FlowDef = load_flow(settings.flows_dir / "return.yaml")
     mappings = load_mappings(settings.mappings_dir)
     print(f"flow {flow.ref}; brands: " + ", ".join(f"{b}@{m.version}" for b, m in sorted(mappings.items())))
     server = await start_dev_server(settings.data_dir / "temporal.db")
     print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
+    secrets_by_brand = {brand: secrets.token_hex(24) for brand in mappings}
     emulator = ShopifyEmulator()
+    rebound = ReboundEmulator(api_token=secrets.token_hex(16), secrets=secrets_by_brand)
+    store = EventStore(settings.data_dir / "events.sqlite")
+    receiver_server: AppServer | None = None
     try:
         base_url = await emulator.start()
+        rebound_url = await rebound.start()
         tokens: dict[str, str] = {}
         now = datetime.now(UTC)
         scenarios = demo_population(mappings, now=now, seed=int(now.timestamp()))
@@ -243,23 +300,45 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
         )
         client = await Client.connect(server.address, namespace=settings.namespace)
         await retire_previous_runs(client)
+        active = ActiveMappings(client)
+        receiver = Receiver(client=client, flow=flow, mappings=active.get, store=store,
+                            task_queue=settings.task_queue, secrets=secrets_by_brand.get)  # fmt: skip
+        receiver_server = AppServer(receiver.app())
+        receiver_url = await receiver_server.start()
+        print(f"Rebound emulator (pull API) on {rebound_url}; push receiver on {receiver_url}/rebound/<brand>/events")
         async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+            pull = ReboundPullActivities(receiver, rebound_url, rebound.api_token, http)
+            pull_worker = Worker(client, task_queue=PULL_TASK_QUEUE, workflows=[ReboundPullWorkflow],
+                                 activities=[pull.pull_rebound], workflow_runner=workflow_runner())  # fmt: skip
             worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
-            async with worker, build_registry_worker(client):
+            async with worker, build_registry_worker(client), pull_worker:
                 for mapping in mappings.values():
                     result = await deploy(client, mapping, operator="demo", note="make demo")
                     print(f"mapping {mapping.brand}: {result.message} ({result.version})")
-                active = ActiveMappings(client)
-                pushes = interleave(scenarios)
-                print(f"driving {len(scenarios)} returns through {len(pushes)} Rebound pushes ...")
-                duplicates = 0
-                for sc, payload in pushes:
-                    mapping = await active.get(sc.brand)
-                    event = translate(payload, mapping).event
-                    assert event is not None
-                    rebound_app_refund(emulator.store, mapping, sc, event.kind)
-                    delivery = await deliver(client, event, flow=flow, mapping=mapping, task_queue=settings.task_queue)
-                    duplicates += 0 if delivery.accepted else 1
+                print(f"driving {len(scenarios)} returns through signed Rebound pushes ...")
+                report = await push_through_receiver(
+                    rebound, emulator.store, mappings, scenarios, receiver_url, seed=int(now.timestamp())
+                )
+                print(
+                    f"pushes: {report.sent} sent ({report.duplicated} duplicated), {report.dropped} lost on the way; "
+                    f"receiver answered {dict(sorted(report.statuses.items()))}"
+                )
+                pulled = []
+                for brand in sorted(mappings):
+                    sid = await ensure_pull_schedule(
+                        client, brand, every=timedelta(minutes=5), task_queue=PULL_TASK_QUEUE
+                    )
+                    result = await client.execute_workflow(
+                        ReboundPullWorkflow.run,
+                        PullInput(brand),
+                        id=f"rebound-pull-now-{brand}",
+                        task_queue=PULL_TASK_QUEUE,
+                        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+                    )
+                    pulled.append(
+                        f"{brand}: {result.accepted} caught, {result.duplicates} already had, {result.held} held ({sid})"
+                    )
+                print("pull (Temporal Schedule, every 5 min; run now): " + "; ".join(pulled))
                 statuses = await wait_for(client, scenarios, timeout=180)
                 outcomes = []
                 for sc in scenarios:
@@ -276,7 +355,8 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                 )
                 print(
                     f"{len(outcomes) - len(failed)}/{len(outcomes)} returns as expected; {refunds} refunds issued; "
-                    f"stock check: {'ok' if not stock_problems else '; '.join(stock_problems)}"
+                    f"stock check: {'ok' if not stock_problems else '; '.join(stock_problems)}; "
+                    f"held pushes: {store.counts() or 'none'}"
                 )
                 print(f"Temporal UI: {server.ui_url}/namespaces/{settings.namespace}/workflows")
                 print(f"  temporal workflow list --address {server.address} --query \"ReturnState='refunded'\"")
@@ -289,5 +369,9 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                         pass
                 return 0 if ok else 1
     finally:
+        if receiver_server is not None:
+            await receiver_server.stop()
+        await rebound.stop()
         await emulator.stop()
+        store.close()
         server.stop()
