@@ -336,7 +336,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                         id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
                     )
                     pulled.append(
-                        f"{brand}: {result.accepted} caught, {result.duplicates} already had, {result.held} held ({sid})"
+                        f"{brand}: {result.accepted} caught, {result.duplicates} had, {result.held} held ({sid})"
                     )
                 print("pull (Temporal Schedule, every 5 min; run now): " + "; ".join(pulled))
                 statuses = await wait_for(client, scenarios, timeout=180)
