@@ -28,5 +28,9 @@ typecheck: $(STAMP)
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q
 
+# Measured, never asserted: results land in docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m engine.bench.ingest_throughput
+
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
