@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 
 from engine.definitions.mapping import MappingDef
 from engine.emulators.rebound.server import PushFaults, ReboundEmulator
-from engine.ingest.pull import PullInput, ReboundPullActivities, ReboundPullWorkflow
+from engine.ingest.pull import PullInput, PullResult, ReboundPullActivities, ReboundPullWorkflow
 from engine.ingest.receiver import Receiver
 from engine.ingest.serve import AppServer
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -251,3 +251,69 @@ async def test_burst_of_1000_pushes_loses_nothing(ingest: Ingest, temporal_env: 
         await temporal_env.client.get_workflow_handle(workflow_id("castore", sc.rebound_return_id)).terminate(
             "test cleanup"
         )
+
+
+async def test_bearer_mode_accepts_the_shared_token_only(ingest: Ingest) -> None:
+    from engine.ingest.signatures import AuthPolicy
+
+    ingest.receiver.policy = AuthPolicy(mode="bearer")
+    h = ingest.harness
+    sc = h.builder.new("bearer", "castore", lines=1)
+    h.builder.returned(sc, 0, 1, "A")
+    h.builder.lifecycle(sc, until="returnOrderCreated")
+    h.seed(sc)
+    body = json.dumps(sc.pushes[0]).encode()
+    wrong = await ingest.post("castore", body, {"Authorization": "Bearer nope"})
+    right = await ingest.post("castore", body, {"Authorization": f"Bearer {SECRETS['castore']}"})
+    assert (wrong.status_code, right.status_code) == (401, 202)
+    [held] = ingest.store.list()
+    assert "authorization" not in {k.lower() for k in held.headers}  # the token is never stored
+
+
+async def test_schedule_runs_continue_from_the_previous_cursor(
+    ingest: Ingest, temporal_env: WorkflowEnvironment
+) -> None:
+    from datetime import timedelta
+
+    from engine.ingest.pull import ensure_pull_schedule
+
+    h = ingest.harness
+    first, second = (h.builder.new(f"pull {n}", "castore", lines=1) for n in range(2))
+    for sc in (first, second):
+        h.builder.returned(sc, 0, 1, "A")
+        h.builder.lifecycle(sc, until="returnOrderCreated")
+        ingest.rebound.publish("castore", sc.pushes[0])
+    h.seed(first, second)
+    queue = f"sched-{uuid.uuid4()}"
+    client = temporal_env.client
+    async with httpx.AsyncClient(timeout=30) as http:
+        activities = ReboundPullActivities(ingest.receiver, ingest.rebound.base_url, "rebound-api-token", http)
+        async with Worker(client, task_queue=queue, workflows=[ReboundPullWorkflow],
+                          activities=[activities.pull_rebound], workflow_runner=workflow_runner()):  # fmt: skip
+            sid = await ensure_pull_schedule(client, "castore", every=timedelta(hours=1), task_queue=queue,
+                                             overlap_seconds=0)  # the cursor alone decides the window  # fmt: skip
+            handle = client.get_schedule_handle(sid)
+
+            async def run_once(expected_runs: int):  # type: ignore[no-untyped-def]
+                await handle.trigger()
+                for _ in range(150):
+                    desc = await handle.describe()
+                    done = [a for a in desc.info.recent_actions]
+                    if len(done) >= expected_runs:
+                        run = client.get_workflow_handle(
+                            done[-1].action.workflow_id, run_id=done[-1].action.first_execution_run_id
+                        )
+                        try:
+                            return PullResult(**await asyncio.wait_for(run.result(), 30))
+                        except Exception:
+                            pass
+                    await asyncio.sleep(0.2)
+                raise AssertionError("schedule did not run")
+
+            one = await run_once(1)
+            h.builder.lifecycle(second, until="postalIncoming")
+            ingest.rebound.publish("castore", second.pushes[-1])  # only `second` changes at Rebound
+            two = await run_once(2)
+            await handle.delete()
+    assert one.returns_seen == 2 and one.accepted == 2
+    assert two.returns_seen == 1 and two.accepted == 1 and two.cursor > one.cursor

@@ -74,12 +74,17 @@ def schedule_id(brand: str) -> str:
     return f"rebound-pull-{brand}"
 
 
-async def ensure_pull_schedule(client: Client, brand: str, *, every: timedelta, task_queue: str) -> str:
+async def ensure_pull_schedule(
+    client: Client, brand: str, *, every: timedelta, task_queue: str, overlap_seconds: int = 600
+) -> str:
     """Create the brand's pull schedule if it does not exist (an existing one is left as operators set it)."""
     sid = schedule_id(brand)
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            ReboundPullWorkflow.run, PullInput(brand), id=f"rebound-pull-run-{brand}", task_queue=task_queue
+            ReboundPullWorkflow.run,
+            PullInput(brand, overlap_seconds=overlap_seconds),
+            id=f"rebound-pull-run-{brand}",
+            task_queue=task_queue,
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
