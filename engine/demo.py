@@ -328,7 +328,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                     sid = await ensure_pull_schedule(
                         client, brand, every=timedelta(minutes=5), task_queue=PULL_TASK_QUEUE
                     )
-                    result = await client.execute_workflow(
+                    pull_result = await client.execute_workflow(
                         ReboundPullWorkflow.run,
                         PullInput(brand),
                         id=f"rebound-pull-now-{brand}",
@@ -336,7 +336,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                         id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
                     )
                     pulled.append(
-                        f"{brand}: {result.accepted} caught, {result.duplicates} had, {result.held} held ({sid})"
+                        f"{brand}: {pull_result.accepted} caught, {pull_result.duplicates} had, {pull_result.held} held ({sid})"
                     )
                 print("pull (Temporal Schedule, every 5 min; run now): " + "; ".join(pulled))
                 statuses = await wait_for(client, scenarios, timeout=180)

@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
@@ -44,7 +45,7 @@ async def one_run(env: WorkflowEnvironment, pushes: int, concurrency: int, folde
     url = await server.start()
     rebound = ReboundEmulator(api_token="t", secrets=secrets)
     builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=time.time_ns() % 10**8)
-    payloads = []
+    payloads: list[dict[str, Any]] = []
     while len(payloads) < pushes:
         sc = builder.new("bench", "castore", lines=1)
         builder.returned(sc, 0, 1, "A")
@@ -54,7 +55,7 @@ async def one_run(env: WorkflowEnvironment, pushes: int, concurrency: int, folde
     semaphore = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as http:
 
-        async def send(payload: dict) -> int:  # type: ignore[type-arg]
+        async def send(payload: dict[str, Any]) -> int:
             async with semaphore:
                 return await rebound.push(http, url, "castore", payload)
 
