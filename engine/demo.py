@@ -335,9 +335,8 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                         task_queue=PULL_TASK_QUEUE,
                         id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
                     )
-                    pulled.append(
-                        f"{brand}: {pull_result.accepted} caught, {pull_result.duplicates} had, {pull_result.held} held ({sid})"
-                    )
+                    got = pull_result
+                    pulled.append(f"{brand}: {got.accepted} caught, {got.duplicates} had, {got.held} held ({sid})")
                 print("pull (Temporal Schedule, every 5 min; run now): " + "; ".join(pulled))
                 statuses = await wait_for(client, scenarios, timeout=180)
                 outcomes = []
