@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +47,11 @@ class ShopifyClient:
         budget: CostBudget | None = None,
         *,
         deadline: float | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.connection = connection
         self._http = http
         self._budget = budget or CostBudget()
         self._deadline = deadline
-        self._sleep = sleep
         self.last_cost: dict[str, Any] | None = None
 
     def _max_wait(self) -> float | None:
@@ -67,15 +63,13 @@ class ShopifyClient:
         headers = {"X-Shopify-Access-Token": self.connection.access_token, "Content-Type": "application/json"}
         shop = self.connection.domain
         for _ in range(self.MAX_THROTTLED_RETRIES):
-            wait, reserved = self._budget.reserve(shop, operation, self._max_wait())
+            wait, reserved = await self._budget.admit(shop, operation, self._max_wait())
             if reserved == 0.0 and wait > 0:
-                raise ShopifyThrottledError(f"{operation}: waiting {wait:.1f}s for the shop's cost budget", wait)
-            if wait > 0:
-                await self._sleep(wait)
+                raise ShopifyThrottledError(f"{operation}: needs {wait:.1f}s more for the shop's cost budget", wait)
             try:
                 payload = await self._post(operation, body, headers)
             except BaseException:
-                self._budget.release(shop, reserved)
+                self._budget.release(shop, operation, reserved)
                 raise
             self.last_cost = (payload.get("extensions") or {}).get("cost")
             errors = payload.get("errors")

@@ -3,11 +3,11 @@
 Shopify reports ``throttleStatus`` (maximumAvailable, currentlyAvailable, restoreRate) on every response; the
 bucket refills continuously and a request is admitted only if the bucket holds its *requested* cost.
 
-Admission here is a virtual-time token bucket that may go into debt: a request takes its estimated cost (the
-last requested cost Shopify reported for that operation) at once and is told how long to wait until the
-bucket, as this process sees it, has restored that much. Waiters are therefore served first come, first
-served, spaced exactly at the restore rate, and nobody holds a lock while sleeping. A request that would have
-to wait longer than its caller's deadline is not admitted (the caller turns that into a retry with a delay).
+Admission is a FIFO queue per shop: the head waits until the bucket, as this process sees it, holds the
+operation's requested cost (the last requestedQueryCost Shopify reported for it), then takes it and is sent.
+Shopify refunds requested minus actual, and the next answer's ``currentlyAvailable`` carries that refund back
+into the estimate, so the queue drains at the restore rate divided by the *actual* cost. A request that would
+wait longer than its caller's deadline is not admitted (the caller turns that into a retry with a delay).
 
 Across worker processes the single source of truth is Shopify's own bucket: every response's
 ``currentlyAvailable`` already includes what every other process spent, and replaces this process's estimate
@@ -19,6 +19,7 @@ docs/benchmarks.md for measured THROTTLED counts with one and two workers).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class _Bucket:
     restore_rate: float = 100.0
     seen_at: float = 0.0
     in_flight: float = 0.0  # points admitted here whose response has not been observed yet
+    learning: dict[str, asyncio.Event] = field(default_factory=dict)  # first call per operation, in flight
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO admission
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set by every observed answer
 
     def now_available(self, now: float) -> float:
         return min(self.maximum, self.available + (now - self.seen_at) * self.restore_rate)
@@ -68,30 +72,68 @@ class CostBudget:
     def estimate(self, operation: str) -> float:
         return self._costs.get(operation, DEFAULT_COST)
 
-    def reserve(self, shop: str, operation: str, max_wait: float | None = None) -> tuple[float, float]:
-        """Admit one request: returns ``(wait, cost)``, the seconds to sleep before sending and the points
-        reserved. When the wait would exceed ``max_wait`` nothing is reserved and ``cost`` is 0."""
-        bucket = self._bucket(shop)
-        now = self.clock()
-        cost = min(self.estimate(operation), bucket.maximum)
-        available = bucket.now_available(now)
-        wait = max(cost - available, 0.0) / bucket.restore_rate
-        if max_wait is not None and wait > max_wait:
-            self.stats.deferred += 1
-            return wait, 0.0
-        bucket.available = available - cost
-        bucket.seen_at = now
-        bucket.in_flight += cost
-        self.stats.admitted += 1
-        if wait > 0:
-            self.stats.waited += 1
-            self.stats.waited_seconds += wait
-        return wait, cost
+    async def admit(self, shop: str, operation: str, max_wait: float | None = None) -> tuple[float, float]:
+        """Admit one request, first come first served: returns ``(waited, reserved)``. The head of the queue
+        waits until the bucket, as last reported by Shopify, holds the operation's requested cost; answers
+        arriving meanwhile (with their refunds of requested minus actual) shorten the wait. A request that
+        could not be admitted within ``max_wait`` seconds reserves nothing: ``(seconds still needed, 0)``.
 
-    def release(self, shop: str, reserved: float) -> None:
-        """A reserved request was not sent or its answer carries no cost: forget its reservation."""
+        While the first call of an operation is out (its cost, maybe the shop's bucket, still unknown) the
+        others wait for its answer rather than guess."""
+        bucket = self._bucket(shop)
+        started = self.clock()
+        deadline = None if max_wait is None else started + max_wait
+        while (learning := bucket.learning.get(operation)) is not None:
+            await learning.wait()
+        if operation not in self._costs:
+            bucket.learning[operation] = asyncio.Event()
+        try:
+            timeout = None if deadline is None else max(deadline - self.clock(), 0.0)
+            await asyncio.wait_for(bucket.lock.acquire(), timeout)
+        except TimeoutError:
+            return self._defer(bucket, operation, self.estimate(operation) / bucket.restore_rate + 1.0)
+        try:
+            while True:
+                now = self.clock()
+                cost = min(self.estimate(operation), bucket.maximum)
+                available = bucket.now_available(now)
+                if cost <= available:
+                    bucket.available = available - cost
+                    bucket.seen_at = now
+                    bucket.in_flight += cost
+                    waited = now - started
+                    self.stats.admitted += 1
+                    if waited > 0.001:
+                        self.stats.waited += 1
+                        self.stats.waited_seconds += waited
+                    return waited, cost
+                wait = (cost - available) / bucket.restore_rate
+                if deadline is not None and now + wait > deadline:
+                    return self._defer(bucket, operation, wait)
+                bucket.changed.clear()
+                try:  # an answer arriving first may give points back sooner
+                    await asyncio.wait_for(bucket.changed.wait(), wait)
+                except TimeoutError:
+                    pass
+        finally:
+            bucket.lock.release()
+
+    def _defer(self, bucket: _Bucket, operation: str, wait: float) -> tuple[float, float]:
+        self.stats.deferred += 1
+        self._learned(bucket, operation)
+        return max(wait, 0.001), 0.0
+
+    def _learned(self, bucket: _Bucket, operation: str) -> None:
+        event = bucket.learning.pop(operation, None)
+        if event is not None:
+            event.set()
+
+    def release(self, shop: str, operation: str, reserved: float) -> None:
+        """A reserved request was not sent or got no answer: forget its reservation."""
         bucket = self._bucket(shop)
         bucket.in_flight = max(bucket.in_flight - reserved, 0.0)
+        self._learned(bucket, operation)
+        bucket.changed.set()
 
     def observe(
         self, shop: str, operation: str, reserved: float, cost: dict[str, Any] | None, *, throttled: bool = False
@@ -100,6 +142,8 @@ class CostBudget:
         answer returns the seconds until the bucket covers the request again, else None."""
         bucket = self._bucket(shop)
         bucket.in_flight = max(bucket.in_flight - reserved, 0.0)
+        self._learned(bucket, operation)
+        bucket.changed.set()
         if not cost:
             if throttled:
                 self.stats.throttled_responses += 1

@@ -1,0 +1,93 @@
+"""The client under Shopify's cost limit: a backlog for one shop drains at the bucket's rate, THROTTLED never
+reaches the caller, and several processes (several budgets) sharing one shop still drain at that rate."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from engine.emulators.shopify import OrderLineSeed, ShopifyEmulator
+from engine.emulators.shopify.cost import Plan
+from engine.shopify.client import ShopConnection, ShopifyClient
+from engine.shopify.errors import ShopifyThrottledError
+from engine.shopify.throttle import CostBudget
+
+DOMAIN = "throttle.myshopify.com"
+RATE = 100  # points/s
+PLAN = Plan.custom(restore_rate=RATE, maximum_available=300)
+
+
+@pytest.fixture
+async def world(shopify: ShopifyEmulator) -> AsyncIterator[tuple[ShopifyEmulator, str, httpx.AsyncClient]]:
+    store = shopify.store
+    store.add_shop(DOMAIN, access_token="t", locations=[("gid://shopify/Location/1", "W")])
+    store.add_product(DOMAIN, "A", stock={"gid://shopify/Location/1": 1})
+    order_id = store.add_order(
+        DOMAIN, name="#1", processed_at=datetime.now(UTC), lines=[OrderLineSeed("A", 1, Decimal("5"))]
+    )
+    shopify.set_plan(DOMAIN, PLAN)
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield shopify, order_id, http
+
+
+def client(shopify: ShopifyEmulator, http: httpx.AsyncClient, budget: CostBudget, **kw: float) -> ShopifyClient:
+    connection = ShopConnection(DOMAIN, "2026-04", "t", f"{shopify.base_url}/shops/{DOMAIN}")
+    deadline = kw.get("deadline")
+    return ShopifyClient(connection, http, budget, deadline=deadline)
+
+
+async def backlog(shopify: ShopifyEmulator, order_id: str, http: httpx.AsyncClient, budgets: list[CostBudget], n: int):  # type: ignore[no-untyped-def]
+    """``n`` order reads at once, spread over the budgets (one budget = one worker process)."""
+    variables = {"id": order_id, "metafieldKey": "aa", "bonusKey": "bb"}
+    started = time.monotonic()
+    spent_before = shopify.bucket(DOMAIN).charged
+    calls = [client(shopify, http, budgets[i % len(budgets)]).execute("OrderForReturn", variables) for i in range(n)]
+    results = await asyncio.gather(*calls)
+    elapsed = time.monotonic() - started
+    spent = shopify.bucket(DOMAIN).charged - spent_before
+    return results, elapsed, spent
+
+
+async def test_one_process_backlog_waits_instead_of_being_throttled(world) -> None:  # type: ignore[no-untyped-def]
+    shopify, order_id, http = world
+    budget = CostBudget()
+    results, elapsed, spent = await backlog(shopify, order_id, http, [budget], 24)
+
+    assert all(r["order"]["id"] == order_id for r in results)
+    # Only the first request, sent before its cost was known, may meet THROTTLED; it was retried in place.
+    assert shopify.bucket(DOMAIN).throttled <= 1
+    assert budget.stats.throttled_responses == shopify.bucket(DOMAIN).throttled
+    # Drained at the bucket's rate: what was spent beyond the initial bucket took spent/RATE seconds.
+    assert elapsed >= (spent - PLAN.maximum_available) / RATE * 0.8
+
+
+async def test_two_processes_share_the_shop_bucket_through_shopify(world) -> None:  # type: ignore[no-untyped-def]
+    shopify, order_id, http = world
+    budgets = [CostBudget(), CostBudget()]
+    results, elapsed, spent = await backlog(shopify, order_id, http, budgets, 24)
+
+    assert len(results) == 24  # no call failed: every THROTTLED was absorbed by the client
+    throttled = shopify.bucket(DOMAIN).throttled
+    assert throttled == sum(b.stats.throttled_responses for b in budgets)
+    assert throttled <= 24  # overlap costs at most about one THROTTLED per call, each free
+    assert elapsed >= (spent - PLAN.maximum_available) / RATE * 0.8
+
+
+async def test_a_wait_beyond_the_deadline_becomes_a_retry_after(world) -> None:  # type: ignore[no-untyped-def]
+    shopify, order_id, http = world
+    budget = CostBudget()
+    variables = {"id": order_id, "metafieldKey": "aa", "bonusKey": "bb"}
+    await client(shopify, http, budget).execute("OrderForReturn", variables)  # learns the cost (259)
+    shopify.bucket(DOMAIN).available = 0  # another app (or process) just emptied the bucket
+    seen = shopify.bucket(DOMAIN).charged
+    with pytest.raises(ShopifyThrottledError) as raised:
+        await client(shopify, http, budget, deadline=time.monotonic() + 0.5).execute("OrderForReturn", variables)
+    assert raised.value.retry_after is not None and raised.value.retry_after > 0.5
+    assert shopify.bucket(DOMAIN).charged == seen  # THROTTLED once (free), then not sent again
+    assert shopify.bucket(DOMAIN).throttled == 1 and budget.stats.deferred == 1
