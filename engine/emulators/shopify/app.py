@@ -10,10 +10,12 @@
   {"restoreRate": 50, "maximumAvailable": 200}}``; answers the bucket's status and THROTTLED count),
   ``POST reset``, ``POST clock``, ``GET|POST faults`` (rates ``<kind>_rate``, ``perOperation: {name: {...}}``,
   ``failNext: [kind | {kind, operation}]``, ``timeout_seconds``, ``slow_seconds``; see ``faults``).
+* ``GET /__emulator/bulk/{shop}/{number}.jsonl`` - a completed bulk operation's JSONL (its ``url``; see ``bulk``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import bulk
 from .cost import STANDARD, Bucket, Plan, plan_named
 from .executor import run_graphql
 from .faults import HTTP_BODY, HTTP_STATUS, Faults
@@ -99,6 +102,7 @@ async def _graphql(request: Request) -> Response:
         return _json({"errors": {"variables": "Required parameter missing or invalid"}}, 400, headers)
 
     operation = operation_name if isinstance(operation_name, str) else None
+    bulk.request_base_url.set(str(request.base_url))  # bulk results are served from this emulator
     is_refund = "refundCreate" in query
     fault = state.faults.before_execute(operation, is_refund=is_refund)
     if fault in HTTP_STATUS:
@@ -151,10 +155,23 @@ class _DroppedConnection(Response):
 
 
 def _refund_first(state: EmulatorState, domain: str, variables: Any, *, by_app: bool) -> None:
-    """Someone else refunds what this ``refundCreate`` is about to refund: a staff member in the admin, or
-    Rebound's own app. Same lines, same amount, original payment method."""
+    """Someone else refunds first: a staff member in the admin, or Rebound's own app. Before a
+    ``refundCreate``: the same lines and amount it is about to refund (the narrowest race). Before any
+    other request about an order (``$id`` an Order gid, e.g. the refund step's read): everything still
+    refundable on that order, for what is still paid."""
     refund_input = (variables or {}).get("input") or {}
     shop = state.store.shop(domain)
+    note = "Refunded by the ReBound app" if by_app else "Refunded by staff in the Shopify admin"
+    if not refund_input:
+        order_id = str((variables or {}).get("id") or "")
+        if order_id not in shop.orders:
+            return
+        summary = state.store.order_summary(domain, order_id)
+        lines = {sku: qty for sku, qty in summary["refundable"].items() if qty > 0}
+        if lines:
+            with contextlib.suppress(ValueError):
+                state.store.refund_by_hand(domain, order_id, lines, Decimal(summary["net_payment"]), note=note)
+        return
     order = shop.orders.get(str(refund_input.get("orderId")))
     if order is None:
         return
@@ -167,11 +184,8 @@ def _refund_first(state: EmulatorState, domain: str, variables: Any, *, by_app: 
     amount = sum((Decimal(str(t.get("amount") or 0)) for t in refund_input.get("transactions") or []), Decimal(0))
     for method in refund_input.get("refundMethods") or []:
         amount += Decimal(str(((method.get("storeCreditRefund") or {}).get("amount") or {}).get("amount") or 0))
-    note = "Refunded by the ReBound app" if by_app else "Refunded by staff in the Shopify admin"
-    try:
+    with contextlib.suppress(ValueError):  # nothing left to refund by hand: ours will meet the same rules
         state.store.refund_by_hand(domain, order.id, lines, amount, note=note)
-    except ValueError:
-        pass  # nothing left to refund by hand: ours will meet the same rules
 
 
 # ---- control endpoints --------------------------------------------------------------------------------
@@ -319,6 +333,7 @@ def create_app(store: ShopifyStore | None = None, faults: Faults | None = None) 
         Route("/__emulator/reset", _control(_reset), methods=["POST"]),
         Route("/__emulator/clock", _control(_clock), methods=["GET", "POST"]),
         Route("/__emulator/faults", _control(_faults), methods=["GET", "POST"]),
+        Route("/__emulator/bulk/{shop}/{number}.jsonl", bulk.download, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.emulator = EmulatorState(store or ShopifyStore(), faults or Faults())

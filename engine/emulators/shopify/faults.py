@@ -12,9 +12,10 @@ Before execution (nothing is executed, nothing is charged):
 * ``connect_timeout`` - the request is held ``timeout_seconds``, then the connection is dropped without a
   response (the client's connect/read timeout fires first when it is shorter);
 * ``throttled``       - ``THROTTLED`` with Shopify's shape and the shop's real ``throttleStatus``;
-* ``manual_refund``   - ``refundCreate`` only: a staff member refunds the same lines and amount by hand in the
-  admin just before ours executes (so ours meets Shopify's over-refund rules);
-* ``app_refund``      - ``refundCreate`` only: Rebound's own Shopify app refunds those lines first.
+* ``manual_refund``   - a staff member refunds by hand in the admin just before this request executes: before
+  a ``refundCreate``, the same lines and amount; before a request about one order (``$id`` an Order gid,
+  such as ``OrderRefunds``), everything still refundable on it;
+* ``app_refund``      - the same, done by Rebound's own Shopify app.
 
 After execution:
 
@@ -65,7 +66,6 @@ BEFORE: tuple[FaultKind, ...] = (
 )
 AFTER_COMMIT: tuple[FaultKind, ...] = ("lost_response", "read_timeout")
 AFTER_ANY: tuple[FaultKind, ...] = ("slow",)
-REFUND_ONLY: tuple[FaultKind, ...] = ("manual_refund", "app_refund")
 ALL_OPERATIONS = "*"
 HTTP_STATUS = {"error": 503, "http_500": 500, "http_502": 502, "http_503": 503}
 HTTP_BODY = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -187,7 +187,7 @@ class Faults:
         name = operation or "<anonymous>"
 
         def eligible(kind: FaultKind) -> bool:
-            return kind in kinds and (is_refund or kind not in REFUND_ONLY)
+            return kind in kinds
 
         for index, (kind, target) in enumerate(self._queue):
             if target in (ALL_OPERATIONS, name) and eligible(kind):

@@ -1,0 +1,138 @@
+"""Returns end to end while Shopify misbehaves: with each fault on, a batch of returns ends with exactly one
+refund per refunded return, each disposition applied once and every return in the right state."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from engine.emulators.rebound.scenarios import Scenario
+from tests.conftest import Harness
+
+BATCH = 6
+ALL_CALLS = 0.06  # per request; low enough that 8 attempts of an activity never all fail
+WRITES = 0.25  # per committed write
+
+FAULTS: dict[str, dict[str, Any]] = {
+    "http_500": {"http_500_rate": ALL_CALLS},
+    "http_502": {"http_502_rate": ALL_CALLS},
+    "http_503": {"http_503_rate": ALL_CALLS},
+    "timeout_504": {"timeout_rate": ALL_CALLS},
+    "connect_timeout": {"connect_timeout_rate": ALL_CALLS},
+    "throttled": {"throttled_rate": ALL_CALLS * 2},
+    "slow": {"slow_rate": 0.3},
+    "lost_after_commit": {"lost_response_rate": WRITES},
+    "read_timeout_after_commit": {"read_timeout_rate": WRITES},
+}
+
+
+def batch(harness: Harness, name: str, size: int = BATCH) -> list[Scenario]:
+    b = harness.builder
+    scenarios = []
+    for i in range(size):
+        sc = b.new(f"{name}-{i}", "castore", lines=2)
+        b.returned(sc, 0, 1, "A")  # restocked at the DC
+        if i % 2:
+            b.returned(sc, 1, 1, "D")  # damaged: not restocked, not refunded
+        b.lifecycle(sc)
+        b.expect(sc)
+        scenarios.append(sc)
+    harness.seed(*scenarios)
+    return scenarios
+
+
+async def run_batch(harness: Harness, scenarios: list[Scenario]) -> list[Any]:
+    harness.start_options = {"activity_timeout_seconds": 10}
+    await asyncio.gather(*(harness.push_all(sc) for sc in scenarios))
+    return list(await asyncio.gather(*(harness.wait_state(sc, "refunded", timeout=120) for sc in scenarios)))
+
+
+def stock(harness: Harness, scenarios: list[Scenario]) -> dict[str, int]:
+    """Available stock per ``sku@location`` for every line of the batch (returns may share SKUs)."""
+    store, domain = harness.shopify.store, harness.domain(scenarios[0])
+    levels = {}
+    for sc in scenarios:
+        for line in sc.order_lines:
+            for location, quantities in store.stock(domain, line.sku).items():
+                levels[f"{line.sku}@{location}"] = int(quantities["available"])
+    return levels
+
+
+def restocked_once(harness: Harness, scenarios: list[Scenario], before: dict[str, int]) -> None:
+    expected: dict[str, int] = {}
+    for sc in scenarios:
+        for key, quantity in sc.expected_restock.items():
+            expected[key] = expected.get(key, 0) + quantity
+    after = stock(harness, scenarios)
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == expected
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_batch_survives_each_fault(harness: Harness, fault: str) -> None:
+    scenarios = batch(harness, fault)
+    before = stock(harness, scenarios)
+    faults = harness.shopify.faults
+    faults.configure(seed=7, timeout_seconds=0.3, slow_seconds=0.3, **FAULTS[fault])
+    try:
+        statuses = await run_batch(harness, scenarios)
+    finally:
+        injected = len(faults.injected)
+        faults.clear()
+
+    assert injected > 0, "the fault never fired"
+    store = harness.shopify.store
+    for sc, status in zip(scenarios, statuses, strict=True):
+        assert status.state == "refunded" and not status.needs_attention, (sc.name, status.attention_reason)
+        refunds = store.refunds(harness.domain(sc), harness.order_id(sc))
+        assert len(refunds) == 1, (sc.name, refunds)
+        assert Decimal(str(refunds[0]["amount"])) == sc.expected_refund
+        [ret] = store.returns(harness.domain(sc), harness.order_id(sc))
+        assert ret["status"] == "CLOSED"
+        assert sorted(d["type"] for d in ret["dispositions"]) == sorted(
+            ["RESTOCKED"] + (["NOT_RESTOCKED"] if len(status.items) == 2 else [])
+        )
+        assert [d["quantity"] for d in ret["dispositions"]] == [1] * len(ret["dispositions"])
+    restocked_once(harness, scenarios, before)
+
+
+async def test_a_refund_whose_response_was_lost_is_not_repeated(harness: Harness) -> None:
+    [sc] = batch(harness, "lost-refund", 1)
+    harness.shopify.faults.fail_next("lost_response", operation="RefundCreate")
+    harness.shopify.faults.fail_next("read_timeout", operation="RefundCreate")  # and the retry's too
+    harness.shopify.faults.configure(timeout_seconds=0.3)
+    try:
+        [status] = await run_batch(harness, [sc])
+    finally:
+        harness.shopify.faults.clear()
+
+    assert status.state == "refunded" and not status.needs_attention, status.attention_reason
+    refunds = harness.shopify.store.refunds(harness.domain(sc), harness.order_id(sc))
+    assert len(refunds) == 1
+    assert harness.shopify.faults.commits["RefundCreate"] == 1  # the retries found it; nothing written twice
+    assert status.refund is not None and status.refund.status == "already_issued"
+    assert status.refund.refund_id == refunds[0]["id"]
+
+
+@pytest.mark.parametrize("who", ["manual_refund", "app_refund"])
+async def test_a_refund_made_by_someone_else_first_preempts_ours(harness: Harness, who: Any) -> None:
+    scenarios = batch(harness, who, 4)
+    # Someone refunds the whole order just before the refund step reads the order's refunds.
+    harness.shopify.faults.configure(operation="OrderRefunds", **{f"{who}_rate": 1.0})
+    try:
+        statuses = await run_batch(harness, scenarios)
+    finally:
+        harness.shopify.faults.clear()
+
+    store = harness.shopify.store
+    for sc, status in zip(scenarios, statuses, strict=True):
+        refunds = store.refunds(harness.domain(sc), harness.order_id(sc))
+        assert len(refunds) == 1, refunds  # theirs only
+        assert sc.rebound_return_id not in (refunds[0]["note"] or "")
+        assert status.refund is not None and status.refund.status == "preempted", status.refund
+        assert status.refund.refund_id == refunds[0]["id"]
+        assert status.attention_reason is not None and "finance" in status.attention_reason
+        assert store.returns(harness.domain(sc), harness.order_id(sc))[0]["status"] == "CLOSED"
+    assert harness.shopify.faults.commits.get("RefundCreate", 0) == 0  # ours never wrote
