@@ -167,10 +167,10 @@ def _refund_first(state: EmulatorState, domain: str, variables: Any, *, by_app: 
         if order_id not in shop.orders:
             return
         summary = state.store.order_summary(domain, order_id)
-        lines = {sku: qty for sku, qty in summary["refundable"].items() if qty > 0}
-        if lines:
+        everything = {sku: qty for sku, qty in summary["refundable"].items() if qty > 0}
+        if everything:
             with contextlib.suppress(ValueError):
-                state.store.refund_by_hand(domain, order_id, lines, Decimal(summary["net_payment"]), note=note)
+                state.store.refund_by_hand(domain, order_id, everything, Decimal(summary["net_payment"]), note=note)
         return
     order = shop.orders.get(str(refund_input.get("orderId")))
     if order is None:
