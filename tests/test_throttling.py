@@ -91,3 +91,32 @@ async def test_a_wait_beyond_the_deadline_becomes_a_retry_after(world) -> None: 
     assert raised.value.retry_after is not None and raised.value.retry_after > 0.5
     assert shopify.bucket(DOMAIN).charged == seen  # THROTTLED once (free), then not sent again
     assert shopify.bucket(DOMAIN).throttled == 1 and budget.stats.deferred == 1
+
+
+async def test_a_backlog_for_one_shop_never_fails_a_step_with_throttled(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Ten returns at once on a shop whose bucket holds little more than one order read: the backlog waits
+    (in the client, FIFO) and drains; no activity attempt ever fails with THROTTLED."""
+    b = harness.builder
+    scenarios = []
+    for i in range(10):
+        sc = b.new(f"backlog-{i}", "castore", lines=1)
+        b.returned(sc, 0, 1, "A")
+        b.lifecycle(sc)
+        b.expect(sc)
+        scenarios.append(sc)
+    harness.seed(*scenarios)
+    domain = harness.domain(scenarios[0])
+    harness.shopify.set_plan(domain, Plan.custom(restore_rate=200, maximum_available=800))
+    harness.start_options = {"activity_timeout_seconds": 10}
+
+    await asyncio.gather(*(harness.push_all(sc) for sc in scenarios))
+    statuses = await asyncio.gather(*(harness.wait_state(sc, "refunded", timeout=120) for sc in scenarios))
+
+    for sc, status in zip(scenarios, statuses, strict=True):
+        assert status.state == "refunded" and not status.needs_attention, (sc.name, status.attention_reason)
+        assert len(harness.shopify.store.refunds(domain, harness.order_id(sc))) == 1
+    failures = [
+        r.getMessage() for r in caplog.records if "THROTTLED" in r.getMessage() or "cost budget" in r.getMessage()
+    ]
+    assert failures == []
+    assert harness.shopify.bucket(domain).charged > 800  # more than a bucketful: the backlog had to wait
