@@ -1,2 +1,1 @@
-"""Benchmarks (`make bench`): measured, never asserted in tests. Each module is runnable on its own and
-updates its section of docs/benchmarks.md."""
+"""Benchmarks, one module each: ``python -m engine.bench.<name>``."""

@@ -1,0 +1,191 @@
+"""A backlog of returns for one shop under Shopify's cost limit: how fast it drains and how often Shopify
+answers THROTTLED.
+
+    python -m engine.bench.backlog                      # 200 returns, Standard plan, 2 worker "processes"
+    python -m engine.bench.backlog --returns 50 --plan plus --workers 1
+
+Everything runs here: a Temporal dev server, the Shopify emulator with the shop on the chosen plan, and
+``--workers`` workers on one task queue: one in this process, the others ``python -m engine worker``
+processes, each with its own cost budget. Every return is
+registered at once (one push each) so the whole lifecycle of all of them competes for the one bucket: then
+the rest of their pushes (carrier, receipt, inspection) follow. Prints one JSON line with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from engine.activities.shopify_steps import ShopifyActivities
+from engine.definitions.flow import load_flow
+from engine.definitions.mapping import load_mappings
+from engine.demo import seed_shopify
+from engine.emulators.rebound.scenarios import ScenarioBuilder
+from engine.emulators.shopify.cost import plan_named
+from engine.emulators.shopify.server import ShopifyEmulator
+from engine.rebound.translate import translate
+from engine.settings import REPO_ROOT, Settings, token_env_name
+from engine.temporal.binaries import temporal_cli
+from engine.temporal.starter import deliver, handle_for
+from engine.temporal.worker import workflow_runner
+from engine.workflow import search
+from engine.workflow.return_workflow import ReturnWorkflow
+
+BRAND = "castore"
+
+
+async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str, Any]:
+    flow = load_flow(REPO_ROOT / "flows" / "return.yaml")
+    mappings = load_mappings(REPO_ROOT / "mappings")
+    mapping = mappings[BRAND]
+    builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
+    scenarios = []
+    for i in range(returns):
+        sc = builder.new(f"bench-{i}", BRAND, lines=1)
+        builder.returned(sc, 0, 1, "A")
+        builder.lifecycle(sc)
+        builder.expect(sc)
+        scenarios.append(sc)
+
+    async with AsyncExitStack() as stack:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
+        )
+        stack.push_async_callback(env.shutdown)
+        emulator = ShopifyEmulator()
+        await emulator.start()
+        stack.push_async_callback(emulator.stop)
+        tokens: dict[str, str] = {}
+        seed_shopify(emulator.store, mappings, scenarios, tokens)
+        domain = mapping.shop_domain
+        emulator.set_plan(domain, plan_named(plan))
+        settings = Settings(
+            temporal_address="",
+            task_queue=f"bench-{uuid.uuid4()}",
+            shopify_endpoint=f"{emulator.base_url}/shops/{{shop}}",
+        )
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)))
+        acts = ShopifyActivities(settings, http, tokens.__getitem__)
+        worker = Worker(
+            env.client,
+            task_queue=settings.task_queue,
+            workflows=[ReturnWorkflow],
+            activities=acts.all(),
+            workflow_runner=workflow_runner(),
+        )
+        await stack.enter_async_context(worker)
+        environ = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "RETURNS_TASK_QUEUE": settings.task_queue,
+            "SHOPIFY_ENDPOINT": settings.shopify_endpoint,
+            token_env_name(domain): tokens[domain],
+        }
+        for _ in range(workers - 1):  # real extra worker processes, each with its own budget
+            process = subprocess.Popen(
+                [sys.executable, "-m", "engine", "worker"], env=environ, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            stack.callback(_stop, process)
+            assert process.stdout is not None
+            line = await asyncio.get_running_loop().run_in_executor(None, process.stdout.readline)
+            if b"worker polling" not in line:
+                raise RuntimeError(f"worker process did not start: {line!r}")
+
+        start_options: dict[str, object] = {"activity_timeout_seconds": 30}
+        started = time.monotonic()
+
+        async def push(sc: Any, payload: dict[str, Any]) -> None:
+            event = translate(payload, mapping).event
+            assert event is not None
+            await deliver(
+                env.client, event, flow=flow, mapping=mapping, task_queue=settings.task_queue,
+                start_options=start_options,
+            )  # fmt: skip
+
+        for step in range(max(len(sc.pushes) for sc in scenarios)):
+            await asyncio.gather(*(push(sc, sc.pushes[step]) for sc in scenarios if step < len(sc.pushes)))
+        pushed = time.monotonic() - started
+
+        deadline = time.monotonic() + timeout
+        pending = list(scenarios)
+        states: dict[str, int] = {}
+        attention = 0
+        while pending and time.monotonic() < deadline:
+            still = []
+            for sc in pending:
+                status = await handle_for(env.client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
+                if status.needs_attention or (status.state == "refunded" and status.finished):
+                    states[status.state] = states.get(status.state, 0) + 1
+                    attention += int(status.needs_attention)
+                else:
+                    still.append(sc)
+            pending = still
+            if pending:
+                await asyncio.sleep(1.0)
+        elapsed = time.monotonic() - started
+
+        bucket = emulator.bucket(domain)
+        refunds = sum(
+            len(emulator.store.refunds(domain, emulator.store.find_order_id(domain, sc.order_name) or ""))
+            for sc in scenarios
+        )
+        stats = [acts._budget.stats]  # noqa: SLF001 - the in-process worker's counters (others are processes)
+        return {
+            "returns": returns,
+            "plan": plan,
+            "workers": workers,
+            "restore_rate": bucket.plan.restore_rate,
+            "bucket": bucket.plan.maximum_available,
+            "seconds_to_push": round(pushed, 1),
+            "seconds_to_drain": round(elapsed, 1),
+            "unfinished": len(pending),
+            "needs_attention": attention,
+            "refunds": refunds,
+            "points_spent": round(bucket.charged),
+            "points_per_second": round(bucket.charged / elapsed, 1),
+            "returns_per_minute": round((returns - len(pending)) / elapsed * 60, 1),
+            "throttled_by_shopify": bucket.throttled,
+            "in_process_worker": {
+                "attempts_deferred_for_budget": sum(s.deferred for s in stats),
+                "throttled_retried_in_place": sum(s.throttled_responses for s in stats),
+                "waits": sum(s.waited for s in stats),
+                "wait_seconds": round(sum(s.waited_seconds for s in stats), 1),
+            },
+        }
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--returns", type=int, default=200)
+    parser.add_argument("--plan", default="standard")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.returns, args.plan, args.workers, args.timeout))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
