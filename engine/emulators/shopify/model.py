@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 QUANTITY_NAMES = (
     "available",
@@ -360,6 +360,7 @@ class Shop:
     idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)  # (mutation, key)
     customers: dict[str, Customer] = field(default_factory=dict)
     store_credit_accounts: dict[str, StoreCreditAccount] = field(default_factory=dict)
+    bulk_operations: dict[str, Any] = field(default_factory=dict)  # by id; see bulk.py
 
     def accounts_of(self, owner_id: str) -> list[StoreCreditAccount]:
         customer = self.customers.get(owner_id)

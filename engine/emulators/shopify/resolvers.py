@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from . import idempotency, order_annotations, refunds, returns, reverse_logistics, store_credit
+from . import bulk, idempotency, order_annotations, refunds, returns, reverse_logistics, store_credit
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
@@ -57,12 +57,20 @@ def _errors(errors: list[UserError]) -> list[dict[str, Any]]:
 
 
 _NAME_TERM = re.compile(r"""(?:^|\s)name:(?:"([^"]*)"|'([^']*)'|(\S+))""")
+_TAG_TERM = re.compile(r"""(?:^|\s)tag:(?:"([^"]*)"|'([^']*)'|(\S+))""")
 
 
 def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
     orders = sorted(shop.orders.values(), key=lambda o: int(parse_gid(o.id).number))  # type: ignore[union-attr]
     if not query or not query.strip():
         return orders
+    tag = _TAG_TERM.search(query)
+    if tag:  # `tag:x` (the drift monitor's bulk query); alone, or with a name term
+        wanted_tag = next(g for g in tag.groups() if g is not None).lower()
+        orders = [o for o in orders if wanted_tag in (t.lower() for t in o.tags)]
+        query = query[: tag.start()] + query[tag.end() :]
+        if not query.strip():
+            return orders
     match = _NAME_TERM.search(query)
     if match:
         wanted = next(g for g in match.groups() if g is not None)
@@ -279,7 +287,7 @@ def build_root(ctx: RequestContext) -> Root:
             "userErrors": _errors(outcome.errors),
         }
 
-    return Root(
+    root = Root(
         {
             "order": order,
             "orders": orders,
@@ -307,6 +315,8 @@ def build_root(ctx: RequestContext) -> Root:
             "tagsAdd": tags_add,
         }
     )
+    root.update(bulk.root_fields(ctx, root))  # bulk operations: see bulk.py
+    return root
 
 
 def _element_index(error: UserError) -> int | None:

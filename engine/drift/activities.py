@@ -1,0 +1,89 @@
+"""The reconciliation's I/O: collect Rebound, Shopify (bulk operation) and the workflows, compare, and post
+the alert. Secrets come from the environment through the lookups given to the constructor."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+
+from engine.definitions.mapping import MappingDef
+from engine.drift.compare import compare, iso, parse_time
+from engine.drift.rebound_source import fetch_rebound
+from engine.drift.report import slack_payload
+from engine.drift.shopify_source import run_bulk
+from engine.drift.workflow import AlertRequest, ReconcileRequest, ReconcileResult
+from engine.drift.workflow_source import fetch_workflows
+from engine.settings import Settings, shopify_token
+from engine.shopify.client import ShopConnection, ShopifyClient
+from engine.shopify.throttle import CostBudget
+
+
+def _beat(*details: Any) -> None:
+    try:
+        activity.heartbeat(*details)
+    except RuntimeError:  # called outside an activity (the CLI's direct run, benchmarks)
+        pass
+
+
+class DriftActivities:
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        *,
+        rebound_api_url: str,
+        rebound_api_token: str,
+        mappings: Callable[[str], Awaitable[MappingDef]],
+        token_lookup: Callable[[str], str] = shopify_token,
+        bulk_poll_seconds: float = 1.0,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._http = http
+        self._rebound_url = rebound_api_url
+        self._rebound_token = rebound_api_token
+        self._mappings = mappings
+        self._token_lookup = token_lookup
+        self._poll = bulk_poll_seconds
+        self._budget = CostBudget()
+
+    def _shopify(self, mapping: MappingDef) -> ShopifyClient:
+        connection = ShopConnection(
+            domain=mapping.shop_domain,
+            api_version=mapping.api_version,
+            access_token=self._token_lookup(mapping.shop_domain),
+            endpoint=self._settings.shopify_endpoint_for(mapping.shop_domain),
+        )
+        return ShopifyClient(connection, self._http, self._budget)
+
+    @activity.defn(name="drift_reconcile")
+    async def reconcile(self, req: ReconcileRequest) -> ReconcileResult:
+        mapping = await self._mappings(req.brand)
+        now = parse_time(req.now)
+        assert now is not None
+        since = iso(now - timedelta(days=req.lookback_days))
+        rebound = await fetch_rebound(self._http, self._rebound_url, self._rebound_token, mapping, updated_since=since)
+        _beat("rebound", len(rebound))
+        orders = await run_bulk(self._shopify(mapping), self._http, poll_seconds=self._poll, on_poll=_beat)
+        _beat("shopify", len(orders))
+        flows = await fetch_workflows(
+            self._client, req.brand, task_queue=req.workflow_task_queue, progress=lambda n: _beat("workflows", n)
+        )
+        findings = compare(mapping, rebound, orders, flows, now=now, unknown_grace_seconds=req.unknown_grace_seconds)
+        counts = {"rebound_returns": len(rebound), "shopify_orders": len(orders), "workflows": len(flows)}
+        return ReconcileResult(findings, counts)
+
+    @activity.defn(name="drift_alert")
+    async def alert(self, req: AlertRequest) -> int:
+        response = await self._http.post(req.url, json=slack_payload(req.brand, req.findings))
+        response.raise_for_status()
+        return response.status_code
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.reconcile, self.alert]

@@ -1,0 +1,168 @@
+"""Drift monitor data: the three snapshots and the findings. Plain dataclasses (times ISO 8601 strings, money
+Decimal strings) so they cross Temporal unchanged; no I/O, so the reconciliation workflow can import them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = (
+    "received_not_restocked",
+    "restock_failed",
+    "refund_overdue",
+    "manual_refund",
+    "duplicate_refund",
+    "amount_mismatch",
+    "return_left_open",
+    "unknown_to_engine",
+    "needs_attention",
+)
+
+# Canonical Rebound milestones in order: a later one implies the earlier ones.
+MILESTONES = ("registered", "in_transit", "received", "inspected")
+
+
+@dataclass
+class ReboundItem:
+    sku: str
+    quantity: int
+    grade: str | None = None
+
+
+@dataclass
+class ReboundReturn:
+    """Rebound's view of one return (its pull API), its statuses mapped through the brand's mapping."""
+
+    rebound_return_id: str
+    brand: str
+    order_name: str
+    updated_at: str
+    milestones: dict[str, str] = field(default_factory=dict)  # canonical kind -> first occurred_at
+    graded_items: list[ReboundItem] = field(default_factory=list)  # from the inspection, when there is one
+
+    def reached_at(self, milestone: str) -> str | None:
+        """When Rebound first reported this milestone or any later one (None: not reached)."""
+        if milestone not in MILESTONES:
+            return self.milestones.get(milestone)
+        later = MILESTONES[MILESTONES.index(milestone) :]
+        times = [self.milestones[m] for m in later if m in self.milestones]
+        return min(times) if times else None
+
+    @property
+    def last_event_at(self) -> str:
+        return max(self.milestones.values(), default=self.updated_at)
+
+    @property
+    def status(self) -> str:
+        if "cancelled" in self.milestones:
+            return "cancelled"
+        reached = [m for m in MILESTONES if m in self.milestones]
+        return reached[-1] if reached else "unknown"
+
+
+@dataclass
+class ShopifyRefund:
+    id: str
+    note: str
+    created_at: str
+    amount: str
+
+
+@dataclass
+class ShopifyReturn:
+    id: str
+    name: str
+    status: str
+    created_at: str | None = None
+    closed_at: str | None = None
+
+
+@dataclass
+class ShopifyOrder:
+    """An order the engine has touched (tag rebound-return), as the bulk operation reported it."""
+
+    id: str
+    name: str
+    tags: list[str] = field(default_factory=list)
+    created_at: str | None = None
+    refunds: list[ShopifyRefund] = field(default_factory=list)
+    returns: list[ShopifyReturn] = field(default_factory=list)
+    links: dict[str, dict[str, object]] = field(default_factory=dict)  # rebound id -> the link metafield's JSON
+
+    def rebound_ids(self) -> set[str]:
+        ids = set(self.links)
+        ids.update(t.split(":", 1)[1] for t in self.tags if t.startswith("rebound:"))
+        return ids
+
+
+@dataclass
+class WorkflowReturn:
+    """One return workflow, summarised from its `status` query (running) or its result (finished)."""
+
+    workflow_id: str
+    brand: str
+    rebound_return_id: str
+    run_status: str  # RUNNING | COMPLETED | FAILED | TERMINATED | ...
+    state: str = ""
+    order_name: str = ""
+    needs_attention: bool = False
+    attention_reason: str | None = None
+    refund_status: str | None = None
+    refund_id: str | None = None
+    refund_amount: str | None = None
+    planned_refund: str | None = None
+    shopify_return_id: str | None = None
+    restocked: dict[str, int] = field(default_factory=dict)  # sku -> quantity made available
+    sellable: dict[str, int] = field(default_factory=dict)  # sku -> quantity the mapping sends to stock
+    dispositions_known: bool = False
+    entered: dict[str, str] = field(default_factory=dict)  # state -> when the workflow entered it
+
+
+@dataclass
+class Snapshots:
+    brand: str
+    taken_at: str
+    rebound: list[ReboundReturn] = field(default_factory=list)
+    shopify: list[ShopifyOrder] = field(default_factory=list)
+    workflows: list[WorkflowReturn] = field(default_factory=list)
+
+
+@dataclass
+class Finding:
+    """One exception. `subject` is what it is about (a Rebound return id, or a Shopify refund id for a refund
+    that belongs to no processed return); (brand, kind, subject) identifies it from run to run."""
+
+    kind: str
+    owner: str
+    brand: str
+    subject: str
+    rebound_return_id: str
+    order_name: str
+    summary: str
+    evidence: dict[str, str] = field(default_factory=dict)
+    first_seen: str = ""
+    last_seen: str = ""
+    new: bool = True  # first seen in this run (alerted once, then only listed)
+
+    @property
+    def key(self) -> str:
+        return f"{self.brand}|{self.kind}|{self.subject}"
+
+
+def carry_forward(previous: list[Finding], current: list[Finding], now: str) -> tuple[list[Finding], list[Finding]]:
+    """Keep each finding's first-seen time across runs; returns (open findings, findings resolved since)."""
+    before = {f.key: f for f in previous}
+    merged: list[Finding] = []
+    for finding in current:
+        seen = before.get(finding.key)
+        finding.last_seen = now
+        if seen is not None:
+            finding.first_seen = seen.first_seen or now
+            finding.new = False
+        else:
+            finding.first_seen = finding.first_seen or now
+            finding.new = True
+        merged.append(finding)
+    open_keys = {f.key for f in merged}
+    resolved = [f for f in previous if f.key not in open_keys]
+    merged.sort(key=lambda f: (KINDS.index(f.kind) if f.kind in KINDS else 99, f.first_seen, f.subject))
+    return merged, resolved

@@ -1,0 +1,73 @@
+"""One Temporal Schedule per brand, every `slas.drift_check_every` of its mapping (default 1 h), and an
+on-demand run through the same schedule (so it carries first-seen times like the scheduled ones)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+
+from engine.definitions.mapping import MappingDef
+from engine.drift.workflow import DriftInput, DriftResult, DriftWorkflow
+
+DEFAULT_EVERY_SECONDS = 3600
+
+
+def schedule_id(brand: str, prefix: str = "drift") -> str:
+    return f"{prefix}-{brand}"
+
+
+def interval_for(mapping: MappingDef) -> timedelta:
+    return timedelta(seconds=mapping.sla_seconds.get("drift_check_every", DEFAULT_EVERY_SECONDS))
+
+
+async def ensure_drift_schedule(
+    client: Client, mapping: MappingDef, inp: DriftInput, *, task_queue: str, sid: str | None = None
+) -> str:
+    """Create the brand's drift schedule if missing (an existing one is left as operators set it)."""
+    sid = sid or schedule_id(mapping.brand)
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(DriftWorkflow.run, inp, id=f"{sid}-run", task_queue=task_queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval_for(mapping))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE),
+    )
+    try:
+        await client.create_schedule(sid, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
+    return sid
+
+
+async def _action_ids(client: Client, sid: str) -> set[str]:
+    info = (await client.get_schedule_handle(sid).describe()).info
+    ids = {str(getattr(a.action, "workflow_id", "")) for a in info.recent_actions} - {""}
+    ids.update(str(getattr(a, "workflow_id", "")) for a in info.running_actions)
+    ids.discard("")
+    return ids
+
+
+async def run_now(client: Client, sid: str, *, timeout: float = 600.0) -> DriftResult:
+    """Trigger the schedule now and wait for that run's result."""
+    before = await _action_ids(client, sid)
+    await client.get_schedule_handle(sid).trigger(overlap=ScheduleOverlapPolicy.BUFFER_ONE)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        started = await _action_ids(client, sid) - before
+        if started:
+            break
+        if loop.time() > deadline:
+            raise TimeoutError(f"schedule {sid} did not start a run within {timeout:.0f}s")
+        await asyncio.sleep(0.1)
+    handle = client.get_workflow_handle(sorted(started)[-1], result_type=DriftResult)
+    return await asyncio.wait_for(handle.result(), timeout=max(deadline - loop.time(), 1.0))

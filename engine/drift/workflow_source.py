@@ -1,0 +1,102 @@
+"""The engine's side: every return workflow of a brand (Temporal visibility), summarised from its `status`
+query while it runs, or its result once it finished (no worker needed to read those)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+
+from engine.drift.model import WorkflowReturn
+from engine.workflow import search
+from engine.workflow.messages import ReturnStatus
+
+
+def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING") -> WorkflowReturn:
+    entered: dict[str, str] = {}
+    for entry in status.audit:
+        if entry.kind == "transition" and " -> " in entry.detail:
+            entered[entry.detail.split(" -> ", 1)[1].strip()] = entry.at
+    restocked: dict[str, int] = {}
+    for where, qty in status.restocked.items():
+        sku = where.split("@", 1)[0]
+        restocked[sku] = restocked.get(sku, 0) + qty
+    sellable: dict[str, int] = {}
+    for item in status.items:
+        if item.disposition == "restock":
+            sellable[item.sku] = sellable.get(item.sku, 0) + item.quantity
+    return WorkflowReturn(
+        workflow_id=workflow_id,
+        brand=status.brand,
+        rebound_return_id=status.rebound_return_id,
+        run_status=run_status,
+        state=status.state,
+        order_name=status.order_name,
+        needs_attention=status.needs_attention,
+        attention_reason=status.attention_reason,
+        refund_status=status.refund.status if status.refund else None,
+        refund_id=status.refund.refund_id if status.refund else None,
+        refund_amount=status.refund.amount if status.refund else None,
+        planned_refund=status.refund_plan.total if status.refund_plan else None,
+        shopify_return_id=status.shopify_return.return_id if status.shopify_return else None,
+        restocked=restocked,
+        sellable=sellable,
+        dispositions_known=any(i.disposition is not None for i in status.items),
+        entered=entered,
+    )
+
+
+def visibility_query(brand: str, task_queue: str | None = None) -> str:
+    query = f"WorkflowType = 'ReturnWorkflow' AND {search.BRAND.name} = '{brand}'"
+    if task_queue:
+        query += f" AND TaskQueue = '{task_queue}'"
+    return query
+
+
+async def fetch_workflows(
+    client: Client,
+    brand: str,
+    *,
+    task_queue: str | None = None,
+    concurrency: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> list[WorkflowReturn]:
+    executions = [e async for e in client.list_workflows(visibility_query(brand, task_queue))]
+    semaphore = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def one(execution: WorkflowExecution) -> WorkflowReturn:
+        nonlocal done
+        async with semaphore:
+            result = await _read(client, execution)
+        done += 1
+        if progress is not None and done % 100 == 0:
+            progress(done)
+        return result
+
+    return list(await asyncio.gather(*(one(e) for e in executions)))
+
+
+async def _read(client: Client, execution: WorkflowExecution) -> WorkflowReturn:
+    run_status = execution.status.name if execution.status else "UNKNOWN"
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id, result_type=ReturnStatus)
+    reader: Callable[[], Awaitable[ReturnStatus]] | None = None
+    if execution.status == WorkflowExecutionStatus.RUNNING:
+        reader = lambda: handle.query("status", result_type=ReturnStatus)  # noqa: E731
+    elif execution.status == WorkflowExecutionStatus.COMPLETED:
+        reader = handle.result
+    if reader is not None:
+        status = await reader()
+        return summarise(status, execution.id, run_status)
+    attrs = execution.typed_search_attributes
+    return WorkflowReturn(
+        workflow_id=execution.id,
+        brand=attrs.get(search.BRAND) or "",
+        rebound_return_id=attrs.get(search.REBOUND_RETURN_ID) or execution.id,
+        run_status=run_status,
+        state=attrs.get(search.RETURN_STATE) or "",
+        order_name=attrs.get(search.SHOPIFY_ORDER) or "",
+        needs_attention=True,
+        attention_reason=f"workflow {run_status.lower()}",
+    )
