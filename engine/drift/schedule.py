@@ -48,26 +48,28 @@ async def ensure_drift_schedule(
     return sid
 
 
-async def _action_ids(client: Client, sid: str) -> set[str]:
+async def _actions(client: Client, sid: str) -> set[tuple[str, str]]:
+    """(workflow id, run id) of the schedule's recent and running actions. Two runs may share a workflow id
+    (it carries the start time to the second), never a run id."""
     info = (await client.get_schedule_handle(sid).describe()).info
-    ids = {str(getattr(a.action, "workflow_id", "")) for a in info.recent_actions} - {""}
-    ids.update(str(getattr(a, "workflow_id", "")) for a in info.running_actions)
-    ids.discard("")
-    return ids
+    actions = [a.action for a in info.recent_actions] + list(info.running_actions)
+    pairs = {(str(getattr(a, "workflow_id", "")), str(getattr(a, "first_execution_run_id", ""))) for a in actions}
+    return {p for p in pairs if p[0]}
 
 
 async def run_now(client: Client, sid: str, *, timeout: float = 600.0) -> DriftResult:
     """Trigger the schedule now and wait for that run's result."""
-    before = await _action_ids(client, sid)
+    before = await _actions(client, sid)
     await client.get_schedule_handle(sid).trigger(overlap=ScheduleOverlapPolicy.BUFFER_ONE)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        started = await _action_ids(client, sid) - before
+        started = await _actions(client, sid) - before
         if started:
             break
         if loop.time() > deadline:
             raise TimeoutError(f"schedule {sid} did not start a run within {timeout:.0f}s")
         await asyncio.sleep(0.1)
-    handle = client.get_workflow_handle(sorted(started)[-1], result_type=DriftResult)
+    workflow_id, run_id = sorted(started)[-1]
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id or None, result_type=DriftResult)
     return await asyncio.wait_for(handle.result(), timeout=max(deadline - loop.time(), 1.0))

@@ -62,7 +62,7 @@ class DriftWorkflow:
     @workflow.run
     async def run(self, inp: DriftInput) -> DriftResult:
         last = workflow.get_last_completion_result(DriftResult) if workflow.has_last_completion_result() else None
-        now = workflow.now().isoformat(timespec="seconds").replace("+00:00", "Z")
+        now = workflow.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
         found: ReconcileResult = await workflow.execute_activity(
             "drift_reconcile",
             ReconcileRequest(inp.brand, now, inp.workflow_task_queue, inp.unknown_grace_seconds, inp.lookback_days),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from engine.drift.model import WorkflowReturn
+from engine.refunds import RefundPlan
 from engine.workflow import search
 from engine.workflow.messages import ReturnStatus
 
@@ -38,13 +40,22 @@ def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING
         refund_status=status.refund.status if status.refund else None,
         refund_id=status.refund.refund_id if status.refund else None,
         refund_amount=status.refund.amount if status.refund else None,
-        planned_refund=status.refund_plan.total if status.refund_plan else None,
+        planned_refund=_uncapped(status.refund_plan) if status.refund_plan else None,
         shopify_return_id=status.shopify_return.return_id if status.shopify_return else None,
         restocked=restocked,
         sellable=sellable,
         dispositions_known=any(i.disposition is not None for i in status.items),
         entered=entered,
     )
+
+
+def _uncapped(plan: RefundPlan) -> str:
+    """What the mapping's rules give, before the cap of what is still refundable (which another refund, e.g.
+    Rebound's app's, has already lowered by the time the engine plans)."""
+    if not plan.capped:
+        return plan.total
+    fees = Decimal(plan.shipping_fee) + Decimal(plan.restocking_fee)
+    return str(max(Decimal(plan.subtotal) - fees, Decimal(0)))
 
 
 def visibility_query(brand: str, task_queue: str | None = None) -> str:
