@@ -1,0 +1,120 @@
+"""Bulk operations in the Shopify emulator (shapes and user errors from the recorded captures) and the drift
+monitor's bulk document and JSONL reader."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from graphql import StringValueNode, parse, validate
+from graphql.language import ArgumentNode, visit
+from graphql.language.visitor import Visitor
+
+from engine.drift.shopify_source import parse_jsonl, run_bulk
+from engine.emulators.shopify.bulk import validate_bulk_query
+from engine.emulators.shopify.schema import load_schema
+from engine.emulators.shopify.server import ShopifyEmulator
+from engine.emulators.shopify.store import OrderLineSeed
+from engine.shopify.client import ShopConnection, ShopifyClient
+from engine.shopify.documents import document
+from tests.test_shopify_documents import VERSIONS, real_schema
+
+SHOP = "bulk.myshopify.com"
+MUTATION = "mutation Run($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { field message code } } }"  # noqa: E501
+
+
+def inner_query() -> str:
+    found: list[str] = []
+
+    class Grab(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            if node.name.value == "query" and isinstance(node.value, StringValueNode) and "edges" in node.value.value:
+                found.append(node.value.value)
+
+    visit(parse(document("BulkOrdersForDrift")), Grab())
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_drift_bulk_query_is_valid_and_obeys_bulk_limits(version: str) -> None:
+    text = inner_query()
+    assert validate(real_schema(version), parse(text)) == []
+    assert validate_bulk_query(load_schema(version), text) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{ orders { nodes { id } } }", "Selecting via 'nodes' is not supported. Invalid connection fields: 'orders'."),
+        ('{ node(id: "gid://shopify/Product/0") { id } }', "Bulk queries cannot contain a top level `node` field."),
+        ("{ shop { id } }", "Bulk queries must contain at least one connection."),
+        ("", "Invalid bulk query: syntax error, unexpected end of file"),
+        ('mutation { tagsAdd(id: "x", tags: ["a"]) { userErrors { message } } }', "Only `query` operations"),
+        ("{ orders { edges { node { name returns { edges { node { id } } } } } } }", "Connection fields without 'id'"),
+        (
+            "{ orders { edges { node { id fulfillments { events { edges { node { id } } } } } } } }",
+            "Queries that contain a connection field within a list field are not currently supported.",
+        ),
+    ],
+)
+def test_bulk_query_user_errors_follow_the_captures(query: str, message: str) -> None:
+    errors = validate_bulk_query(load_schema("2026-04"), query)
+    assert errors and message in errors[0]["message"], errors
+    assert errors[0]["code"] == "INVALID" and errors[0]["field"] == ["query"]
+
+
+def seeded(emu: ShopifyEmulator, orders: int) -> None:
+    store = emu.store
+    store.add_shop(SHOP, access_token="t", currency="GBP", locations=[("gid://shopify/Location/1", "DC")])
+    store.add_product(SHOP, "TEE", stock={"gid://shopify/Location/1": 5})
+    for n in range(orders):
+        oid = store.add_order(
+            SHOP, name=f"#{n}", processed_at=datetime.now(UTC) - timedelta(days=3),
+            lines=[OrderLineSeed("TEE", 2, Decimal("10.00"))],
+        )  # fmt: skip
+        if n % 2 == 0:
+            store.shop(SHOP).orders[oid].tags += ["rebound-return", f"rebound:R{n}"]
+            store.refund_by_hand(SHOP, oid, {"TEE": 1}, Decimal("10.00"), note=f"[rebound-return:R{n}]")
+
+
+async def test_bulk_operation_lifecycle_jsonl_and_concurrency_limit() -> None:
+    async with ShopifyEmulator() as emu, httpx.AsyncClient() as http:
+        seeded(emu, 6)
+        client = ShopifyClient(ShopConnection(SHOP, "2026-04", "t", f"{emu.base_url}/shops/{SHOP}"), http)
+        statuses: list[str] = []
+        orders = await run_bulk(client, http, poll_seconds=0, on_poll=statuses.append)
+        assert statuses == ["RUNNING", "COMPLETED"]
+        assert sorted(o.name for o in orders) == ["#0", "#2", "#4"]
+        assert all(len(o.refunds) == 1 and o.refunds[0].note.startswith("[rebound-return:") for o in orders)
+
+        url = emu.graphql_url(SHOP, "2026-04")
+        headers = {"X-Shopify-Access-Token": "t"}
+        ids = []
+        for _ in range(5):
+            body = (
+                await http.post(url, json={"query": MUTATION, "variables": {"q": inner_query()}}, headers=headers)
+            ).json()
+            ids.append(body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"])
+        sixth = (
+            await http.post(url, json={"query": MUTATION, "variables": {"q": inner_query()}}, headers=headers)
+        ).json()
+        error = sixth["data"]["bulkOperationRunQuery"]["userErrors"][0]
+        assert error["code"] == "OPERATION_IN_PROGRESS" and error["field"] is None
+        assert (
+            error["message"]
+            == f"A bulk query operation for this app and shop is already in progress: {', '.join(ids)}."
+        )
+
+
+def test_jsonl_children_follow_parents_in_either_order() -> None:
+    parent = {"id": "gid://shopify/Order/1", "name": "#1", "tags": ["rebound-return"], "refunds": []}
+    link = {"id": "gid://shopify/Metafield/2", "namespace": "rebound", "key": "return_R1",
+            "value": json.dumps({"rebound_return_id": "R1"}), "__parentId": "gid://shopify/Order/1"}  # fmt: skip
+    ret = {"id": "gid://shopify/Return/3", "name": "#1-R1", "status": "OPEN", "__parentId": "gid://shopify/Order/1"}
+    for lines in ([parent, link, ret], [link, parent, ret]):
+        (order,) = parse_jsonl(json.dumps(x) for x in lines)
+        assert order.rebound_ids() == {"R1"} and [r.status for r in order.returns] == ["OPEN"]

@@ -1,0 +1,187 @@
+"""The drift comparison as a pure function: one test per exception type, plus first-seen carried forward."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.definitions.mapping import MappingDef
+from engine.drift.compare import compare, iso
+from engine.drift.model import (
+    Finding,
+    ReboundItem,
+    ReboundReturn,
+    ShopifyOrder,
+    ShopifyRefund,
+    ShopifyReturn,
+    WorkflowReturn,
+    carry_forward,
+)
+from engine.drift.report import slack_payload, table, to_csv, to_json
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+RID = "(00)687000001"
+ORDER = "gid://shopify/Order/1"
+
+
+def ago(**delta: float) -> str:
+    return iso(NOW - timedelta(**delta))
+
+
+def rebound(*milestones: str, days: float = 5, grades: tuple[str, ...] = ("A",)) -> ReboundReturn:
+    ret = ReboundReturn(RID, "castore", "#CA1001", ago(days=days))
+    for i, m in enumerate(milestones):
+        ret.milestones[m] = ago(days=days - i * 0.25)
+    if "inspected" in milestones:
+        ret.graded_items = [ReboundItem("TEE", 1, g) for g in grades]
+    return ret
+
+
+def flow(state: str = "refunded", **kw: object) -> WorkflowReturn:
+    base = WorkflowReturn(
+        workflow_id=f"return-castore-{RID}", brand="castore", rebound_return_id=RID, run_status="RUNNING",
+        state=state, order_name="#CA1001", refund_status="issued", refund_id="gid://shopify/Refund/9",
+        refund_amount="42.05", planned_refund="42.05", shopify_return_id="gid://shopify/Return/5",
+        restocked={"TEE": 1}, sellable={"TEE": 1}, dispositions_known=True,
+        entered={"requested": ago(days=5), "inspected": ago(days=4), "refunded": ago(days=4)},
+    )  # fmt: skip
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def order(*refunds: ShopifyRefund, status: str = "CLOSED") -> ShopifyOrder:
+    return ShopifyOrder(
+        ORDER, "#CA1001", ["rebound-return", f"rebound:{RID}"], ago(days=10), list(refunds),
+        [ShopifyReturn("gid://shopify/Return/5", "#CA1001-R1", status, ago(days=5))],
+        {RID: {"rebound_return_id": RID, "shopify_return_id": "gid://shopify/Return/5"}},
+    )  # fmt: skip
+
+
+OURS = ShopifyRefund("gid://shopify/Refund/9", f"Rebound return {RID} [rebound-return:{RID}]", ago(days=4), "42.05")
+
+
+def kinds(findings: list[Finding]) -> list[tuple[str, str]]:
+    return [(f.kind, f.owner) for f in findings]
+
+
+def run(mapping: MappingDef, r: list[ReboundReturn], o: list[ShopifyOrder], w: list[WorkflowReturn]) -> list[Finding]:
+    return compare(mapping, r, o, w, now=NOW)
+
+
+@pytest.fixture
+def castore(mappings: dict[str, MappingDef]) -> MappingDef:
+    return mappings["castore"]
+
+
+def test_clean_return_reports_nothing(castore: MappingDef) -> None:
+    assert run(castore, [rebound("registered", "in_transit", "received", "inspected")], [order(OURS)], [flow()]) == []
+
+
+def test_unknown_to_engine_after_the_grace_period(castore: MappingDef) -> None:
+    assert kinds(run(castore, [rebound("registered")], [], [])) == [("unknown_to_engine", "ops")]
+    fresh = rebound("registered", days=0.001)
+    assert run(castore, [fresh], [], []) == []
+
+
+def test_restock_failed(castore: MappingDef) -> None:
+    held = flow("restocked", needs_attention=True, attention_reason="dispose_items failed: nothing left", restocked={})
+    assert kinds(run(castore, [rebound("registered", "inspected")], [order(OURS)], [held])) == [
+        ("restock_failed", "ops")
+    ]
+
+
+def test_received_not_restocked_from_rebound_grades_when_the_inspection_never_arrived(castore: MappingDef) -> None:
+    stuck = flow("received", restocked={}, sellable={}, dispositions_known=False)
+    found = run(castore, [rebound("registered", "received", "inspected", grades=("A", "D"))], [order(OURS)], [stuck])
+    assert kinds(found) == [("received_not_restocked", "ops")]
+    assert found[0].evidence["not_restocked"] == "TEE x1"
+
+
+def test_refund_overdue(castore: MappingDef) -> None:
+    waiting = flow("received", refund_status=None, refund_id=None, refund_amount=None, restocked={}, sellable={})
+    found = run(
+        castore, [rebound("registered", "in_transit", "received", "inspected", grades=("C",))], [order()], [waiting]
+    )
+    assert kinds(found) == [("refund_overdue", "finance")]
+    assert found[0].evidence["trigger"] == "inspected"
+
+
+def test_refund_not_overdue_inside_the_sla(castore: MappingDef) -> None:
+    waiting = flow("received", refund_status=None, refund_id=None, sellable={}, restocked={}, entered={})
+    assert run(castore, [rebound("registered", "inspected", days=0.5, grades=("C",))], [order()], [waiting]) == []
+
+
+def test_manual_refund_on_an_engine_order(castore: MappingDef) -> None:
+    staff = ShopifyRefund("gid://shopify/Refund/77", "goodwill", ago(days=1), "45.00")
+    moving = flow("in_transit", refund_status=None, refund_id=None, entered={"requested": ago(days=5)})
+    found = run(castore, [rebound("registered", "in_transit")], [order(staff)], [moving])
+    assert kinds(found) == [("manual_refund", "finance")] and found[0].subject == staff.id
+
+
+def test_refund_before_the_return_is_not_drift(castore: MappingDef) -> None:
+    old = ShopifyRefund("gid://shopify/Refund/70", "price match", ago(days=9), "5.00")
+    assert run(castore, [rebound("registered", "inspected")], [order(OURS, old)], [flow()]) == []
+
+
+def test_duplicate_refund_our_marker_twice(castore: MappingDef) -> None:
+    again = dataclasses.replace(OURS, id="gid://shopify/Refund/10")
+    found = run(castore, [rebound("registered", "inspected")], [order(OURS, again)], [flow()])
+    assert kinds(found) == [("duplicate_refund", "finance")]
+
+
+def test_duplicate_refund_ours_plus_a_manual_one(castore: MappingDef) -> None:
+    staff = ShopifyRefund("gid://shopify/Refund/78", "refunded by phone", ago(days=1), "42.05")
+    found = run(castore, [rebound("registered", "inspected")], [order(OURS, staff)], [flow()])
+    assert kinds(found) == [("duplicate_refund", "finance")]
+
+
+def test_amount_mismatch(castore: MappingDef) -> None:
+    found = run(castore, [rebound("registered", "inspected")], [order(OURS)], [flow(refund_amount="40.00")])
+    assert kinds(found) == [("amount_mismatch", "finance")]
+
+
+def test_amount_mismatch_for_app_refunds(mappings: dict[str, MappingDef]) -> None:
+    lounge = mappings["lounge"]
+    app = ShopifyRefund("gid://shopify/Refund/9", "Refunded by the ReBound app", ago(days=4), "20.00")
+    verified = flow(brand="lounge", refund_status="verified", planned_refund="32.00")
+    ret = dataclasses.replace(rebound("registered", "in_transit"), brand="lounge")
+    assert kinds(run(lounge, [ret], [order(app)], [verified])) == [("amount_mismatch", "finance")]
+    assert run(lounge, [ret], [order(app)], [dataclasses.replace(verified, planned_refund="20.00")]) == []
+
+
+def test_return_left_open(castore: MappingDef) -> None:
+    found = run(castore, [rebound("registered", "inspected")], [order(OURS, status="OPEN")], [flow()])
+    assert kinds(found) == [("return_left_open", "cx")]
+
+
+def test_needs_attention_only_when_nothing_else_explains_it(castore: MappingDef) -> None:
+    held = flow("requested", needs_attention=True, attention_reason="validate_order failed: boom", entered={})
+    held.refund_status = None
+    assert kinds(run(castore, [rebound("registered", days=0.5)], [order()], [held])) == [("needs_attention", "ops")]
+
+
+def test_owner_comes_from_the_mapping(castore: MappingDef) -> None:
+    custom = dataclasses.replace(castore, owners={**castore.owners, "return_left_open": "finance"})
+    found = run(custom, [rebound("registered", "inspected")], [order(OURS, status="OPEN")], [flow()])
+    assert kinds(found) == [("return_left_open", "finance")]
+
+
+def test_first_seen_is_kept_and_resolved_findings_reported(castore: MappingDef) -> None:
+    first = run(castore, [rebound("registered")], [], [])
+    opened, resolved = carry_forward([], first, "2026-11-26T12:00:00Z")
+    assert opened[0].new and opened[0].first_seen == "2026-11-26T12:00:00Z" and resolved == []
+    again, resolved = carry_forward(opened, run(castore, [rebound("registered")], [], []), "2026-11-26T13:00:00Z")
+    assert not again[0].new and again[0].first_seen == "2026-11-26T12:00:00Z"
+    assert again[0].last_seen == "2026-11-26T13:00:00Z"
+    done, resolved = carry_forward(again, [], "2026-11-26T14:00:00Z")
+    assert done == [] and [f.kind for f in resolved] == ["unknown_to_engine"]
+
+
+def test_reports(castore: MappingDef) -> None:
+    found, _ = carry_forward([], run(castore, [rebound("registered")], [], []), "2026-11-26T12:00:00Z")
+    assert "unknown_to_engine *" in table(found) and "1 exception(s), 1 new" in table(found)
+    assert to_csv(found).splitlines()[0].startswith("first_seen,brand,owner,kind")
+    assert '"by_kind": {\n    "unknown_to_engine": 1' in to_json(found)
+    assert slack_payload("castore", found)["text"].startswith("Returns drift (castore): 1 new exception(s)")
+    assert table([]).startswith("no drift")
