@@ -1,0 +1,50 @@
+"""`returns drift`: run the brands' reconciliations now, from the environment, while polling the drift queue."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+
+from engine.definitions.mapping import MappingDef, load_mappings
+from engine.drift.activities import DriftActivities
+from engine.drift.schedule import ensure_drift_schedule, run_now
+from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
+from engine.drift.workflow import DriftInput, DriftResult
+from engine.settings import Settings
+from engine.temporal.worker import connect
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise LookupError(f"set {name}")
+    return value
+
+
+async def run_drift(*, brand: str | None = None, alert_url: str | None = None) -> list[DriftResult]:
+    settings = Settings.from_env()
+    mappings = load_mappings(settings.mappings_dir)
+    brands = [brand] if brand else sorted(mappings)
+    for name in brands:
+        if name not in mappings:
+            raise LookupError(f"no mapping for brand {name!r} in {settings.mappings_dir}")
+    rebound_url, rebound_token = _env("REBOUND_API_URL"), _env("REBOUND_API_TOKEN")
+    alert_url = alert_url or os.environ.get("DRIFT_ALERT_URL") or None
+    task_queue = os.environ.get("DRIFT_TASK_QUEUE", DRIFT_TASK_QUEUE)
+    client = await connect(settings)
+
+    async def mapping(name: str) -> MappingDef:
+        return mappings[name]
+
+    results = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0)) as http:
+        activities = DriftActivities(
+            client, settings, http, rebound_api_url=rebound_url, rebound_api_token=rebound_token, mappings=mapping
+        )
+        async with build_drift_worker(client, activities, task_queue=task_queue):
+            for name in brands:
+                inp = DriftInput(name, alert_url=alert_url, workflow_task_queue=settings.task_queue)
+                sid = await ensure_drift_schedule(client, mappings[name], inp, task_queue=task_queue)
+                results.append(await run_now(client, sid, timeout=3600))
+    return results
