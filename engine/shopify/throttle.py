@@ -7,7 +7,9 @@ Admission is a FIFO queue per shop: the head waits until the bucket, as this pro
 operation's requested cost (the last requestedQueryCost Shopify reported for it), then takes it and is sent.
 Shopify refunds requested minus actual, and the next answer's ``currentlyAvailable`` carries that refund back
 into the estimate, so the queue drains at the restore rate divided by the *actual* cost. A request that would
-wait longer than its caller's deadline is not admitted (the caller turns that into a retry with a delay).
+wait longer than its caller's deadline is not admitted, and is told when to come back: the expected drain
+time of the queue ahead of it (actual costs over the restore rate), so a deferred activity attempt returns
+once, after the backlog, rather than every few seconds.
 
 Across worker processes the single source of truth is Shopify's own bucket: every response's
 ``currentlyAvailable`` already includes what every other process spent, and replaces this process's estimate
@@ -38,6 +40,7 @@ class _Bucket:
     learning: dict[str, asyncio.Event] = field(default_factory=dict)  # first call per operation, in flight
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO admission
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set by every observed answer
+    queued_points: float = 0.0  # expected actual cost of the requests waiting in this process's queue
 
     def now_available(self, now: float) -> float:
         return min(self.maximum, self.available + (now - self.seen_at) * self.restore_rate)
@@ -58,6 +61,7 @@ class CostBudget:
     stats: BudgetStats = field(default_factory=BudgetStats)
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _costs: dict[str, float] = field(default_factory=dict)
+    _actual: dict[str, float] = field(default_factory=dict)
 
     def _bucket(self, shop: str) -> _Bucket:
         bucket = self._buckets.get(shop)
@@ -71,6 +75,16 @@ class CostBudget:
 
     def estimate(self, operation: str) -> float:
         return self._costs.get(operation, DEFAULT_COST)
+
+    def actual_estimate(self, operation: str) -> float:
+        """What a call usually ends up costing (Shopify refunds requested minus actual)."""
+        return self._actual.get(operation, self.estimate(operation))
+
+    def _queue_wait(self, bucket: _Bucket, operation: str) -> float:
+        """How long until a request joining the queue now would be at its head and covered: the queue ahead
+        drains at the restore rate (each costs its actual cost), then this one needs its requested cost."""
+        ahead = bucket.queued_points / bucket.restore_rate
+        return ahead + self.estimate(operation) / bucket.restore_rate
 
     async def admit(self, shop: str, operation: str, max_wait: float | None = None) -> tuple[float, float]:
         """Admit one request, first come first served: returns ``(waited, reserved)``. The head of the queue
@@ -87,11 +101,19 @@ class CostBudget:
             await learning.wait()
         if operation not in self._costs:
             bucket.learning[operation] = asyncio.Event()
+        if deadline is not None and bucket.lock.locked():
+            expected = self._queue_wait(bucket, operation)
+            if self.clock() + expected > deadline:  # it would not reach the head in time: come back later
+                return self._defer(bucket, operation, expected)
+        mine = self.actual_estimate(operation)
+        bucket.queued_points += mine
         try:
             timeout = None if deadline is None else max(deadline - self.clock(), 0.0)
             await asyncio.wait_for(bucket.lock.acquire(), timeout)
         except TimeoutError:
-            return self._defer(bucket, operation, self.estimate(operation) / bucket.restore_rate + 1.0)
+            return self._defer(bucket, operation, self._queue_wait(bucket, operation))
+        finally:
+            bucket.queued_points = max(bucket.queued_points - mine, 0.0)
         try:
             while True:
                 now = self.clock()
@@ -152,6 +174,8 @@ class CostBudget:
         requested = cost.get("requestedQueryCost")
         if requested is not None:
             self._costs[operation] = float(requested)
+        if cost.get("actualQueryCost") is not None:
+            self._actual[operation] = float(cost["actualQueryCost"])
         status = cost.get("throttleStatus") or {}
         if status:
             bucket.maximum = float(status.get("maximumAvailable", bucket.maximum))
