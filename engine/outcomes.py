@@ -16,6 +16,7 @@ class ItemFacts:
     grade: str | None
     line_item_id: str
     unit_price: str
+    refund_percent: str | None = None  # set by an operator's override; wins over the rules
 
 
 @dataclass
@@ -39,6 +40,8 @@ def refund_for(
     lines: dict[str, RefundLineInput] = {}
     for item in items:
         outcome = item_outcome(mapping, item.grade, item.reason, graded=graded)
+        if item.refund_percent is not None:
+            outcome.refund_percent = item.refund_percent
         fault = mapping.reason_for(item.reason).fault
         key = f"{item.line_item_id}|{outcome.refund_percent}|{fault}"
         if key in lines:

@@ -139,7 +139,9 @@ async def test_cli_deploy_history_rollback_diff_preview(
     assert "grades.C.refund_percent: 50 -> 100" in diff.stdout
     assert "CHANGED" in diff.stdout and "1 of 1 return(s) would change" in diff.stdout
 
-    rollback = cli(temporal_env, "rollback", "castore", "--to", "v1", "--operator", "ana", "--reason", "outlet closed")
+    rollback = cli(
+        temporal_env, "rollback", "castore", "--to", v1.version, "--operator", "ana", "--reason", "outlet closed"
+    )
     history = cli(temporal_env, "history", "castore")
     number = next(
         line.split()[1] for line in history.stdout.splitlines() if v1.version in line and line.startswith("*")

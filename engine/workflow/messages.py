@@ -33,6 +33,25 @@ class OperatorAction:
 
 
 @dataclass
+class DispositionOverride:
+    """Set one SKU's disposition by hand (before restock reaches Shopify), e.g. after a re-inspection."""
+
+    operator: str
+    reason: str
+    sku: str
+    disposition: str  # restock | not_restocked | processing_required | missing
+    location: str | None = None  # a location key of the return's mapping, required for restock
+    refund_percent: str | None = None  # default: keep the grade's percent
+
+
+@dataclass
+class OverrideResult:
+    message: str
+    state: str
+    needs_attention: bool
+
+
+@dataclass
 class AuditEntry:
     at: str
     kind: str  # event | duplicate | transition | step | sla | hold | operator | ignored
