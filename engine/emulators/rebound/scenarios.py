@@ -176,9 +176,13 @@ class ScenarioBuilder:
         }
         return {"order": order, "items": items}
 
-    def lifecycle(self, sc: Scenario, *, until: str = "processed", start: datetime | None = None) -> None:
+    def lifecycle(
+        self, sc: Scenario, *, until: str = "processed", start: datetime | None = None, direct: bool = False
+    ) -> None:
+        """Hub flow by default; `direct` is Rebound's DTR flow: the parcel is delivered to the brand's warehouse."""
         at = start or (sc.order_processed_at + timedelta(days=3))
-        steps = ["returnOrderCreated", "postalIncoming", "arrivedAtHub", "processed"]
+        steps = ["returnOrderCreated", "postalIncoming", "delivered" if direct else "arrivedAtHub", "processed"]
+        until = "delivered" if direct and until == "arrivedAtHub" else until
         for status in steps[: steps.index(until) + 1]:
             sc.pushes.append(self.push(sc, status, at, graded=status == "processed"))
             at += timedelta(hours=self.rng.randint(6, 40))
@@ -213,7 +217,7 @@ class ScenarioBuilder:
 
 
 def demo_population(mappings: dict[str, MappingDef], *, now: datetime, seed: int = 7) -> list[Scenario]:
-    """A realistic mixed batch (24 returns): what the demo drives through and checks."""
+    """A realistic mixed batch (13 returns per brand): what the demo drives through and checks."""
     b = ScenarioBuilder(mappings, now=now, seed=seed)
     out: list[Scenario] = []
     for brand in sorted(mappings):
@@ -250,6 +254,11 @@ def demo_population(mappings: dict[str, MappingDef], *, now: datetime, seed: int
         b.returned(sc, 0, 1, sellable)
         b.returned(sc, 1, 1, None)
         b.lifecycle(sc)
+        out.append(sc)
+        sc = b.new("direct to warehouse (DTR)", brand, lines=2)
+        b.returned(sc, 0, 1, sellable)
+        b.returned(sc, 1, 1, sellable)
+        b.lifecycle(sc, direct=True)
         out.append(sc)
         sc = b.new("merchant fault (faulty)", brand, lines=1)
         b.returned(sc, 0, 1, sellable, fault=False)
