@@ -37,7 +37,12 @@ from engine.activities.messages import (
 )
 from engine.settings import Settings, shopify_token
 from engine.shopify.client import ShopConnection, ShopifyClient
-from engine.shopify.errors import ShopifyRequestError, ShopifyTransientError, ShopifyUserError
+from engine.shopify.errors import (
+    ShopifyRequestError,
+    ShopifyThrottledError,
+    ShopifyTransientError,
+    ShopifyUserError,
+)
 from engine.shopify.throttle import CostBudget
 
 METAFIELD_NAMESPACE = "rebound"
@@ -650,6 +655,9 @@ async def _classified() -> AsyncIterator[None]:
         raise ApplicationError(str(exc), exc.user_errors, type="ShopifyUserError", non_retryable=True) from None
     except ShopifyRequestError as exc:
         raise ApplicationError(str(exc), type="ShopifyRejected", non_retryable=True) from None
+    except ShopifyThrottledError as exc:  # waiting for the shop's cost budget; nothing was sent
+        delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        raise ApplicationError(str(exc), type="ShopifyThrottled", next_retry_delay=delay) from None
     except ShopifyTransientError as exc:
         delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
         raise ApplicationError(str(exc), type="ShopifyTransient", next_retry_delay=delay) from None
