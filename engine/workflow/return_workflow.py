@@ -105,6 +105,7 @@ class ReturnWorkflow:
         self.forced_refund: OperatorAction | None = None
         self.overridden_skus: set[str] = set()
         self.operator_events = 0
+        self.budget_waits = 0
 
     # ---------------------------------------------------------------- messages
 
@@ -466,23 +467,32 @@ class ReturnWorkflow:
         await handler()
 
     async def _call(self, method: Any, arg: Any) -> Any:
-        try:
-            return await workflow.execute_activity_method(
-                method,
-                arg,
-                start_to_close_timeout=timedelta(seconds=self.start.activity_timeout_seconds),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=1),
-                    backoff_coefficient=2.0,
-                    maximum_interval=timedelta(seconds=60),
-                    maximum_attempts=self.start.max_activity_attempts,
-                    non_retryable_error_types=["ShopifyUserError", "ShopifyRejected"],
-                ),
-            )
-        except ActivityError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-            raise StepFailed(f"{getattr(method, '__name__', method)} failed: {message}") from None
+        """Run a Shopify activity. Waiting for the shop's cost budget is not a failure: the activity gives up
+        its attempt (ShopifyThrottled, with how long to wait) and the workflow sleeps on a durable timer, so
+        a backlog drains at the bucket's rate instead of exhausting retries into needs_attention."""
+        while True:
+            try:
+                return await workflow.execute_activity_method(
+                    method,
+                    arg,
+                    start_to_close_timeout=timedelta(seconds=self.start.activity_timeout_seconds),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=1),
+                        backoff_coefficient=2.0,
+                        maximum_interval=timedelta(seconds=60),
+                        maximum_attempts=self.start.max_activity_attempts,
+                        non_retryable_error_types=["ShopifyUserError", "ShopifyRejected", "ShopifyThrottled"],
+                    ),
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == "ShopifyThrottled":
+                    if workflow.patched("throttle-wait"):
+                        self.budget_waits += 1
+                        await workflow.sleep(cause.next_retry_delay or timedelta(seconds=5))
+                        continue
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+                raise StepFailed(f"{getattr(method, '__name__', method)} failed: {message}") from None
 
     async def _step_validate_order(self) -> None:
         result = await self._call(
