@@ -139,13 +139,9 @@ def compare(
             for rid in dict.fromkeys(_marker_ids(refund.note)):
                 ours.setdefault(rid, []).append((each, refund))
                 order_of.setdefault(rid, each)
-    consumed: set[str] = set()  # unmarked refunds already explained (a duplicate, the app's refund)
-    for w in flows.values():
-        if w.refund_id:
-            for each in orders:
-                if any(r.id == w.refund_id and not _marker_ids(r.note) for r in each.refunds):
-                    if w.refund_status == "verified":
-                        consumed.add(w.refund_id)
+    unmarked = {r.id for each in orders for r in each.refunds if not _marker_ids(r.note)}
+    # Unmarked refunds already explained: Rebound's app refund a workflow verified, a counted duplicate.
+    consumed = {w.refund_id for w in flows.values() if w.refund_status == "verified" and w.refund_id in unmarked}
 
     # -- Rebound returns the engine never heard of ------------------------------------------------------
     for rid, unknown in sorted(by_rid.items()):
