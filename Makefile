@@ -31,6 +31,8 @@ test: $(STAMP) lint typecheck
 # Measured, never asserted: results land in docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m engine.bench.ingest_throughput
+	$(BIN)/python -m engine.bench.backlog --returns 200 --write
+	$(BIN)/python -m engine.bench.drift_10k
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

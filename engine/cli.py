@@ -347,9 +347,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# Commands that run a Temporal worker in-process: the SDK's native runtime can abort while the interpreter
+# finalizes, after the work is done and printed, turning success into SIGABRT. They end with os._exit.
+HARD_EXIT = {"mappings", "events", "drift"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     code: int = args.func(args)
+    if argv is None and args.command in HARD_EXIT and getattr(args, "action", None) not in ("validate", "list", "show"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 

@@ -8,6 +8,7 @@ and checks it against Shopify's end state.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import secrets
@@ -23,6 +24,11 @@ from temporalio.worker import Worker
 
 from engine.definitions.flow import FlowDef, load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
+from engine.drift.activities import DriftActivities
+from engine.drift.report import table as drift_table
+from engine.drift.schedule import ensure_drift_schedule, run_now
+from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
+from engine.drift.workflow import DriftInput
 from engine.emulators.rebound.scenarios import Scenario, demo_population
 from engine.emulators.rebound.server import ReboundEmulator
 from engine.emulators.shopify.server import ShopifyEmulator
@@ -167,19 +173,6 @@ def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios:
     return problems
 
 
-async def retire_previous_runs(client: Client) -> None:
-    """Returns left running by an earlier demo point at that run's emulator, whose state is gone: end them."""
-    query = "WorkflowType = 'ReturnWorkflow' AND ExecutionStatus = 'Running'"  # registries persist
-    ended = 0
-    async for execution in client.list_workflows(query):
-        await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate(
-            reason="previous demo run: its Shopify emulator state is gone"
-        )
-        ended += 1
-    if ended:
-        print(f"ended {ended} return(s) left running by a previous demo run")
-
-
 def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     names = {loc.id: loc.name for m in mappings.values() for loc in m.locations.values()}
     rows = [("return", "brand", "order", "scenario", "state", "restocked", "refund", "check")]
@@ -266,6 +259,39 @@ async def push_through_receiver(
     return report
 
 
+def seed_drift(store: ShopifyStore, rebound: ReboundEmulator, mappings: dict[str, MappingDef],
+               scenarios: list[Scenario]) -> list[str]:  # fmt: skip
+    """What the drift monitor must find: a staff refund on an order whose return we already refunded, and a
+    Rebound return registered after the last pull whose push never arrived."""
+    seeded = []
+    done = next(sc for sc in scenarios if sc.brand == "castore" and sc.expected_state == "refunded")
+    domain = mappings[done.brand].shop_domain
+    order_id = store.find_order_id(domain, done.order_name)
+    if order_id is not None:
+        store.refund_by_hand(domain, order_id, {}, Decimal("5.00"), note="goodwill gesture by store staff")
+        seeded.append(f"a manual refund on {done.order_name}")
+    ghost = next(sc for sc in scenarios if sc.brand == "cult" and sc.pushes)
+    payload = json.loads(json.dumps(ghost.pushes[0]))
+    payload["order"]["reboundOrderId"] = ghost.rebound_return_id[:-2] + "99"
+    rebound.publish("cult", payload)
+    seeded.append(f"a Rebound return never pushed ({payload['order']['reboundOrderId']})")
+    return seeded
+
+
+async def drift_report(client: Client, store: ShopifyStore, rebound: ReboundEmulator, mappings: dict[str, MappingDef],
+                       scenarios: list[Scenario], task_queue: str) -> str:  # fmt: skip
+    seeded = seed_drift(store, rebound, mappings, scenarios)
+    findings = []
+    for brand in sorted(mappings):
+        inp = DriftInput(brand, workflow_task_queue=task_queue, unknown_grace_seconds=0)
+        sid = await ensure_drift_schedule(client, mappings[brand], inp, task_queue=DRIFT_TASK_QUEUE)
+        findings.extend((await run_now(client, sid, timeout=300)).findings)
+    seeded.append(
+        "LOUNGE's 'missing item in parcel': Rebound's app refunded, at drop-off, an item the hub found missing"
+    )
+    return f"drift report (seeded: {'; '.join(seeded)}):\n{drift_table(findings)}"
+
+
 async def run_demo(*, exit_after: bool = False, settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     # A retried Shopify call (throttling, 5xx) is normal; its outcome shows in each return's status.
@@ -274,6 +300,10 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
     flow: FlowDef = load_flow(settings.flows_dir / "return.yaml")
     mappings = load_mappings(settings.mappings_dir)
     print(f"flow {flow.ref}; brands: " + ", ".join(f"{b}@{m.version}" for b, m in sorted(mappings.items())))
+    # Each demo starts from a fresh Temporal database: the emulators' state is in memory, so returns left by a
+    # previous run could never complete (and would be drift).
+    for stale in settings.data_dir.glob("temporal.db*"):
+        stale.unlink()
     server = await start_dev_server(settings.data_dir / "temporal.db")
     print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
     secrets_by_brand = {brand: secrets.token_hex(24) for brand in mappings}
@@ -299,7 +329,6 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             data_dir=settings.data_dir,
         )
         client = await Client.connect(server.address, namespace=settings.namespace)
-        await retire_previous_runs(client)
         active = ActiveMappings(client)
         receiver = Receiver(client=client, flow=flow, mappings=active.get, store=store,
                             task_queue=settings.task_queue, secrets=secrets_by_brand.get)  # fmt: skip
@@ -311,7 +340,10 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             pull_worker = Worker(client, task_queue=PULL_TASK_QUEUE, workflows=[ReboundPullWorkflow],
                                  activities=[pull.pull_rebound], workflow_runner=workflow_runner())  # fmt: skip
             worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
-            async with worker, build_registry_worker(client), pull_worker:
+            drift = DriftActivities(client, run_settings, http, rebound_api_url=rebound_url,
+                                    rebound_api_token=rebound.api_token, mappings=active.get,
+                                    token_lookup=tokens.__getitem__)  # fmt: skip
+            async with worker, build_registry_worker(client), pull_worker, build_drift_worker(client, drift):
                 for mapping in mappings.values():
                     result = await deploy(client, mapping, operator="demo", note="make demo")
                     print(f"mapping {mapping.brand}: {result.message} ({result.version})")
@@ -357,6 +389,9 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                     f"stock check: {'ok' if not stock_problems else '; '.join(stock_problems)}; "
                     f"held pushes: {store.counts() or 'none'}"
                 )
+                print()
+                print(await drift_report(client, emulator.store, rebound, mappings, scenarios, settings.task_queue))
+                print()
                 print(f"Temporal UI: {server.ui_url}/namespaces/{settings.namespace}/workflows")
                 print(f"  temporal workflow list --address {server.address} --query \"ReturnState='refunded'\"")
                 ok = not failed and not stock_problems

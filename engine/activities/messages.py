@@ -160,6 +160,7 @@ class BonusInput:
     customer_id: str | None
     amount: str
     currency: str
+    not_before: str = "1970-01-01T00:00:00+00:00"  # a bonus credit of this amount since then is ours
 
 
 @dataclass

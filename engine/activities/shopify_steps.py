@@ -216,17 +216,13 @@ class ShopifyActivities:
             linked = _linked_return_id(order)
             if linked:
                 return await self._return_ref(client, linked, adopted=True)
-            if activity.info().attempt > 1:
-                # The previous attempt may have created the return and died before linking it.
-                adopted = _matching_unlinked_return(
-                    order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines}
-                )
-                if adopted:
-                    ref = await self._return_ref(client, adopted, adopted=True)
-                    await self._link(
-                        client, req.shop, req.order_id, req.rebound_return_id, {"shopify_return_id": adopted}
-                    )
-                    return ref
+            # An earlier call (a retry, or a call the workflow repeated after waiting for the shop's budget)
+            # may have created the return and stopped before linking it: adopt it rather than create another.
+            adopted = _matching_unlinked_return(order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines})
+            if adopted:
+                ref = await self._return_ref(client, adopted, adopted=True)
+                await self._link(client, req.shop, req.order_id, req.rebound_return_id, {"shopify_return_id": adopted})
+                return ref
             handles = sorted({ln.reason_handle for ln in req.lines} | {"other-reason"})
             defs = await client.execute("ReturnReasonDefinitions", {"handles": handles})
             by_handle = {d["handle"]: d["id"] for d in defs["returnReasonDefinitions"]["nodes"] if not d["deleted"]}
@@ -499,13 +495,12 @@ class ShopifyActivities:
                 raise ShopifyUserError(
                     "StoreCreditBonus", [{"field": ["id"], "message": "the order has no customer to credit"}]
                 )
-            if activity.info().attempt > 1:
-                # A previous attempt may have credited and died before recording it.
-                since = activity.info().scheduled_time
-                found = await self._recent_credit(client, req, since)
-                if found:
-                    await self._record_bonus(client, req, found)
-                    return BonusOutcome("already_credited", found, req.amount)
+            # An earlier call may have credited and stopped before recording it (a retry, or a call the
+            # workflow repeated after waiting for the shop's budget): look for that credit first.
+            found = await self._recent_credit(client, req, _parse_time(req.not_before))
+            if found:
+                await self._record_bonus(client, req, found)
+                return BonusOutcome("already_credited", found, req.amount)
             result = await client.mutate(
                 "StoreCreditBonus",
                 "storeCreditAccountCredit",
@@ -589,9 +584,23 @@ def _linked_return_id(order: dict[str, Any]) -> str | None:
     return str(linked) if linked else None
 
 
+def _linked_elsewhere(order: dict[str, Any]) -> set[str]:
+    """Shopify returns already linked to some Rebound return (ours or another) by the order's metafields."""
+    linked = set()
+    for node in ((order.get("reboundLinks") or {}).get("nodes")) or []:
+        try:
+            value = json.loads(node["value"])
+        except (ValueError, TypeError):
+            continue
+        if isinstance(value, dict) and value.get("shopify_return_id"):
+            linked.add(str(value["shopify_return_id"]))
+    return linked
+
+
 def _matching_unlinked_return(order: dict[str, Any], wanted: dict[str, int]) -> str | None:
+    taken = _linked_elsewhere(order)
     for ret in (order.get("returns") or {}).get("nodes", []):
-        if ret["status"] not in ("OPEN", "REQUESTED"):
+        if ret["status"] not in ("OPEN", "REQUESTED") or ret["id"] in taken:
             continue
         lines: dict[str, int] = {}
         for node in ret["returnLineItems"]["nodes"]:

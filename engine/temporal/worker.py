@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
 import httpx
 from temporalio.client import Client
@@ -64,6 +66,24 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
-        async with build_worker(client, settings, http), build_registry_worker(client):
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(build_worker(client, settings, http))
+            await stack.enter_async_context(build_registry_worker(client))
+            rebound_url, rebound_token = os.environ.get("REBOUND_API_URL"), os.environ.get("REBOUND_API_TOKEN")
+            if rebound_url and rebound_token:  # the drift monitor's schedules need Rebound's API
+                from engine.drift.activities import DriftActivities
+                from engine.drift.worker import build_drift_worker
+                from engine.registry.client import ActiveMappings
+
+                mappings = ActiveMappings(client).get
+                drift = DriftActivities(
+                    client,
+                    settings,
+                    http,
+                    rebound_api_url=rebound_url,
+                    rebound_api_token=rebound_token,
+                    mappings=mappings,
+                )
+                await stack.enter_async_context(build_drift_worker(client, drift))
             print(f"worker polling {settings.task_queue!r} on {settings.temporal_address}", flush=True)
             await stop.wait()

@@ -683,6 +683,7 @@ class ReturnWorkflow:
                 customer_id=self.order.customer_id,
                 amount=plan.store_credit_bonus,
                 currency=self.order.currency,
+                not_before=self.registered_at or self.order.processed_at,
             ),
         )
         self._log(
@@ -690,22 +691,29 @@ class ReturnWorkflow:
         )
 
     async def _step_verify_refund(self) -> None:
+        """Rebound's app refunds on its own clock: look again with growing pauses until the brand's SLA has
+        passed; only then is a missing refund a finance exception."""
         assert self.order is not None
         self.refund_plan = self._plan_refund()
-        outcome = await self._call(
-            ShopifyActivities.find_refund,
-            IssueRefundInput(
-                shop=self.shop,
-                rebound_return_id=self.start.rebound_return_id,
-                order_id=self.order.order_id,
-                plan=self.refund_plan,
-                idempotency_key="",
-                registered_at=self.registered_at or "",
-            ),
+        request = IssueRefundInput(
+            shop=self.shop,
+            rebound_return_id=self.start.rebound_return_id,
+            order_id=self.order.order_id,
+            plan=self.refund_plan,
+            idempotency_key="",
+            registered_at=self.registered_at or "",
         )
+        deadline = workflow.now() + timedelta(seconds=self.mapping.sla_seconds.get("refund_after_trigger", 172800))
+        pause = timedelta(seconds=30)
+        while True:
+            outcome = await self._call(ShopifyActivities.find_refund, request)
+            if outcome.status != "not_found" or workflow.now() + pause > deadline:
+                break
+            await workflow.sleep(pause)
+            pause = min(pause * 2, timedelta(hours=1))
         self.refund = outcome
         if outcome.status == "not_found":
-            self.sla_reason = "finance: refund by Rebound's app not found in Shopify"
+            self.sla_reason = "finance: refund by Rebound's app not found in Shopify within the SLA"
             self._upsert()
         self._log("step", f"verify_refund: {outcome.status} {outcome.amount}")
 

@@ -11,7 +11,6 @@
   ``POST reset``, ``POST clock``, ``GET|POST faults`` (rates ``<kind>_rate``, ``perOperation: {name: {...}}``,
   ``failNext: [kind | {kind, operation}]``, ``timeout_seconds``, ``slow_seconds``; see ``faults``).
 * ``GET /__emulator/bulk/{shop}/{number}.jsonl`` - a completed bulk operation's JSONL (its ``url``; see ``bulk``).
-* ``GET /__emulator/bulk/{shop}/{number}.jsonl`` - a completed bulk operation's JSONL (its ``url``; see ``bulk``).
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import bulk
 from . import bulk
 from .cost import STANDARD, Bucket, Plan, plan_named
 from .executor import run_graphql
@@ -104,7 +102,6 @@ async def _graphql(request: Request) -> Response:
         return _json({"errors": {"variables": "Required parameter missing or invalid"}}, 400, headers)
 
     operation = operation_name if isinstance(operation_name, str) else None
-    bulk.request_base_url.set(str(request.base_url))  # bulk results are served from this emulator
     bulk.request_base_url.set(str(request.base_url))  # bulk results are served from this emulator
     is_refund = "refundCreate" in query
     fault = state.faults.before_execute(operation, is_refund=is_refund)
@@ -336,7 +333,6 @@ def create_app(store: ShopifyStore | None = None, faults: Faults | None = None) 
         Route("/__emulator/reset", _control(_reset), methods=["POST"]),
         Route("/__emulator/clock", _control(_clock), methods=["GET", "POST"]),
         Route("/__emulator/faults", _control(_faults), methods=["GET", "POST"]),
-        Route("/__emulator/bulk/{shop}/{number}.jsonl", bulk.download, methods=["GET"]),
         Route("/__emulator/bulk/{shop}/{number}.jsonl", bulk.download, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
