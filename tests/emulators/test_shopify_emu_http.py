@@ -11,7 +11,7 @@ from engine.emulators.shopify.schema import SUPPORTED_VERSIONS, schema_sdl
 
 from .conftest import Shop, operation
 
-SHARED_SCHEMAS = Path("/work/shared/shopify/schema")
+SHARED_SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "shopify" / "schema"
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
