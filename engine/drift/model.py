@@ -5,17 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-KINDS = (
-    "received_not_restocked",
-    "restock_failed",
-    "refund_overdue",
-    "manual_refund",
-    "duplicate_refund",
-    "amount_mismatch",
-    "return_left_open",
-    "unknown_to_engine",
-    "needs_attention",
-)
+from engine.definitions.mapping import EXCEPTION_TYPES as KINDS  # one list: the mapping's exception owners
 
 # Canonical Rebound milestones in order: a later one implies the earlier ones.
 MILESTONES = ("registered", "in_transit", "received", "inspected")
