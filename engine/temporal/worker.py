@@ -34,6 +34,9 @@ def build_worker(
     **options: object,
 ) -> Worker:
     activities = ShopifyActivities(settings, http, token_lookup)
+    # Few Shopify calls in flight per worker: under a backlog, many concurrent activities each get a sliver of
+    # the shop's cost budget and time out re-reading; a handful at a time finish and free the budget.
+    options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
     return Worker(
         client,
         task_queue=settings.task_queue,
