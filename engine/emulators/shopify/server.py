@@ -10,25 +10,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from types import TracebackType
 
-import uvicorn
+from engine.ingest.serve import AppServer
 
 from .app import EmulatorState, create_app
 from .cost import Bucket, Plan, plan_named
 from .faults import Faults
 from .schema import SUPPORTED_VERSIONS, load_schema
 from .store import ShopifyStore
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves the host process's signal handlers alone (it is not the main program)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class ShopifyEmulator:
@@ -45,8 +35,7 @@ class ShopifyEmulator:
         self.app = create_app(self.store, self.faults)
         self._port = port
         self._preload = preload_schemas
-        self._server: _EmbeddedServer | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: AppServer | None = None
         self.base_url = ""
 
     async def start(self) -> str:
@@ -56,27 +45,16 @@ class ShopifyEmulator:
         if self._preload:
             # Build the schemas off the loop once per process, so the first request is not a 3 s stall.
             await asyncio.gather(*(asyncio.to_thread(load_schema, v) for v in SUPPORTED_VERSIONS))
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self._port, log_level="warning", lifespan="off")
-        server = _EmbeddedServer(config)
-        self._server = server
-        self._task = asyncio.create_task(server.serve())
-        while not server.started:
-            if self._task.done():
-                self._task.result()  # re-raise the startup error
-                raise RuntimeError("Shopify emulator stopped during startup")
-            await asyncio.sleep(0.01)
-        host, port = server.servers[0].sockets[0].getsockname()[:2]
-        self.base_url = f"http://{host}:{port}"
+        self._server = AppServer(self.app, port=self._port)
+        self.base_url = await self._server.start()
         return self.base_url
 
     async def stop(self) -> None:
-        if self._server is None or self._task is None:
+        if self._server is None:
             return
         self.faults.clear()  # releases responses held by fault injection
-        self._server.should_exit = True
-        await self._task
+        await self._server.stop()
         self._server = None
-        self._task = None
 
     @property
     def state(self) -> EmulatorState:
