@@ -1,29 +1,26 @@
-"""Parity with recorded Shopify: seed equivalent state, send the recorded document and variables (ids mapped to
-the seeded ones), compare the data shape, userErrors (message, field path) and status transitions.
+"""Parity with recorded Shopify, refunds and orders: seed equivalent state, send the recorded document and
+variables (ids mapped to the seeded ones), compare the data shape, userErrors (message, field path, code) and status
+transitions.
 
-``COVERAGE`` lists every capture about returns, reverse logistics, refunds or inventory, and either the test
-that replays it here or why it is not replayed; a test keeps that list complete."""
+Each parity module keeps a ``COVERAGE`` list of its captures: the test that replays each one, or why it is not
+replayed. ``test_every_relevant_capture_is_replayed_or_explained`` keeps the union complete."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from engine.emulators.shopify import OrderLineSeed
 
+from . import test_shopify_emu_parity_inventory as inventory_parity
+from . import test_shopify_emu_parity_returns as returns_parity
 from .conftest import TOKEN, Shop, operation
+from .parity import CAPTURES, PARITY, H, capture, needs_captures, remap
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "shopify" / "captures"
-# The recordings live beside the repository (CI lays shared/ there); without them there is nothing to compare.
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"no recorded Shopify captures at {CAPTURES}")
-H = "harry-test-heelo.myshopify.com"
+pytestmark = needs_captures
 
-PARITY = "replayed here"
 COVERAGE: dict[str, str] = {
     f"{H}__2026-04__orders__refund-create-transactions-validation.json": PARITY,
     f"{H}__2026-04__orders__refund-create-attribution-validation.json": PARITY,
@@ -34,59 +31,16 @@ COVERAGE: dict[str, str] = {
     f"{H}__2025-01__orders__refund-create-partial-shipping-restock-parity.json": "todo: shipping refunds",
     f"{H}__2025-01__orders__order-refund-fulfillment-usererror-no-code.json": "not an engine operation",
     f"{H}__2026-04__orders__orderCancel-restock-refundMethod-parity.json": "orderCancel: not an engine operation",
-    f"{H}__2025-01__orders__return-decline-request-validation.json": "returnDeclineRequest: not emulated",
-    f"{H}__2026-04__admin-platform__fulfillment-return-node-read-after-write.json": "returnRequest/approve flow",
-    f"{H}__2026-04__orders__order-return-status-lifecycle.json": "returnRequest/approve/decline: not emulated",
-    f"{H}__2026-04__orders__return-customer-note-recorded.json": "returnRequest: not emulated",
-    f"{H}__2026-04__orders__return-query-roots-recorded.json": "returnableFulfillments/returnCalculate: unused",
-    f"{H}__2026-04__orders__return-reason-validation.json": "messages mirrored in returns.py; replay todo",
-    f"{H}__2026-04__orders__return-reverse-logistics-dispose-validation.json": "messages mirrored; replay todo",
-    f"{H}__2026-04__orders__return-reverse-logistics-introspection.json": "schema evidence, no behaviour",
-    f"{H}__2026-04__orders__return-reverse-logistics-recorded.json": "uses returnRequest/approve; replay todo",
-    f"{H}__2026-04__orders__return-shipping-fee-recorded.json": "return shipping fees: not emulated",
-    f"{H}__2026-04__orders__returnClose-Reopen-Cancel-state-preconditions.json": "messages mirrored; replay todo",
-    "local-runtime__2026-04__orders__return-lifecycle-local-staging.json": "not Shopify (proxy output)",
-    "local-runtime__2026-04__orders__return-quantity-validation.json": "not Shopify (proxy output)",
-    **{
-        f"{H}__{v}__products__{name}.json": "inventory mutations: the engine restocks through dispositions"
-        for v, name in [
-            ("2025-01", "inventory-adjust-then-has-out-of-stock-variants-parity"),
-            ("2025-01", "inventory-quantity-roots-parity"),
-            ("2025-01", "inventorySetQuantities-name-validation"),
-            ("2026-04", "inventory-activate-on-hand"),
-            ("2026-04", "inventory-adjust-name-allowlist"),
-            ("2026-04", "inventory-adjust-on-hand-name-mirrors"),
-            ("2026-04", "inventory-adjust-zero-delta-noop"),
-            ("2026-04", "inventory-existence-validation"),
-            ("2026-04", "inventory-quantity-contracts-2026-04"),
-            ("2026-04", "inventory-reason-validation"),
-            ("2026-04", "inventorySetQuantities-name-validation"),
-            ("2026-04", "inventorySetQuantities-quantity-bounds"),
-        ]
-    },
-    "very-big-test-store.myshopify.com__2025-01__products__inventory-adjust-quantities-parity.json": (
-        "inventory mutations: the engine restocks through dispositions"
-    ),
 }
 RELEVANT = ("refund", "return", "reverse", "inventory")
 
 
-def capture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((CAPTURES / name).read_text())
-    return data
-
-
-def remap(value: Any, ids: dict[str, str]) -> Any:
-    """Recorded ids -> seeded ids, everywhere in a JSON value."""
-    text = json.dumps(value)
-    for old, new in ids.items():
-        text = text.replace(old, new)
-    return json.loads(text)
-
-
 def test_every_relevant_capture_is_replayed_or_explained() -> None:
+    modules = [COVERAGE, returns_parity.COVERAGE, inventory_parity.COVERAGE]
+    listed = [name for coverage in modules for name in coverage]
+    assert len(listed) == len(set(listed)), "a capture is listed by two parity modules"
     relevant = sorted(p.name for p in CAPTURES.glob("*.json") if any(w in p.name.lower() for w in RELEVANT))
-    assert sorted(COVERAGE) == relevant
+    assert sorted(listed) == relevant
 
 
 async def _seed_cad_order(shop: Shop, gateway: str) -> tuple[str, str]:
