@@ -31,6 +31,7 @@ from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
 from engine.drift.workflow import DriftInput
 from engine.emulators.rebound.scenarios import Scenario, demo_population
 from engine.emulators.rebound.server import ReboundEmulator
+from engine.emulators.shopify.cost import plan_named
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.emulators.shopify.store import OrderLineSeed, ShopifyStore
 from engine.ingest.pull import PullInput, ReboundPullActivities, ReboundPullWorkflow, ensure_pull_schedule
@@ -81,6 +82,12 @@ def seed_shopify(
             lines=[OrderLineSeed(line.sku, line.quantity, line.unit_price) for line in sc.order_lines],
             shipping=Decimal("3.95"),
         )
+
+
+def apply_plans(emulator: ShopifyEmulator, mappings: dict[str, MappingDef]) -> None:
+    """Put each emulated shop on the plan its mapping declares, so Shopify's bucket and the engine agree."""
+    for mapping in mappings.values():
+        emulator.set_plan(mapping.shop_domain, plan_named(mapping.plan))
 
 
 def rebound_app_refund(store: ShopifyStore, mapping: MappingDef, sc: Scenario, event_kind: str) -> None:
@@ -318,6 +325,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
         now = datetime.now(UTC)
         scenarios = demo_population(mappings, now=now, seed=int(now.timestamp()))
         seed_shopify(emulator.store, mappings, scenarios, tokens)
+        apply_plans(emulator, mappings)
         print(f"Shopify emulator on {base_url} (API {sorted({m.api_version for m in mappings.values()})})")
         run_settings = Settings(
             temporal_address=server.address,

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from engine.definitions.flow import FlowDef, load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
-from engine.demo import rebound_app_refund, seed_shopify
+from engine.demo import apply_plans, rebound_app_refund, seed_shopify
 from engine.emulators.rebound.scenarios import Scenario, ScenarioBuilder
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.rebound.translate import translate
 from engine.settings import REPO_ROOT, Settings
+from engine.shopify.plans import ShopLimit
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.starter import Delivery, deliver, handle_for
 from engine.temporal.worker import build_worker
@@ -80,6 +82,7 @@ class Harness:
 
     def seed(self, *scenarios: Scenario) -> None:
         seed_shopify(self.shopify.store, self.mappings, list(scenarios), self.tokens)
+        apply_plans(self.shopify, self.mappings)
 
     async def push(self, sc: Scenario, payload: dict) -> Delivery:
         event = translate(payload, self.mappings[sc.brand]).event
@@ -127,6 +130,25 @@ def shopify_settings(base_url: str, task_queue: str, address: str) -> Settings:
     return Settings(temporal_address=address, task_queue=task_queue, shopify_endpoint=f"{base_url}/shops/{{shop}}")
 
 
+@asynccontextmanager
+async def running_harness(
+    env: WorkflowEnvironment,
+    shopify: ShopifyEmulator,
+    flow: FlowDef,
+    mappings: dict[str, MappingDef],
+    shops: list[ShopLimit] | None = None,
+) -> AsyncIterator[Harness]:
+    """A harness with its own task queue and worker set (per-shop queues from the mappings unless ``shops``)."""
+    tokens: dict[str, str] = {}
+    assert shopify.base_url
+    settings = shopify_settings(shopify.base_url, f"returns-{uuid.uuid4()}", "")
+    builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
+    h = Harness(env.client, flow, mappings, shopify, settings, tokens, builder)
+    async with httpx.AsyncClient(timeout=10) as http:
+        async with build_worker(env.client, settings, http, token_lookup=tokens.__getitem__, shops=shops):
+            yield h
+
+
 @pytest.fixture
 async def harness(
     temporal_env: WorkflowEnvironment,
@@ -134,14 +156,8 @@ async def harness(
     flow: FlowDef,
     mappings: dict[str, MappingDef],
 ) -> AsyncIterator[Harness]:
-    tokens: dict[str, str] = {}
-    assert shopify.base_url
-    settings = shopify_settings(shopify.base_url, f"returns-{uuid.uuid4()}", "")
-    builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
-    h = Harness(temporal_env.client, flow, mappings, shopify, settings, tokens, builder)
-    async with httpx.AsyncClient(timeout=10) as http:
-        async with build_worker(temporal_env.client, settings, http, token_lookup=tokens.__getitem__):
-            yield h
+    async with running_harness(temporal_env, shopify, flow, mappings) as h:
+        yield h
 
 
 def shared_path(*parts: str) -> Path:

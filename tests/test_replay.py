@@ -46,7 +46,9 @@ async def test_fresh_history_with_duplicates_and_reordering_replays(harness: Har
     status = await harness.wait_state(sc, "refunded")
     assert status.state == "refunded"
     history = await handle_for(harness.client, sc.brand, sc.rebound_return_id).fetch_history()
-    if os.environ.get("RECORD_HISTORIES"):  # refresh the committed fixture: RECORD_HISTORIES=1 pytest -k fresh
-        (HISTORIES / "castore-duplicates-reordered-damaged.json").write_text(history.to_json())
+    # Record a new fixture after a change to the workflow (keep the old ones: running returns still replay them):
+    #   RECORD_HISTORIES=<name> pytest tests/test_replay.py -k fresh
+    if name := os.environ.get("RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None

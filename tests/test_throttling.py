@@ -11,12 +11,18 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from engine.emulators.shopify import OrderLineSeed, ShopifyEmulator
-from engine.emulators.shopify.cost import Plan
+from engine.emulators.shopify.cost import Plan, plan_named
 from engine.shopify.client import ShopConnection, ShopifyClient
 from engine.shopify.errors import ShopifyThrottledError
+from engine.shopify.plans import ShopLimit, shop_task_queue
 from engine.shopify.throttle import CostBudget
+from engine.temporal.starter import handle_for
+from engine.temporal.worker import build_worker
+from tests.conftest import running_harness
 
 DOMAIN = "throttle.myshopify.com"
 RATE = 100  # points/s
@@ -120,3 +126,50 @@ async def test_a_backlog_for_one_shop_never_fails_a_step_with_throttled(harness,
     ]
     assert failures == []
     assert harness.shopify.bucket(domain).charged > 800  # more than a bucketful: the backlog had to wait
+
+
+async def test_a_shop_backlog_goes_through_the_shops_queue_and_no_workflow_sees_throttled(  # type: ignore[no-untyped-def]
+    temporal_env, shopify, flow, mappings
+) -> None:
+    """Twelve returns at once on a Standard shop whose bucket is nearly empty, served by two worker sets (two
+    processes' worth of cost budgets) polling the shop's queue: every Shopify step is dispatched on the shop's
+    queue at the plan's rate, no step ever hands its attempt back for the budget, no workflow sees THROTTLED,
+    and each return is refunded once."""
+    domain = mappings["castore"].shop_domain
+    limits = [ShopLimit(domain, "standard")]
+    async with running_harness(temporal_env, shopify, flow, mappings, shops=limits) as harness:
+        # A second process's worth of workers on the same queues: its own connection and its own cost budget.
+        other = await Client.connect(harness.client.service_client.config.target_host)
+        async with httpx.AsyncClient(timeout=10) as http:
+            second = build_worker(other, harness.settings, http, token_lookup=harness.tokens.__getitem__, shops=limits)
+            async with second:
+                b = harness.builder
+                scenarios = []
+                for i in range(12):
+                    sc = b.new(f"queue-{i}", "castore", lines=1)
+                    b.returned(sc, 0, 1, "A")
+                    b.lifecycle(sc)
+                    b.expect(sc)
+                    scenarios.append(sc)
+                harness.seed(*scenarios)
+                shopify.set_plan(domain, plan_named("standard"))
+                shopify.bucket(domain).available = 300.0  # another app just spent most of the bucket
+                harness.start_options = {"activity_timeout_seconds": 30}  # the production default
+
+                await asyncio.gather(*(harness.push_all(sc) for sc in scenarios))
+                statuses = await asyncio.gather(*(harness.wait_state(sc, "refunded", timeout=240) for sc in scenarios))
+
+    queue = shop_task_queue(harness.settings.task_queue, domain)
+    for sc, status in zip(scenarios, statuses, strict=True):
+        assert status.state == "refunded" and not status.needs_attention, (sc.name, status.attention_reason)
+        assert status.budget_waits == 0, sc.name
+        assert len(shopify.store.refunds(domain, harness.order_id(sc))) == 1
+        queues, throttled = set(), 0
+        async for event in handle_for(harness.client, sc.brand, sc.rebound_return_id).fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                queues.add(event.activity_task_scheduled_event_attributes.task_queue.name)
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                throttled += "Throttled" in str(event.activity_task_failed_event_attributes.failure)
+        assert queues == {queue}, sc.name
+        assert throttled == 0, sc.name
+    assert shopify.bucket(domain).charged > 300  # more than was left: the backlog had to wait for the refill

@@ -4,9 +4,10 @@ answers THROTTLED.
     python -m engine.bench.backlog                      # 200 returns, Standard plan, 2 worker "processes"
     python -m engine.bench.backlog --returns 50 --plan plus --workers 1
 
-Everything runs here: a Temporal dev server, the Shopify emulator with the shop on the chosen plan, and
-``--workers`` workers on one task queue: one in this process, the others ``python -m engine worker``
-processes, each with its own cost budget. Every return is
+Everything runs here: a Temporal dev server, the Shopify emulator with the shop on the chosen plan (written into
+a copy of the brand's mapping, so every worker dispatches the shop's queue at that plan's rate), and
+``--workers`` workers: one in this process, the others ``python -m engine worker`` processes, each with its
+own cost budget. Every return is
 registered at once (one push each) so the whole lifecycle of all of them competes for the one bucket: then
 the rest of their pushes (carrier, receipt, inspection) follow. Prints one JSON line with the figures.
 """
@@ -17,20 +18,25 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections import Counter
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from engine.activities.shopify_steps import ShopifyActivities
 from engine.bench.report import write_section
 from engine.definitions.flow import load_flow
 from engine.definitions.mapping import load_mappings
@@ -42,7 +48,7 @@ from engine.rebound.translate import translate
 from engine.settings import REPO_ROOT, Settings, token_env_name
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.starter import deliver, handle_for
-from engine.temporal.worker import workflow_runner
+from engine.temporal.worker import build_worker
 from engine.workflow import search
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -51,8 +57,13 @@ BRAND = "castore"
 
 async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str, Any]:
     flow = load_flow(REPO_ROOT / "flows" / "return.yaml")
-    mappings = load_mappings(REPO_ROOT / "mappings")
+    mappings_dir = Path(tempfile.mkdtemp(prefix="bench-mappings-"))
+    shutil.copytree(REPO_ROOT / "mappings", mappings_dir, dirs_exist_ok=True)
+    brand_file = mappings_dir / f"{BRAND}.yaml"
+    brand_file.write_text(re.sub(r"(?m)^  plan: \S+", f"  plan: {plan}", brand_file.read_text()))
+    mappings = load_mappings(mappings_dir)
     mapping = mappings[BRAND]
+    assert mapping.plan == plan, f"could not set plan {plan} in {brand_file}"
     builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
     scenarios = []
     for i in range(returns):
@@ -78,21 +89,18 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
             temporal_address="",
             task_queue=f"bench-{uuid.uuid4()}",
             shopify_endpoint=f"{emulator.base_url}/shops/{{shop}}",
+            mappings_dir=mappings_dir,
         )
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)))
-        acts = ShopifyActivities(settings, http, tokens.__getitem__)
-        worker = Worker(
-            env.client,
-            task_queue=settings.task_queue,
-            workflows=[ReturnWorkflow],
-            activities=acts.all(),
-            workflow_runner=workflow_runner(),
-        )
-        await stack.enter_async_context(worker)
+        worker_set = build_worker(env.client, settings, http, token_lookup=tokens.__getitem__)
+        await stack.enter_async_context(worker_set)
+        acts = worker_set.activities
+        limit = next(x for x in worker_set.limits if x.domain == domain)
         environ = {
             **os.environ,
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "RETURNS_TASK_QUEUE": settings.task_queue,
+            "RETURNS_MAPPINGS_DIR": str(mappings_dir),
             "SHOPIFY_ENDPOINT": settings.shopify_endpoint,
             token_env_name(domain): tokens[domain],
         }
@@ -146,6 +154,8 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
             for sc in scenarios
         )
         stats = [acts._budget.stats]  # noqa: SLF001 - the in-process worker's counters (others are processes)
+        activity = await _activity_counts(env.client, scenarios)
+        scheduled = sum(activity["scheduled"].values())
         return {
             "returns": returns,
             "plan": plan,
@@ -161,6 +171,12 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
             "points_per_second": round(bucket.charged / elapsed, 1),
             "returns_per_minute": round((returns - len(pending)) / elapsed * 60, 1),
             "throttled_by_shopify": bucket.throttled,
+            "queue_rate_per_second": round(limit.activities_per_second, 2),
+            "points_per_activity_assumed": limit.points_per_activity,
+            "activities_scheduled": scheduled,
+            "points_per_activity_measured": round(bucket.charged / max(scheduled, 1), 1),
+            "throttled_failures_seen_by_workflows": activity["throttled_failures"],
+            "workflow_budget_waits": activity["budget_waits"],
             "in_process_worker": {
                 "attempts_deferred_for_budget": sum(s.deferred for s in stats),
                 "throttled_retried_in_place": sum(s.throttled_responses for s in stats),
@@ -168,6 +184,25 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
                 "wait_seconds": round(sum(s.waited_seconds for s in stats), 1),
             },
         }
+
+
+async def _activity_counts(client: Client, scenarios: list[Any]) -> dict[str, Any]:
+    """From every return's history: activities scheduled (by name), and the ShopifyThrottled failures and
+    budget waits the workflows saw."""
+    scheduled: Counter[str] = Counter()
+    throttled = 0
+    waits = 0
+    for sc in scenarios:
+        handle = handle_for(client, sc.brand, sc.rebound_return_id)
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                scheduled[event.activity_task_scheduled_event_attributes.activity_type.name] += 1
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                failure = event.activity_task_failed_event_attributes.failure
+                if failure.application_failure_info.type == "ShopifyThrottled":
+                    throttled += 1
+        waits += (await handle.query(ReturnWorkflow.status)).budget_waits
+    return {"scheduled": dict(scheduled), "throttled_failures": throttled, "budget_waits": waits}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -189,6 +224,13 @@ def table(r: dict[str, Any]) -> str:
         ("points spent (actual cost)", r["points_spent"]),
         (f"points/s (restore rate {r['restore_rate']})", f"**{r['points_per_second']}**"),
         ("THROTTLED answered by Shopify", f"**{r['throttled_by_shopify']}**"),
+        ("ShopifyThrottled failures seen by workflows", f"**{r['throttled_failures_seen_by_workflows']}**"),
+        ("attempts handed back to wait (workflow timers)", r["workflow_budget_waits"]),
+        ("shop queue dispatch rate (server-side)", f"{r['queue_rate_per_second']} activities/s"),
+        (
+            "points per activity: assumed / measured",
+            f"{r['points_per_activity_assumed']} / {r['points_per_activity_measured']}",
+        ),
         ("needs_attention", r["needs_attention"]),
         ("refunds in Shopify", r["refunds"]),
     ]

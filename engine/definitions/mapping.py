@@ -132,6 +132,7 @@ class MappingDef:
     sla_seconds: dict[str, int] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OWNERS))
     source_file: str = ""
+    plan: str = "standard"  # the shop's Shopify plan: its API rate (engine.shopify.plans)
 
     def reason_for(self, code: str) -> ReasonRule:
         """Exact code, then case-insensitive, then the free-text patterns, then the default."""
@@ -295,6 +296,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
         version=doc.content_hash[:16],
         shop_domain=shop["domain"],
         api_version=shop["api_version"],
+        plan=shop.get("plan", "standard"),
         currency=shop["currency"],
         return_window_days=shop.get("return_window_days", 30),
         locations={k: Location(k, v["id"], v.get("name", k)) for k, v in shop["locations"].items()},

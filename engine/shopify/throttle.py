@@ -11,12 +11,13 @@ wait longer than its caller's deadline is not admitted, and is told when to come
 time of the queue ahead of it (actual costs over the restore rate), so a deferred activity attempt returns
 once, after the backlog, rather than every few seconds.
 
-Across worker processes the single source of truth is Shopify's own bucket: every response's
-``currentlyAvailable`` already includes what every other process spent, and replaces this process's estimate
-(minus what this process has sent but not yet heard back about). When processes still overlap, Shopify answers
-THROTTLED, which costs no points; the client waits for exactly the deficit Shopify reported and retries in
-place, so the backlog drains at the bucket's rate and the THROTTLED never leaves the client (see
-docs/benchmarks.md for measured THROTTLED counts with one and two workers).
+Across worker processes two things share the shop's bucket. The Temporal server hands out the shop's activities
+at the plan's rate for all workers together (the shop's own task queue, ``engine.shopify.plans``), so processes
+rarely compete. And Shopify's own bucket is the source of truth: every response's ``currentlyAvailable`` already
+includes what every other process spent, and replaces this process's estimate (minus what this process has sent
+but not yet heard back about). When processes still overlap, Shopify answers THROTTLED, which costs no points;
+the client waits for exactly the deficit Shopify reported and retries in place, so the THROTTLED never leaves
+the client (see docs/benchmarks.md for measured THROTTLED counts).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""Build the worker: the return workflow plus the Shopify activities, on one task queue."""
+"""Build the workers: the return workflow on the deployment's queue, and the Shopify activities on one queue per
+shop, dispatched by the server at that shop's rate (``engine.shopify.plans``)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
+from types import TracebackType
 
 import httpx
 from temporalio.client import Client
@@ -14,9 +16,11 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from engine.activities.shopify_steps import ShopifyActivities
+from engine.definitions.mapping import load_mappings
 from engine.registry.client import REGISTRY_TASK_QUEUE
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
+from engine.shopify.plans import ShopLimit, points_per_activity_from_env, shop_task_queue
 from engine.workflow.return_workflow import ReturnWorkflow
 
 
@@ -25,19 +29,61 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("jmespath"))
 
 
+class ReturnWorkers:
+    """The worker set of one process, entered and left together: the return workflows on the deployment's queue,
+    and one activity worker per shop on that shop's queue. All share one ShopifyActivities, so one cost budget
+    per process. The deployment's queue also serves the Shopify activities of returns started before shop queues
+    existed (their histories schedule there)."""
+
+    def __init__(self, workers: list[Worker], limits: list[ShopLimit], activities: ShopifyActivities) -> None:
+        self.workers = workers
+        self.limits = limits
+        self.activities = activities
+        self._stack = AsyncExitStack()
+
+    async def __aenter__(self) -> ReturnWorkers:
+        await self._stack.__aenter__()
+        try:
+            for worker in self.workers:
+                await self._stack.enter_async_context(worker)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.__aexit__(exc_type, exc, tb)
+
+
+def shop_limits(settings: Settings) -> list[ShopLimit]:
+    """The shops this deployment serves, from its mappings; every worker derives the same rates from them."""
+    per_activity = points_per_activity_from_env()
+    limits: dict[str, ShopLimit] = {}
+    for mapping in load_mappings(settings.mappings_dir).values():
+        limit = ShopLimit(mapping.shop_domain, mapping.plan, per_activity)
+        known = limits.get(limit.domain)
+        if known is None or limit.restore_rate < known.restore_rate:  # two brands, one shop: the slower plan
+            limits[limit.domain] = limit
+    return sorted(limits.values(), key=lambda limit: limit.domain)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
     http: httpx.AsyncClient,
     *,
     token_lookup: Callable[[str], str] = shopify_token,
+    shops: Iterable[ShopLimit] | None = None,
     **options: object,
-) -> Worker:
+) -> ReturnWorkers:
     activities = ShopifyActivities(settings, http, token_lookup)
     # Few Shopify calls in flight per worker: under a backlog, many concurrent activities each get a sliver of
     # the shop's cost budget and time out re-reading; a handful at a time finish and free the budget.
     options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
-    return Worker(
+    limits = list(shop_limits(settings) if shops is None else shops)
+    main = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ReturnWorkflow],
@@ -45,6 +91,18 @@ def build_worker(
         workflow_runner=workflow_runner(),
         **options,  # type: ignore[arg-type]
     )
+    per_shop = [
+        Worker(
+            client,
+            task_queue=shop_task_queue(settings.task_queue, limit.domain),
+            activities=activities.all(),
+            # Server-side: one rate for the queue, whichever worker polls it (all derive the same figure).
+            max_task_queue_activities_per_second=limit.activities_per_second,
+            **options,  # type: ignore[arg-type]
+        )
+        for limit in limits
+    ]
+    return ReturnWorkers([main, *per_shop], limits, activities)
 
 
 def build_registry_worker(client: Client) -> Worker:
@@ -70,7 +128,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(build_worker(client, settings, http))
+            returns = await stack.enter_async_context(build_worker(client, settings, http))
             await stack.enter_async_context(build_registry_worker(client))
             rebound_url, rebound_token = os.environ.get("REBOUND_API_URL"), os.environ.get("REBOUND_API_TOKEN")
             if rebound_url and rebound_token:  # the drift monitor's schedules need Rebound's API
@@ -88,5 +146,8 @@ async def run_worker(settings: Settings) -> None:
                     mappings=mappings,
                 )
                 await stack.enter_async_context(build_drift_worker(client, drift))
-            print(f"worker polling {settings.task_queue!r} on {settings.temporal_address}", flush=True)
+            shops = ", ".join(
+                f"{limit.domain} ({limit.plan}, {limit.activities_per_second:.1f}/s)" for limit in returns.limits
+            )
+            print(f"worker polling {settings.task_queue!r} on {settings.temporal_address}; shops: {shops}", flush=True)
             await stop.wait()

@@ -92,3 +92,4 @@ class ReturnStatus:
     steps_done: list[str] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
     finished: bool = False
+    budget_waits: int = 0  # times a Shopify step handed back its attempt to wait for the shop's budget

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import Priority, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.events import EventItem, ReturnEvent
     from engine.outcomes import ItemFacts, item_outcome, refund_for
     from engine.refunds import RefundPlan
+    from engine.shopify.plans import shop_task_queue
     from engine.workflow import search
     from engine.workflow.messages import (
         AuditEntry,
@@ -66,6 +67,23 @@ SHOPIFY_DISPOSITION = {
 
 class StepFailed(Exception):
     """A step could not complete; the return is held for a person."""
+
+
+# Under a backlog the shop's queue hands out what finishes returns first: a refund owed to a customer and stock
+# waiting to be sold go before opening returns that were registered later (Temporal priority: 1 runs first).
+STEP_PRIORITY: dict[str, int] = {
+    "issue_refund": 1,
+    "find_refund": 1,
+    "credit_bonus": 1,
+    "dispose_items": 2,
+    "close_return": 2,
+    "cancel_return": 2,
+    "sync_order_status": 3,
+    "attach_tracking": 3,
+    "create_return": 4,
+    "validate_order": 4,
+}
+DEFAULT_PRIORITY = 3
 
 
 @workflow.defn(name="ReturnWorkflow")
@@ -310,6 +328,7 @@ class ReturnWorkflow:
             steps_done=list(self.steps_done),
             audit=list(self.audit),
             finished=self.finished_at is not None,
+            budget_waits=self.budget_waits,
         )
 
     @property
@@ -469,12 +488,23 @@ class ReturnWorkflow:
     async def _call(self, method: Any, arg: Any) -> Any:
         """Run a Shopify activity. Waiting for the shop's cost budget is not a failure: the activity gives up
         its attempt (ShopifyThrottled, with how long to wait) and the workflow sleeps on a durable timer, so
-        a backlog drains at the bucket's rate instead of exhausting retries into needs_attention."""
+        a backlog drains at the bucket's rate instead of exhausting retries into needs_attention.
+
+        Calls go to the shop's own activity queue, which the server dispatches at the shop's rate for every worker
+        (``engine.shopify.plans``); under a backlog, money and stock steps go first (``STEP_PRIORITY``)."""
+        routing: dict[str, Any] = {}
+        if workflow.patched("shop-queue"):
+            name = getattr(method, "__name__", "")
+            routing = {
+                "task_queue": shop_task_queue(workflow.info().task_queue, self.shop.domain),
+                "priority": Priority(priority_key=STEP_PRIORITY.get(name, DEFAULT_PRIORITY)),
+            }
         while True:
             try:
                 return await workflow.execute_activity_method(
                     method,
                     arg,
+                    **routing,
                     start_to_close_timeout=timedelta(seconds=self.start.activity_timeout_seconds),
                     retry_policy=RetryPolicy(
                         initial_interval=timedelta(seconds=1),

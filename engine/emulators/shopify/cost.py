@@ -54,6 +54,7 @@ PLANS: dict[str, Plan] = {
     "standard": Plan("standard", 100, 2000),
     "advanced": Plan("advanced", 200, 4000),
     "plus": Plan("plus", 1000, 20000),
+    "enterprise": Plan("enterprise", 2000, 40000),
 }
 STANDARD = PLANS["standard"]
 MAX_AVAILABLE = STANDARD.maximum_available

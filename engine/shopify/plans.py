@@ -1,0 +1,54 @@
+"""How fast the engine may call one shop: its plan's restore rate, turned into activities per second.
+
+Shopify limits GraphQL Admin calls per app and shop with a leaky bucket of cost points; the plan sets how fast
+it refills. Temporal can only rate-limit *tasks*, so each shop gets its own activity task queue dispatched at
+``restore rate / points per activity``: the server enforces it across every worker process, so a backlog is
+handed out at about the rate the shop can serve, and each attempt finds points when it starts. The finer pacing
+(which call may go now, how many points are left) stays in each process's cost budget, corrected by every
+``throttleStatus`` Shopify returns (``engine.shopify.throttle``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+# Points restored per second, by plan (shopify.dev, "GraphQL Admin API rate limits").
+RESTORE_RATES: dict[str, int] = {"standard": 100, "advanced": 200, "plus": 1000, "enterprise": 2000}
+# Actual cost of one engine activity: `make bench` measures 24 points on average (engine.bench.backlog: points spent
+# over activities scheduled); 25 leaves the bucket a little to refill between bursts. Every worker must use the same
+# figure: the task-queue rate is one value per queue on the server.
+DEFAULT_POINTS_PER_ACTIVITY = 25.0
+
+
+@dataclass(frozen=True)
+class ShopLimit:
+    """One shop's dispatch rate; every worker polling the shop's queue sets the same figure."""
+
+    domain: str
+    plan: str
+    points_per_activity: float = DEFAULT_POINTS_PER_ACTIVITY
+
+    @property
+    def restore_rate(self) -> int:
+        return RESTORE_RATES[self.plan]
+
+    @property
+    def activities_per_second(self) -> float:
+        return self.restore_rate / self.points_per_activity
+
+
+def points_per_activity_from_env() -> float:
+    raw = os.environ.get("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY")
+    if not raw:
+        return DEFAULT_POINTS_PER_ACTIVITY
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(f"RETURNS_SHOPIFY_POINTS_PER_ACTIVITY must be positive, got {raw!r}")
+    return value
+
+
+def shop_task_queue(base: str, domain: str) -> str:
+    """The shop's activity queue, derived from the deployment's queue so two deployments never share one."""
+    return f"{base}.shopify.{re.sub(r'[^a-z0-9.-]', '-', domain.lower())}"
