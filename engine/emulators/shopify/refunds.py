@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import store_credit
-from .model import STORE_CREDIT_GATEWAY, Order, Refund, RefundLine, Shop, Transaction
+from .model import STORE_CREDIT_GATEWAY, LineItem, Order, Refund, RefundLine, Shop, Transaction
 from .money import format_with_symbol, to_decimal
 from .outcome import Outcome, UserError
 
@@ -65,6 +65,15 @@ def _store_credit_refunds(
     if found and order.customer_id is None:
         errors.append(UserError(["refundMethods"], NO_CUSTOMER_MESSAGE))
     return Outcome(errors=errors) if errors else Outcome(found)
+
+
+def _line_subtotal(order: Order, line: LineItem, quantity: int, restock_type: str) -> Decimal:
+    """``RefundLineItem.subtotalSet``: the units' price, except NO_RESTOCK of a line nothing of which was fulfilled,
+    which Shopify reports as 0.0 (2025-01 captures: NO_RESTOCK of an unfulfilled line -> 0.0, RETURN of an
+    unfulfilled line -> its price). Inferred from those two recordings; the money refunded is unaffected."""
+    if restock_type == "NO_RESTOCK" and order.fulfilled_quantity(line.id) == 0:
+        return Decimal("0")
+    return line.unit_price * quantity
 
 
 def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any]) -> Outcome[Refund]:
@@ -140,7 +149,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
                 restock_type=restock_type,
                 location_id=location_id,
                 restocked=restocked,
-                subtotal=line.unit_price * quantity,
+                subtotal=_line_subtotal(order, line, quantity, restock_type),
             )
         )
     transaction_ids = []
