@@ -156,7 +156,9 @@ mutation RefundCreateParity($input: RefundInput!, $idempotencyKey: String!) {
 # Deliberate difference: 2025-01 has no @idempotent directive at all (idempotency-by-version.txt: optional from
 # 2026-01, required from 2026-04). The emulator serves 2026-04 only, so the recorded call is sent with the
 # directive and a fresh key: a first use of a key behaves exactly like the keyless 2025-01 call.
-REFUND_DOWNSTREAM_READ = (CAPTURES.parent / "draft-proxy-notes" / "parity-requests" / "refundCreate-downstream-read.graphql")
+REFUND_DOWNSTREAM_READ = (
+    CAPTURES.parent / "draft-proxy-notes" / "parity-requests" / "refundCreate-downstream-read.graphql"
+)
 TIMESTAMPS = ("createdAt", "updatedAt", "closedAt", "cancelledAt")
 
 
@@ -215,7 +217,7 @@ async def _seed_recorded_order(shop: Shop, hydrate: dict[str, Any]) -> tuple[str
     location = "gid://shopify/Location/1"
     store.add_shop(domain, access_token=TOKEN, currency="CAD", locations=[(location, "W")])
     lines = hydrate["lineItems"]["nodes"]
-    for index, line in enumerate(lines):
+    for index in range(len(lines)):
         store.add_product(domain, f"SKU-{index}", stock={location: 0})
     shipping = sum(Decimal(s["originalPriceSet"]["shopMoney"]["amount"]) for s in hydrate["shippingLines"]["nodes"])
     order_id = store.add_order(

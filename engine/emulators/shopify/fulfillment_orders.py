@@ -74,11 +74,17 @@ def fulfillment_order(views: Views, order: Order) -> View:
         "supportedActions": [],
         "order": lambda _info: views.order(order),
         "assignedLocation": (
-            {"__typename": "FulfillmentOrderAssignedLocation", "name": location.name, "location": views.location(location)}
+            {
+                "__typename": "FulfillmentOrderAssignedLocation",
+                "name": location.name,
+                "location": views.location(location),
+            }
             if location
             else None
         ),
-        "lineItems": lambda _info, **a: connection(order.line_items, a, lambda li: fulfillment_order_line(views, order, li)),
+        "lineItems": lambda _info, **a: connection(
+            order.line_items, a, lambda li: fulfillment_order_line(views, order, li)
+        ),
     }
 
 

@@ -78,20 +78,30 @@ def _refund_input(shop: Shop, order: Order, request: CancelRequest) -> dict[str,
         waiting = max(0, line.quantity - order.fulfilled_quantity(line.id) - order.refunded_quantity(line.id))
         restock = min(left, waiting) if request.restock and location_id is not None else 0
         if restock:
-            lines.append({"lineItemId": line.id, "quantity": restock, "restockType": "CANCEL", "locationId": location_id})
+            lines.append(
+                {"lineItemId": line.id, "quantity": restock, "restockType": "CANCEL", "locationId": location_id}
+            )
         if left - restock:
             lines.append({"lineItemId": line.id, "quantity": left - restock, "restockType": "NO_RESTOCK"})
     refund_input: dict[str, Any] = {"orderId": order.id, "refundLineItems": lines, "shipping": {"fullRefund": True}}
     method = request.refund_method or {}
     if request.refund or method.get("originalPaymentMethodsRefund"):
         refund_input["transactions"] = [
-            {"amount": format_amount(left), "gateway": t.gateway, "kind": "REFUND", "orderId": order.id, "parentId": t.id}
+            {
+                "amount": format_amount(left),
+                "gateway": t.gateway,
+                "kind": "REFUND",
+                "orderId": order.id,
+                "parentId": t.id,
+            }
             for t, left in _refundable_parents(order)
         ]
     elif method.get("storeCreditRefund") is not None and order.net_payment() > 0:
         credit = method["storeCreditRefund"]
         amount = {"amount": format_amount(order.net_payment()), "currencyCode": order.currency}
-        refund_input["refundMethods"] = [{"storeCreditRefund": {"amount": amount, "expiresAt": credit.get("expiresAt")}}]
+        refund_input["refundMethods"] = [
+            {"storeCreditRefund": {"amount": amount, "expiresAt": credit.get("expiresAt")}}
+        ]
     return refund_input
 
 
