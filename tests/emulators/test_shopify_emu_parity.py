@@ -424,3 +424,33 @@ async def test_order_cancel_restock_refund_method(shop: Shop) -> None:
     assert times[0] == times[1]  # recorded: closed and cancelled in the same instant
     # restock: true puts the cancelled (never fulfilled) units back in stock at the order's location
     assert store.stock(domain, "ITEM")[location]["available"] == line["quantity"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["staffNoteTooLong", "refundTrueAndRefundMethodConflict", "refundFalseAndRefundMethodConflict", "alreadyCancelled"],
+)
+async def test_order_cancel_error_messages(shop: Shop, case: str) -> None:
+    """Not a refund/return capture (outside COVERAGE), replayed because orderCancel is emulated: its userErrors."""
+    rec = capture(f"{H}__2026-04__orders__orderCancel-error-messages.json")
+    setup = rec["setup"]
+    store = shop.store
+    ids: dict[str, str] = {}
+    for name in ("freshOrderCreate", "cancelledOrderCreate"):
+        recorded_id = setup[name]["response"]["payload"]["data"]["orderCreate"]["order"]["id"]
+        ids[recorded_id] = store.add_order(
+            shop.domain,
+            name=f"#{name}",
+            processed_at=datetime(2026, 6, 29, tzinfo=UTC),
+            lines=[OrderLineSeed(f"SKU-{name}", 1, Decimal("10.00"), fulfilled=0)],
+        )
+    cancel = setup["setupCancel"]
+    body = (await shop.post({"query": cancel["query"], "variables": remap(cancel["variables"], ids)})).json()
+    got = body["data"]["orderCancel"]
+    want = cancel["response"]["payload"]["data"]["orderCancel"]
+    assert got["job"]["id"].startswith("gid://shopify/Job/") and got["job"]["done"] is want["job"]["done"]
+    assert {k: v for k, v in got.items() if k != "job"} == {k: v for k, v in want.items() if k != "job"}
+
+    expected = rec["expected"][case]
+    body = (await shop.post({"query": expected["query"], "variables": remap(expected["variables"], ids)})).json()
+    assert body["data"] == remap(expected["response"]["payload"]["data"], ids)
