@@ -208,10 +208,10 @@ def _strip_presentment(value: Any) -> Any:
     return value
 
 
-async def _seed_recorded_order(shop: Shop, hydrate: dict[str, Any]) -> tuple[str, dict[str, str]]:
+def _seed_recorded_order(shop: Shop, hydrate: dict[str, Any]) -> str:
     """A CAD shop holding the recorded order as the hydrate read saw it (unfulfilled lines, one manual SALE,
-    earlier refunds replayed as staff refunds); returns the seeded order id and recorded->seeded ids, checked
-    by sending the recorded hydrate query and comparing the whole answer."""
+    earlier refunds replayed as staff refunds). ``_refund_scenario`` checks it by sending the recorded hydrate
+    query and comparing the whole answer."""
     store = shop.store
     domain = f"refund-parity-{shop.domain}"
     location = "gid://shopify/Location/1"
@@ -248,7 +248,7 @@ async def _seed_recorded_order(shop: Shop, hydrate: dict[str, Any]) -> tuple[str
             note=refund["note"],
         )
     shop.domain = domain
-    return order_id, {}
+    return order_id
 
 
 async def _check_hydrate(shop: Shop, call: dict[str, Any], order_id: str, ids: dict[str, str]) -> None:
@@ -265,8 +265,8 @@ async def _refund_scenario(shop: Shop, name: str) -> tuple[dict[str, Any], dict[
     rec = capture(name)
     [hydrate_call] = [c for c in rec["upstreamCalls"] if c["response"]["body"]["data"]["order"]]
     hydrate = hydrate_call["response"]["body"]["data"]["order"]
-    order_id, ids = await _seed_recorded_order(shop, hydrate)
-    ids[hydrate["id"]] = order_id
+    order_id = _seed_recorded_order(shop, hydrate)
+    ids = {hydrate["id"]: order_id}
     await _check_hydrate(shop, hydrate_call, order_id, ids)
     ids["gid://shopify/Location/112829759794"] = "gid://shopify/Location/1"  # the restock location
     return rec, ids
@@ -309,6 +309,10 @@ async def test_refund_create_success_parity(shop: Shop, scenario: str) -> None:
     assert after - before == restocked
 
     await _downstream(shop, rec, order_id, ids)
+    # not in the recording, follows from the input: the shipping refunded (fullRefund / amount) is the 5.00 line
+    read = "query($id: ID!) { order(id: $id) { totalRefundedShippingSet { shopMoney { amount } } } }"
+    body = (await shop.post({"query": read, "variables": {"id": order_id}})).json()
+    assert body["data"]["order"]["totalRefundedShippingSet"]["shopMoney"]["amount"] == "5.0"
 
 
 async def test_refund_create_over_refund_user_errors(shop: Shop) -> None:

@@ -5,6 +5,10 @@ refund transaction's gateway is the parent's whatever the input says, and ``allo
 the "greater than net payment received" guard (all as captured on real stores). Idempotency is handled by the
 caller (``idempotency``), not here.
 
+``shipping`` (``amount`` or ``fullRefund``) is kept on the refund (``Order.totalRefundedShippingSet``, the shipping
+line's current price); like line items it moves no money by itself. ``RefundLineItem.subtotalSet`` is the units'
+price, except as ``_line_subtotal`` says.
+
 ``refundMethods: [{storeCreditRefund: {amount, expiresAt}}]`` refunds to the order customer's store credit
 account in that currency instead of the original payment: each becomes an order REFUND transaction on the
 ``shopify_store_credit`` gateway (no parent) and a credit (event ORDER_REFUND, origin that transaction) on the
@@ -191,7 +195,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
     shipping = refund_input.get("shipping") or {}
     shipping_amount = to_decimal(shipping["amount"]) if shipping.get("amount") is not None else Decimal("0")
     if shipping.get("fullRefund"):
-        shipping_amount = order.shipping
+        shipping_amount = order.shipping - order.refunded_shipping()  # what is left of it
     refund = Refund(
         id=store.new_id("Refund"),
         note=refund_input.get("note"),
