@@ -210,6 +210,9 @@ class Order:
     cancelled_at: datetime | None = None
     updated_at: datetime | None = None
     customer_id: str | None = None  # None: a guest order (store credit refunds are then refused)
+    closed_at: datetime | None = None  # set by orderCancel (see order_cancel)
+    cancel_reason: str | None = None  # OrderCancelReason
+    cancel_staff_note: str | None = None
 
     def line(self, line_item_id: str) -> LineItem | None:
         return next((li for li in self.line_items if li.id == line_item_id), None)
@@ -251,6 +254,12 @@ class Order:
         if refunded <= 0:
             return "PAID"
         return "REFUNDED" if refunded >= self.received() else "PARTIALLY_REFUNDED"
+
+    def fulfilled_quantity(self, line_item_id: str) -> int:
+        return sum(f.quantity for ff in self.fulfillments for f in ff.line_items if f.line_item_id == line_item_id)
+
+    def refunded_shipping(self) -> Decimal:
+        return sum((r.shipping for r in self.refunds), Decimal("0"))
 
     def total_price(self) -> Decimal:
         return sum((li.unit_price * li.quantity for li in self.line_items), Decimal("0")) + self.shipping

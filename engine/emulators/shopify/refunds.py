@@ -5,6 +5,10 @@ refund transaction's gateway is the parent's whatever the input says, and ``allo
 the "greater than net payment received" guard (all as captured on real stores). Idempotency is handled by the
 caller (``idempotency``), not here.
 
+``shipping`` (``amount`` or ``fullRefund``) is kept on the refund (``Order.totalRefundedShippingSet``, the shipping
+line's current price); like line items it moves no money by itself. ``RefundLineItem.subtotalSet`` is the units'
+price, except as ``_line_subtotal`` says.
+
 ``refundMethods: [{storeCreditRefund: {amount, expiresAt}}]`` refunds to the order customer's store credit
 account in that currency instead of the original payment: each becomes an order REFUND transaction on the
 ``shopify_store_credit`` gateway (no parent) and a credit (event ORDER_REFUND, origin that transaction) on the
@@ -20,7 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import store_credit
-from .model import STORE_CREDIT_GATEWAY, Order, Refund, RefundLine, Shop, Transaction
+from .model import STORE_CREDIT_GATEWAY, LineItem, Order, Refund, RefundLine, Shop, Transaction
 from .money import format_with_symbol, to_decimal
 from .outcome import Outcome, UserError
 
@@ -65,6 +69,15 @@ def _store_credit_refunds(
     if found and order.customer_id is None:
         errors.append(UserError(["refundMethods"], NO_CUSTOMER_MESSAGE))
     return Outcome(errors=errors) if errors else Outcome(found)
+
+
+def _line_subtotal(order: Order, line: LineItem, quantity: int, restock_type: str) -> Decimal:
+    """``RefundLineItem.subtotalSet``: the units' price, except NO_RESTOCK of a line nothing of which was fulfilled,
+    which Shopify reports as 0.0 (2025-01 captures: NO_RESTOCK of an unfulfilled line -> 0.0, RETURN of an
+    unfulfilled line -> its price). Inferred from those two recordings; the money refunded is unaffected."""
+    if restock_type == "NO_RESTOCK" and order.fulfilled_quantity(line.id) == 0:
+        return Decimal("0")
+    return line.unit_price * quantity
 
 
 def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any]) -> Outcome[Refund]:
@@ -140,7 +153,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
                 restock_type=restock_type,
                 location_id=location_id,
                 restocked=restocked,
-                subtotal=line.unit_price * quantity,
+                subtotal=_line_subtotal(order, line, quantity, restock_type),
             )
         )
     transaction_ids = []
@@ -182,7 +195,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
     shipping = refund_input.get("shipping") or {}
     shipping_amount = to_decimal(shipping["amount"]) if shipping.get("amount") is not None else Decimal("0")
     if shipping.get("fullRefund"):
-        shipping_amount = order.shipping
+        shipping_amount = order.shipping - order.refunded_shipping()  # what is left of it
     refund = Refund(
         id=store.new_id("Refund"),
         note=refund_input.get("note"),

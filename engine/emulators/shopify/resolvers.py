@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from . import bulk, idempotency, order_annotations, refunds, returns, reverse_logistics, store_credit
+from . import bulk, idempotency, order_annotations, order_cancel, refunds, returns, reverse_logistics, store_credit
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
@@ -257,6 +257,26 @@ def build_root(ctx: RequestContext) -> Root:
             idempotency.remember(shop, "refundCreate", key, print_, now, outcome.value.id)
         return payload(outcome)
 
+    def order_cancel_(
+        _info: GraphQLResolveInfo,
+        orderId: str,  # noqa: N803
+        restock: bool,
+        reason: str,
+        staffNote: str | None = None,  # noqa: N803
+        refund: bool | None = None,
+        refundMethod: dict[str, Any] | None = None,  # noqa: N803
+        **_: Any,
+    ) -> View:
+        request = order_cancel.CancelRequest(orderId, reason, restock, staffNote, refund, refundMethod)
+        outcome = order_cancel.cancel_order(store, shop, request)
+        committed(outcome)
+        job = outcome.value
+        return {
+            "job": {"__typename": "Job", "id": job.id, "done": job.done} if job else None,
+            "orderCancelUserErrors": _errors(outcome.errors),
+            "userErrors": _errors(outcome.errors),
+        }
+
     def store_credit_account_credit(
         _info: GraphQLResolveInfo,
         id: str,  # noqa: A002
@@ -310,6 +330,7 @@ def build_root(ctx: RequestContext) -> Root:
             "reverseDeliveryCreateWithShipping": delivery_create,
             "reverseFulfillmentOrderDispose": dispose,
             "refundCreate": refund_create,
+            "orderCancel": order_cancel_,
             "storeCreditAccountCredit": store_credit_account_credit,
             "metafieldsSet": metafields_set,
             "tagsAdd": tags_add,

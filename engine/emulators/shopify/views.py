@@ -17,6 +17,7 @@ from graphql import GraphQLError
 
 from .clock import iso
 from .connections import connection, plain_list
+from .fulfillment_orders import fulfillment_orders, remaining_quantity
 from .ids import parse_gid
 from .model import (
     QUANTITY_NAMES,
@@ -46,6 +47,7 @@ from .model import (
 )
 from .money import money_bag, money_v2
 from .reasons import definition_by_id
+from .shipping_lines import shipping_lines
 from .store_credit import remaining
 
 if TYPE_CHECKING:
@@ -114,7 +116,18 @@ class Views:
             "createdAt": iso(order.created_at),
             "updatedAt": iso(order.updated_at or order.created_at),
             "cancelledAt": iso(order.cancelled_at),
-            "closed": False,
+            "closed": lambda _info: order.closed_at is not None,
+            "closedAt": lambda _info: iso(order.closed_at),
+            "cancelReason": lambda _info: order.cancel_reason,
+            "cancellation": lambda _info: (
+                {"staffNote": order.cancel_staff_note} if order.cancelled_at is not None else None
+            ),
+            "paymentGatewayNames": lambda _info: list(
+                dict.fromkeys(t.gateway for t in order.transactions if t.kind in ("SALE", "CAPTURE", "AUTHORIZATION"))
+            ),
+            "shippingLines": lambda _info, **a: shipping_lines(self, order, a),
+            "fulfillmentOrders": lambda _info, **a: fulfillment_orders(self, order, a),
+            "totalRefundedShippingSet": lambda _info: self.money(order.refunded_shipping(), cur),
             "confirmed": True,
             "test": False,
             "fullyPaid": True,
@@ -142,7 +155,9 @@ class Views:
             "totalPriceSet": lambda _info: self.money(order.total_price(), cur),
             "subtotalPriceSet": lambda _info: self.money(order.total_price() - order.shipping, cur),
             "totalShippingPriceSet": lambda _info: self.money(order.shipping, cur),
-            "currentTotalPriceSet": lambda _info: self.money(order.total_price() - order.refunded(), cur),
+            "currentTotalPriceSet": lambda _info: self.money(
+                Decimal("0") if order.cancelled_at else order.total_price() - order.refunded(), cur
+            ),
             "totalReceivedSet": lambda _info: self.money(order.received(), cur),
             "totalRefundedSet": lambda _info: self.money(order.refunded(), cur),
             "netPaymentSet": lambda _info: self.money(order.net_payment(), cur),
@@ -164,6 +179,7 @@ class Views:
             "currentQuantity": lambda _info: order.refundable_quantity(line.id),
             "refundableQuantity": lambda _info: order.refundable_quantity(line.id),
             "unfulfilledQuantity": unfulfilled,
+            "fulfillableQuantity": lambda _info: remaining_quantity(order, line),
             "restockable": line.inventory_item_id is not None,
             "requiresShipping": True,
             "taxable": True,
