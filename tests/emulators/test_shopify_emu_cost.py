@@ -9,6 +9,7 @@ import pytest
 
 from engine.emulators.shopify.cost import PLANS, Bucket, Plan
 from engine.emulators.shopify.executor import run_graphql
+from engine.shopify.plans import RESTORE_RATES
 
 from .conftest import Shop, operation
 
@@ -34,7 +35,13 @@ def test_plan_presets_restore_rates_and_bucket_sizes() -> None:
         "standard": (100, 2000),
         "advanced": (200, 4000),
         "plus": (1000, 20000),
+        "enterprise": (2000, 40000),
     }
+
+
+def test_the_engine_and_the_emulator_agree_on_every_plans_restore_rate() -> None:
+    """A mapping's plan sets both the engine's dispatch rate and, in the demo and tests, the emulated bucket."""
+    assert {name: p.restore_rate for name, p in PLANS.items()} == RESTORE_RATES
 
 
 def test_bucket_leaks_at_the_plan_rate_and_never_overflows() -> None:
