@@ -317,3 +317,29 @@ async def test_schedule_runs_continue_from_the_previous_cursor(
             await handle.delete()
     assert one.returns_seen == 2 and one.accepted == 2
     assert two.returns_seen == 1 and two.accepted == 1 and two.cursor > one.cursor
+
+
+async def test_a_push_for_a_closed_return_is_acknowledged_and_kept_not_retried(ingest: Ingest) -> None:
+    """Rebound re-sends an old event after the return's workflow closed (an operator terminated it, or its
+    30-day linger ended): the receiver answers 200 so Rebound stops retrying, keeps the push as late, and starts
+    no second workflow for the return."""
+    h = ingest.harness
+    sc = h.builder.new("closed", "castore", lines=1)
+    h.builder.returned(sc, 0, 1, "A")
+    h.builder.lifecycle(sc)
+    h.seed(sc)
+    registered, in_transit, *_ = sc.pushes
+    body = json.dumps(registered).encode()
+    assert (await ingest.post("castore", body, ingest.signed("castore", body))).status_code == 202
+    handle = h.client.get_workflow_handle(workflow_id("castore", sc.rebound_return_id))
+    first_run = (await handle.describe()).run_id
+    await handle.terminate(reason="test: operator closed the return")
+
+    late = json.dumps(in_transit).encode()
+    response = await ingest.post("castore", late, ingest.signed("castore", late))
+
+    assert response.status_code == 200, response.text
+    [held] = ingest.store.list()
+    assert held.status == "late" and held.http_status == 200 and held.body == late
+    description = await h.client.get_workflow_handle(workflow_id("castore", sc.rebound_return_id)).describe()
+    assert description.run_id == first_run  # still the terminated run: nothing new started

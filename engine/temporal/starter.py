@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
@@ -45,10 +45,10 @@ async def deliver(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    except RPCError as err:
-        if err.status == RPCStatusCode.ALREADY_EXISTS:
-            return Delivery(wf_id, False, "return already finished; event not applied")
-        raise
+    except WorkflowAlreadyStartedError:
+        # Only a closed workflow conflicts (a running one is signalled): the return has finished and lingered
+        # out, or an operator terminated it. The caller keeps the event; a new run would act on it twice.
+        return Delivery(wf_id, False, "return already finished; event not applied")
     return Delivery(wf_id, True)
 
 
