@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from . import bulk, idempotency, order_annotations, refunds, returns, reverse_logistics, store_credit
+from . import (
+    bulk,
+    idempotency,
+    order_annotations,
+    refunds,
+    return_processing,
+    return_requests,
+    returns,
+    reverse_logistics,
+    store_credit,
+)
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
@@ -200,6 +210,26 @@ def build_root(ctx: RequestContext) -> Root:
     def return_cancel(_info: GraphQLResolveInfo, id: str, **_: Any) -> View:  # noqa: A002
         return return_payload(returns.cancel_return(store, shop, id))
 
+    def return_request(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_requests.request_return(store, shop, input))
+
+    def return_approve_request(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_requests.approve_request(store, shop, input))
+
+    def return_decline_request(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_requests.decline_request(store, shop, input))
+
+    def return_process(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_processing.process_return(store, shop, input))
+
+    def remove_from_return(
+        _info: GraphQLResolveInfo,
+        returnId: str,  # noqa: N803
+        returnLineItems: list[dict[str, Any]] | None = None,  # noqa: N803
+        **_: Any,
+    ) -> View:
+        return return_payload(return_processing.remove_from_return(store, shop, returnId, returnLineItems or []))
+
     def delivery_create(
         _info: GraphQLResolveInfo,
         reverseFulfillmentOrderId: str,  # noqa: N803
@@ -307,6 +337,11 @@ def build_root(ctx: RequestContext) -> Root:
             "returnClose": return_close,
             "returnReopen": return_reopen,
             "returnCancel": return_cancel,
+            "returnRequest": return_request,
+            "returnApproveRequest": return_approve_request,
+            "returnDeclineRequest": return_decline_request,
+            "returnProcess": return_process,
+            "removeFromReturn": remove_from_return,
             "reverseDeliveryCreateWithShipping": delivery_create,
             "reverseFulfillmentOrderDispose": dispose,
             "refundCreate": refund_create,

@@ -426,8 +426,15 @@ class Views:
             "closedAt": iso(ret.closed_at),
             "requestApprovedAt": iso(ret.request_approved_at),
             "totalQuantity": sum(rl.quantity for rl in ret.lines),
-            "decline": None,
-            "returnShippingFees": [],
+            "decline": (
+                {"__typename": "ReturnDecline", "reason": ret.decline_reason, "note": ret.decline_note}
+                if ret.status == "DECLINED"
+                else None
+            ),
+            "returnShippingFees": [
+                {"__typename": "ReturnShippingFee", "id": fee.id, "amountSet": self.money(fee.amount, fee.currency)}
+                for fee in ret.shipping_fees
+            ],
             "order": lambda _info: self.order(order),
             "returnLineItems": lambda _info, **a: connection(ret.lines, a, lambda rl: self.return_line(order, rl)),
             "reverseFulfillmentOrders": lambda _info, **a: connection(rfos, a, self.rfo),
@@ -442,9 +449,9 @@ class Views:
             "__typename": "ReturnLineItem",
             "id": rl.id,
             "quantity": rl.quantity,
-            "processableQuantity": rl.quantity,
-            "processedQuantity": 0,
-            "unprocessedQuantity": rl.quantity,
+            "processableQuantity": rl.quantity - rl.processed_quantity,
+            "processedQuantity": rl.processed_quantity,
+            "unprocessedQuantity": rl.quantity - rl.processed_quantity,
             "refundableQuantity": rl.quantity,
             "refundedQuantity": 0,
             "returnReason": rl.reason,
