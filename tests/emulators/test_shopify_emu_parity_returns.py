@@ -21,13 +21,16 @@ pytestmark = needs_captures
 COVERAGE: dict[str, str] = {
     f"{H}__2025-01__orders__return-decline-request-validation.json": "returnDeclineRequest: not emulated",
     f"{H}__2026-04__admin-platform__fulfillment-return-node-read-after-write.json": "returnRequest/approve flow",
-    f"{H}__2026-04__orders__order-return-status-lifecycle.json": "returnRequest/approve/decline: not emulated",
+    f"{H}__2026-04__orders__order-return-status-lifecycle.json": PARITY
+    + " (Order.returnStatus and the returns after each step, through order/orders/node; orderCreate is seeded)",
     f"{H}__2026-04__orders__return-customer-note-recorded.json": "returnRequest: not emulated",
     f"{H}__2026-04__orders__return-query-roots-recorded.json": "returnableFulfillments/returnCalculate: unused",
     f"{H}__2026-04__orders__return-reason-validation.json": "messages mirrored in returns.py; replay todo",
-    f"{H}__2026-04__orders__return-reverse-logistics-dispose-validation.json": "messages mirrored; replay todo",
+    f"{H}__2026-04__orders__return-reverse-logistics-dispose-validation.json": PARITY
+    + " (two approved requests, each dispose validation branch, the accepted NOT_RESTOCKED, the read after)",
     f"{H}__2026-04__orders__return-reverse-logistics-introspection.json": "schema evidence, no behaviour",
-    f"{H}__2026-04__orders__return-reverse-logistics-recorded.json": "uses returnRequest/approve; replay todo",
+    f"{H}__2026-04__orders__return-reverse-logistics-recorded.json": PARITY
+    + " (every step: request/approve, reverse delivery create/update and dispose with their validation, process)",
     f"{H}__2026-04__orders__return-shipping-fee-recorded.json": "return shipping fees: not emulated",
     f"{H}__2026-04__orders__returnClose-Reopen-Cancel-state-preconditions.json": PARITY
     + " (every step of every case: returnRequest/approve/decline/close/reopen/cancel/process/removeFromReturn)",
@@ -36,13 +39,31 @@ COVERAGE: dict[str, str] = {
 }
 
 
-def _steps(case: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, step) for name, step in case.items() if isinstance(step, dict) and "query" in step]
+def _steps(case: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Recorded steps in file order, nested groups flattened (``group/step``)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, value in case.items():
+        if isinstance(value, dict) and "query" in value and "response" in value:
+            found.append((prefix + name, value))
+        elif isinstance(value, dict):
+            found.extend(_steps(value, f"{prefix}{name}/"))
+    return found
 
 
 def _locations(rec: dict[str, Any]) -> list[tuple[str, str]]:
+    """The recorded ``locations(first: 10)`` page, then the location the setup order was assigned to (after the
+    page, so the recorded page still reads the same)."""
     nodes = step_body(rec["locations"])["data"]["locations"]["nodes"]
-    return [(node["id"], node["name"]) for node in nodes]
+    found = [(node["id"], node["name"]) for node in nodes]
+    created = step_body(rec["setup"]["orderCreate"])["data"]["orderCreate"]["order"] if "orderCreate" in rec.get(
+        "setup", {}
+    ) else {}
+    for fo in (created.get("fulfillmentOrders") or {}).get("nodes", []):
+        assigned = fo.get("assignedLocation") or {}
+        location_id = (assigned.get("location") or {}).get("id")
+        if location_id and location_id not in dict(found):
+            found.append((location_id, assigned["name"]))
+    return found
 
 
 PRECONDITIONS = f"{H}__2026-04__orders__returnClose-Reopen-Cancel-state-preconditions.json"
@@ -66,4 +87,59 @@ async def test_return_state_preconditions(shop: Shop, case: str) -> None:
     if setup is not None:
         replay.seed_order(rec["setup"][setup])
     for _name, step in _steps(rec[case]):
+        await replay.check(step)
+
+
+LIFECYCLE = f"{H}__2026-04__orders__order-return-status-lifecycle.json"
+_LIFECYCLE_SETUPS = {
+    "zeroCase": None,
+    "mixedCase": "mixed",
+    "declinedCase": "declined",
+    "canceledCase": "canceled",
+    "removedCase": "removed",
+}
+
+
+@pytest.mark.parametrize("case", list(_LIFECYCLE_SETUPS))
+async def test_order_return_status_lifecycle(shop: Shop, case: str) -> None:
+    """``orderCreate`` is not emulated: the zero case's order is seeded from its recorded answer instead."""
+    rec = capture(LIFECYCLE)
+    replay = Replay(shop)
+    replay.use_shop("USD", [])
+    setup_name = _LIFECYCLE_SETUPS[case]
+    replay.seed_order(rec["setup"][setup_name] if setup_name else {"orderCreate": rec[case]["orderCreate"]})
+    for name, step in _steps(rec[case]):
+        if name != "orderCreate":
+            await replay.check(step)
+
+
+REVERSE_LOGISTICS = f"{H}__2026-04__orders__return-reverse-logistics-recorded.json"
+# Sent against the second return's reverse fulfillment order, which the file records later (it was created after
+# the first return's work in the recording run): replayed once that order exists.
+_UNRELATED_LINE = "reverseDeliveryCreateValidation/unrelatedReverseFulfillmentOrderLine"
+
+
+async def test_return_reverse_logistics_recorded(shop: Shop) -> None:
+    rec = capture(REVERSE_LOGISTICS)
+    replay = Replay(shop)
+    replay.use_shop("USD", _locations(rec))
+    replay.seed_order(rec["setup"])
+    steps = [(n, s) for n, s in _steps(rec) if not n.startswith(("setup/", "cleanup"))]
+    unrelated = next(s for n, s in steps if n == _UNRELATED_LINE)
+    steps = [(n, s) for n, s in steps if n != _UNRELATED_LINE]
+    last_approve = next(i for i, (n, _) in enumerate(steps) if n == "explicitReturnApproveRequest")
+    steps.insert(last_approve + 1, (_UNRELATED_LINE, unrelated))
+    for _name, step in steps:
+        await replay.check(step)
+
+
+DISPOSE_VALIDATION = f"{H}__2026-04__orders__return-reverse-logistics-dispose-validation.json"
+
+
+async def test_return_dispose_validation(shop: Shop) -> None:
+    rec = capture(DISPOSE_VALIDATION)
+    replay = Replay(shop)
+    replay.use_shop("USD", _locations(rec))
+    replay.seed_order(rec["setup"])
+    for _name, step in [(n, s) for n, s in _steps(rec) if not n.startswith(("setup/", "cleanup"))]:
         await replay.check(step)

@@ -248,6 +248,21 @@ def build_root(ctx: RequestContext) -> Root:
             "userErrors": _errors(outcome.errors),
         }
 
+    def delivery_shipping_update(
+        _info: GraphQLResolveInfo,
+        reverseDeliveryId: str,  # noqa: N803
+        trackingInput: dict[str, Any] | None = None,  # noqa: N803
+        labelInput: dict[str, Any] | None = None,  # noqa: N803
+        **_: Any,
+    ) -> View:
+        outcome = reverse_logistics.update_delivery_shipping(store, shop, reverseDeliveryId, trackingInput, labelInput)
+        committed(outcome)
+        value = outcome.value
+        return {
+            "reverseDelivery": views.delivery(value) if value else None,
+            "userErrors": _errors(outcome.errors),
+        }
+
     def dispose(_info: GraphQLResolveInfo, dispositionInputs: list[dict[str, Any]]) -> View:  # noqa: N803
         outcome = reverse_logistics.dispose(store, shop, dispositionInputs)
         committed(outcome)
@@ -344,6 +359,7 @@ def build_root(ctx: RequestContext) -> Root:
             "removeFromReturn": remove_from_return,
             "reverseDeliveryCreateWithShipping": delivery_create,
             "reverseFulfillmentOrderDispose": dispose,
+            "reverseDeliveryShippingUpdate": delivery_shipping_update,
             "refundCreate": refund_create,
             "storeCreditAccountCredit": store_credit_account_credit,
             "metafieldsSet": metafields_set,

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 View = dict[str, Any]
 _CURRENCY_TERM = re.compile(r"currency_code:\s*['\"]?([A-Za-z]{3})")
+_RETURN_STATUS_TERM = re.compile(r"status:\s*['\"]?([A-Za-z_]+)")
 _TRANSACTION_TYPES = {
     "CREDIT": "StoreCreditAccountCreditTransaction",
     "DEBIT": "StoreCreditAccountDebitTransaction",
@@ -101,6 +102,9 @@ class Views:
 
         def returns(_info: Any, query: str | None = None, **args: Any) -> View:
             items = [self.shop.returns[r] for r in order.return_ids]
+            status = _RETURN_STATUS_TERM.search(query or "")
+            if status:  # `status:OPEN`, the one search term the captures use on Order.returns
+                items = [r for r in items if r.status == status.group(1).upper()]
             return connection(items, args, self.return_)
 
         return {
