@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from engine.emulators.shopify.schema import load_schema
+
 from .conftest import Shop
 from .parity import PARITY, H, capture, needs_captures
 from .replay_returns import Replay, step_body
@@ -30,7 +32,9 @@ COVERAGE: dict[str, str] = {
     + " (introspection, reason definitions, returnCreate vs returnRequest reason rules, INVALID_VARIABLE)",
     f"{H}__2026-04__orders__return-reverse-logistics-dispose-validation.json": PARITY
     + " (two approved requests, each dispose validation branch, the accepted NOT_RESTOCKED, the read after)",
-    f"{H}__2026-04__orders__return-reverse-logistics-introspection.json": "schema evidence, no behaviour",
+    f"{H}__2026-04__orders__return-reverse-logistics-introspection.json": "schema evidence, no behaviour: "
+    + PARITY
+    + " against the vendored 2026-04 schema (roots, arguments, payloads, enum values, input fields, absent roots)",
     f"{H}__2026-04__orders__return-reverse-logistics-recorded.json": PARITY
     + " (every step: request/approve, reverse delivery create/update and dispose with their validation, process)",
     f"{H}__2026-04__orders__return-shipping-fee-recorded.json": PARITY
@@ -183,3 +187,42 @@ async def _check_standard_reasons(replay: Replay, step: dict[str, Any]) -> None:
 
 
 _NOT_EMULATED_SETUP = ("orderCreate", "fulfillmentCreate", "orderReadAfterFulfillment", "orderCancel", "orderDelete")
+
+
+INTROSPECTION = f"{H}__2026-04__orders__return-reverse-logistics-introspection.json"
+
+
+def _type_text(type_: Any) -> str:
+    return str(type_)
+
+
+def test_return_introspection_matches_vendored_schema() -> None:
+    """A summary of live introspection (no raw responses): every root, argument, payload field, enum value and
+    input field it lists is the vendored schema's, and the roots it found absent are absent."""
+    rec = capture(INTROSPECTION)
+    schema = load_schema("2026-04")
+    assert schema.query_type is not None and schema.mutation_type is not None
+    for roots, root_type in ((rec["queryRoots"], schema.query_type), (rec["mutationRoots"], schema.mutation_type)):
+        for name, evidence in roots.items():
+            field_ = root_type.fields[name]
+            args = [  # introspection leaves deprecated arguments out unless asked
+                f"{arg_name}: {_type_text(arg.type)}"
+                for arg_name, arg in field_.args.items()
+                if not arg.deprecation_reason
+            ]
+            assert args == evidence["args"], name
+            if "type" in evidence:
+                assert _type_text(field_.type) == evidence["type"], name
+            if "payloadFields" in evidence:
+                payload = field_.type
+                assert sorted(payload.fields) == sorted(evidence["payloadFields"]), name  # type: ignore[union-attr]
+    types = rec["typeEvidence"]
+    for name, values in types.items():
+        if name == "absentRoots":
+            assert not set(values) & set(schema.mutation_type.fields), values
+            continue
+        named = schema.type_map[name]
+        listed = getattr(named, "values", None) or {
+            field_name: f for field_name, f in named.fields.items() if not f.deprecation_reason  # type: ignore[union-attr]
+        }
+        assert sorted(listed) == sorted(values), name
