@@ -24,6 +24,7 @@ from . import (
     reverse_logistics,
     store_credit,
 )
+from .returnable import find_returnable, returnable_fulfillments
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
@@ -148,6 +149,11 @@ def build_root(ctx: RequestContext) -> Root:
         ]
         return connection(chosen, args, views.reason_definition)
 
+    def returnable(_info: GraphQLResolveInfo, orderId: str, **args: Any) -> View:  # noqa: N803
+        found = shop.orders.get(orderId)
+        pairs = [(found, f) for f in returnable_fulfillments(shop, found)] if found else []
+        return connection(pairs, args, lambda pair: views.returnable_fulfillment(*pair))
+
     def node(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
         return _node(id)
 
@@ -171,10 +177,36 @@ def build_root(ctx: RequestContext) -> Root:
                 else None
             ),
             "StoreCreditAccountCreditTransaction": lambda: _credit_node(node_id),
+            "ReturnLineItem": lambda: _return_line_node(node_id),
+            "ReverseFulfillmentOrderLineItem": lambda: _rfo_line_node(node_id),
+            "ReverseDeliveryLineItem": lambda: _delivery_line_node(node_id),
+            "ReturnableFulfillment": lambda: _returnable_node(node_id),
         }
         parsed = parse_gid(node_id)
         lookup = lookups.get(parsed.kind) if parsed else None
         return lookup() if lookup else None
+
+    def _return_line_node(node_id: str) -> View | None:
+        for ret in shop.returns.values():
+            for line in ret.lines:
+                if line.id == node_id:
+                    return views.return_line(shop.orders[ret.order_id], line)
+        return None
+
+    def _rfo_line_node(node_id: str) -> View | None:
+        found = shop.rfo_line(node_id)
+        return views.rfo_line(shop.orders[found[0].order_id], found[1]) if found else None
+
+    def _delivery_line_node(node_id: str) -> View | None:
+        for delivery in shop.deliveries.values():
+            for line in delivery.lines:
+                if line.id == node_id:
+                    return views.delivery_line(shop.orders[shop.rfos[delivery.rfo_id].order_id], line)
+        return None
+
+    def _returnable_node(node_id: str) -> View | None:
+        found = find_returnable(shop, node_id)
+        return views.returnable_fulfillment(*found) if found else None
 
     def _credit_node(node_id: str) -> View | None:
         for account in shop.store_credit_accounts.values():
@@ -345,6 +377,7 @@ def build_root(ctx: RequestContext) -> Root:
             "customer": customer,
             "storeCreditAccount": store_credit_account,
             "returnReasonDefinitions": reason_definitions,
+            "returnableFulfillments": returnable,
             "node": node,
             "nodes": nodes,
             "shop": shop_field,

@@ -46,6 +46,7 @@ from .model import (
 )
 from .money import money_bag, money_v2
 from .reasons import definition_by_id
+from .returnable import returnable_id, returnable_lines
 from .store_credit import remaining
 
 if TYPE_CHECKING:
@@ -453,7 +454,8 @@ class Views:
             "__typename": "ReturnLineItem",
             "id": rl.id,
             "quantity": rl.quantity,
-            "processableQuantity": rl.quantity - rl.processed_quantity,
+            # only an approved (OPEN) return can be processed (capture: a REQUESTED line reads 0)
+            "processableQuantity": rl.quantity - rl.processed_quantity if self._return_of(rl).status == "OPEN" else 0,
             "processedQuantity": rl.processed_quantity,
             "unprocessedQuantity": rl.quantity - rl.processed_quantity,
             "refundableQuantity": rl.quantity,
@@ -463,6 +465,28 @@ class Views:
             "customerNote": rl.customer_note,
             "returnReasonDefinition": self.reason_definition(definition) if definition else None,
             "fulfillmentLineItem": (lambda _info: self.fulfillment_line(order, fli)) if fli else None,
+        }
+
+    def _return_of(self, rl: ReturnLine) -> Return:
+        return next(r for r in self.shop.returns.values() if any(line is rl for line in r.lines))
+
+    def returnable_fulfillment(self, order: Order, fulfillment: Fulfillment) -> View:
+        def lines(_info: Any, **args: Any) -> View:
+            return connection(
+                returnable_lines(self.shop, fulfillment),
+                args,
+                lambda pair: {
+                    "__typename": "ReturnableFulfillmentLineItem",
+                    "quantity": pair[1],
+                    "fulfillmentLineItem": self.fulfillment_line(order, pair[0]),
+                },
+            )
+
+        return {
+            "__typename": "ReturnableFulfillment",
+            "id": returnable_id(fulfillment),
+            "fulfillment": lambda _info: self.fulfillment(order, fulfillment),
+            "returnableFulfillmentLineItems": lines,
         }
 
     def reason_definition(self, definition: ReturnReasonDefinition) -> View:
