@@ -22,15 +22,19 @@ pytestmark = needs_captures
 
 COVERAGE: dict[str, str] = {
     f"{H}__2025-01__orders__return-decline-request-validation.json": PARITY
-    + " (schema introspection, INVALID_VARIABLE for a bad ReturnDeclineReason and undeclared input fields; the recording's fall-forward contract is replayed on 2026-04, where these inputs are the same)",
+    + " (schema introspection, INVALID_VARIABLE for a bad ReturnDeclineReason and undeclared input fields;"
+    + " the recording's fall-forward contract is replayed on 2026-04, where these inputs are the same)",
     f"{H}__2026-04__admin-platform__fulfillment-return-node-read-after-write.json": PARITY
     + " (the return half: returnableFulfillments, request/approve, reverse delivery create/update, close/reopen and"
     + " every Return/ReverseFulfillmentOrder/ReverseDelivery/ReturnableFulfillment node read; fulfillment orders,"
     + " holds and fulfillment events are not emulated, so their steps are not replayed)",
     f"{H}__2026-04__orders__order-return-status-lifecycle.json": PARITY
     + " (Order.returnStatus and the returns after each step, through order/orders/node; orderCreate is seeded)",
-    f"{H}__2026-04__orders__return-customer-note-recorded.json": PARITY + " (introspection, returnRequest customerNote and the read after)",
-    f"{H}__2026-04__orders__return-query-roots-recorded.json": "returnableFulfillments/returnCalculate: unused",
+    f"{H}__2026-04__orders__return-customer-note-recorded.json": PARITY
+    + " (introspection, returnRequest customerNote and the read after)",
+    f"{H}__2026-04__orders__return-query-roots-recorded.json": PARITY
+    + " (returnableFulfillments only; returnCalculate not replayed: its recorded answer carries the taxes of a"
+    + " taxed order and the emulator has no tax model; the engine never calls returnCalculate)",
     f"{H}__2026-04__orders__return-reason-validation.json": PARITY
     + " (introspection, reason definitions, returnCreate vs returnRequest reason rules, INVALID_VARIABLE)",
     f"{H}__2026-04__orders__return-reverse-logistics-dispose-validation.json": PARITY
@@ -65,9 +69,11 @@ def _locations(rec: dict[str, Any]) -> list[tuple[str, str]]:
     page, so the recorded page still reads the same)."""
     nodes = step_body(rec["locations"])["data"]["locations"]["nodes"]
     found = [(node["id"], node["name"]) for node in nodes]
-    created = step_body(rec["setup"]["orderCreate"])["data"]["orderCreate"]["order"] if "orderCreate" in rec.get(
-        "setup", {}
-    ) else {}
+    created = (
+        step_body(rec["setup"]["orderCreate"])["data"]["orderCreate"]["order"]
+        if "orderCreate" in rec.get("setup", {})
+        else {}
+    )
     for fo in (created.get("fulfillmentOrders") or {}).get("nodes", []):
         assigned = fo.get("assignedLocation") or {}
         location_id = (assigned.get("location") or {}).get("id")
@@ -226,7 +232,9 @@ def test_return_introspection_matches_vendored_schema() -> None:
             continue
         named = schema.type_map[name]
         listed = getattr(named, "values", None) or {
-            field_name: f for field_name, f in named.fields.items() if not f.deprecation_reason  # type: ignore[union-attr]
+            field_name: f
+            for field_name, f in named.fields.items()
+            if not f.deprecation_reason  # type: ignore[union-attr]
         }
         assert sorted(listed) == sorted(values), name
 
@@ -273,3 +281,14 @@ async def _check_without_mixed_status(replay: Replay, step: dict[str, Any]) -> N
     document: str = step["query"]
     trimmed = document[: document.index("    duplicateNodes: nodes(")].rstrip() + "\n  }"
     await replay.check({**step, "query": trimmed}, skip=("duplicateNodes",))
+
+
+QUERY_ROOTS = f"{H}__2026-04__orders__return-query-roots-recorded.json"
+
+
+async def test_returnable_fulfillments_recorded(shop: Shop) -> None:
+    rec = capture(QUERY_ROOTS)
+    replay = Replay(shop)
+    replay.use_shop("USD", [])
+    replay.seed_order(rec["setup"])
+    await replay.check(rec["returnableFulfillments"])

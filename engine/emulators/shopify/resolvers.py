@@ -24,12 +24,12 @@ from . import (
     reverse_logistics,
     store_credit,
 )
-from .returnable import find_returnable, returnable_fulfillments
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
 from .outcome import Outcome, UserError
 from .reasons import REASON_DEFINITIONS
+from .returnable import find_returnable, returnable_fulfillments
 from .views import View, Views
 
 if TYPE_CHECKING:

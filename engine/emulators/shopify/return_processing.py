@@ -62,9 +62,7 @@ def process_return(store: ShopifyStore, shop: Shop, process: dict[str, Any]) -> 
     return Outcome(ret)
 
 
-def remove_from_return(
-    store: ShopifyStore, shop: Shop, return_id: str, items: list[dict[str, Any]]
-) -> Outcome[Return]:
+def remove_from_return(store: ShopifyStore, shop: Shop, return_id: str, items: list[dict[str, Any]]) -> Outcome[Return]:
     """Take unprocessed units off an OPEN/REQUESTED return; with none left it is CLOSED."""
     found = find_return(shop, return_id, ("returnId",))
     ret = found.value

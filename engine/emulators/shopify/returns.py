@@ -143,7 +143,9 @@ def build_return(
     )
     if fee_input and fee_input.get("amount"):
         money = fee_input["amount"]
-        fee = ReturnShippingFee(store.new_id("Fee"), to_decimal(money["amount"]), money.get("currencyCode") or order.currency)
+        fee = ReturnShippingFee(
+            store.new_id("Fee"), to_decimal(money["amount"]), money.get("currencyCode") or order.currency
+        )
         ret.shipping_fees.append(fee)
     shop.returns[ret.id] = ret
     order.return_ids.append(ret.id)
