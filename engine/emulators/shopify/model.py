@@ -274,6 +274,7 @@ class ReturnLine:
     reason_definition_id: str | None
     reason_note: str
     customer_note: str | None = None
+    processed_quantity: int = 0  # units handled by ``returnProcess`` (then the return can't be canceled)
 
 
 @dataclass
@@ -333,6 +334,18 @@ class Return:
     rfo_ids: list[str] = field(default_factory=list)
     closed_at: datetime | None = None
     request_approved_at: datetime | None = None
+    decline_reason: str | None = None  # ``returnDeclineRequest``: ReturnDeclineReason and the staff note
+    decline_note: str | None = None
+    shipping_fees: list[ReturnShippingFee] = field(default_factory=list)
+
+
+@dataclass
+class ReturnShippingFee:
+    """What the customer pays to send the items back (``returnShippingFee`` input); a ``Fee`` GID."""
+
+    id: str
+    amount: Decimal
+    currency: str
 
 
 @dataclass(frozen=True)

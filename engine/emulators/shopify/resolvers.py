@@ -13,12 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from . import bulk, idempotency, order_annotations, order_cancel, refunds, returns, reverse_logistics, store_credit
+from . import (
+    bulk,
+    idempotency,
+    order_annotations,
+    order_cancel,
+    refunds,
+    return_processing,
+    return_requests,
+    returns,
+    reverse_logistics,
+    store_credit,
+)
 from .connections import connection
 from .ids import parse_gid
 from .model import Order, Shop
 from .outcome import Outcome, UserError
 from .reasons import REASON_DEFINITIONS
+from .returnable import find_returnable, returnable_fulfillments
 from .views import View, Views
 
 if TYPE_CHECKING:
@@ -138,6 +150,11 @@ def build_root(ctx: RequestContext) -> Root:
         ]
         return connection(chosen, args, views.reason_definition)
 
+    def returnable(_info: GraphQLResolveInfo, orderId: str, **args: Any) -> View:  # noqa: N803
+        found = shop.orders.get(orderId)
+        pairs = [(found, f) for f in returnable_fulfillments(shop, found)] if found else []
+        return connection(pairs, args, lambda pair: views.returnable_fulfillment(*pair))
+
     def node(_info: GraphQLResolveInfo, id: str) -> View | None:  # noqa: A002
         return _node(id)
 
@@ -161,10 +178,36 @@ def build_root(ctx: RequestContext) -> Root:
                 else None
             ),
             "StoreCreditAccountCreditTransaction": lambda: _credit_node(node_id),
+            "ReturnLineItem": lambda: _return_line_node(node_id),
+            "ReverseFulfillmentOrderLineItem": lambda: _rfo_line_node(node_id),
+            "ReverseDeliveryLineItem": lambda: _delivery_line_node(node_id),
+            "ReturnableFulfillment": lambda: _returnable_node(node_id),
         }
         parsed = parse_gid(node_id)
         lookup = lookups.get(parsed.kind) if parsed else None
         return lookup() if lookup else None
+
+    def _return_line_node(node_id: str) -> View | None:
+        for ret in shop.returns.values():
+            for line in ret.lines:
+                if line.id == node_id:
+                    return views.return_line(shop.orders[ret.order_id], line)
+        return None
+
+    def _rfo_line_node(node_id: str) -> View | None:
+        found = shop.rfo_line(node_id)
+        return views.rfo_line(shop.orders[found[0].order_id], found[1]) if found else None
+
+    def _delivery_line_node(node_id: str) -> View | None:
+        for delivery in shop.deliveries.values():
+            for line in delivery.lines:
+                if line.id == node_id:
+                    return views.delivery_line(shop.orders[shop.rfos[delivery.rfo_id].order_id], line)
+        return None
+
+    def _returnable_node(node_id: str) -> View | None:
+        found = find_returnable(shop, node_id)
+        return views.returnable_fulfillment(*found) if found else None
 
     def _credit_node(node_id: str) -> View | None:
         for account in shop.store_credit_accounts.values():
@@ -200,6 +243,26 @@ def build_root(ctx: RequestContext) -> Root:
     def return_cancel(_info: GraphQLResolveInfo, id: str, **_: Any) -> View:  # noqa: A002
         return return_payload(returns.cancel_return(store, shop, id))
 
+    def return_request(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_requests.request_return(store, shop, input))
+
+    def return_approve_request(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_requests.approve_request(store, shop, input))
+
+    def return_decline_request(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_requests.decline_request(store, shop, input))
+
+    def return_process(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        return return_payload(return_processing.process_return(store, shop, input))
+
+    def remove_from_return(
+        _info: GraphQLResolveInfo,
+        returnId: str,  # noqa: N803
+        returnLineItems: list[dict[str, Any]] | None = None,  # noqa: N803
+        **_: Any,
+    ) -> View:
+        return return_payload(return_processing.remove_from_return(store, shop, returnId, returnLineItems or []))
+
     def delivery_create(
         _info: GraphQLResolveInfo,
         reverseFulfillmentOrderId: str,  # noqa: N803
@@ -211,6 +274,21 @@ def build_root(ctx: RequestContext) -> Root:
         outcome = reverse_logistics.create_delivery(
             store, shop, reverseFulfillmentOrderId, reverseDeliveryLineItems, trackingInput, labelInput
         )
+        committed(outcome)
+        value = outcome.value
+        return {
+            "reverseDelivery": views.delivery(value) if value else None,
+            "userErrors": _errors(outcome.errors),
+        }
+
+    def delivery_shipping_update(
+        _info: GraphQLResolveInfo,
+        reverseDeliveryId: str,  # noqa: N803
+        trackingInput: dict[str, Any] | None = None,  # noqa: N803
+        labelInput: dict[str, Any] | None = None,  # noqa: N803
+        **_: Any,
+    ) -> View:
+        outcome = reverse_logistics.update_delivery_shipping(store, shop, reverseDeliveryId, trackingInput, labelInput)
         committed(outcome)
         value = outcome.value
         return {
@@ -320,6 +398,7 @@ def build_root(ctx: RequestContext) -> Root:
             "customer": customer,
             "storeCreditAccount": store_credit_account,
             "returnReasonDefinitions": reason_definitions,
+            "returnableFulfillments": returnable,
             "node": node,
             "nodes": nodes,
             "shop": shop_field,
@@ -327,8 +406,14 @@ def build_root(ctx: RequestContext) -> Root:
             "returnClose": return_close,
             "returnReopen": return_reopen,
             "returnCancel": return_cancel,
+            "returnRequest": return_request,
+            "returnApproveRequest": return_approve_request,
+            "returnDeclineRequest": return_decline_request,
+            "returnProcess": return_process,
+            "removeFromReturn": remove_from_return,
             "reverseDeliveryCreateWithShipping": delivery_create,
             "reverseFulfillmentOrderDispose": dispose,
+            "reverseDeliveryShippingUpdate": delivery_shipping_update,
             "refundCreate": refund_create,
             "orderCancel": order_cancel_,
             "storeCreditAccountCredit": store_credit_account_credit,

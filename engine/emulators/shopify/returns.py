@@ -10,7 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .ids import gid_kind
-from .model import Return, ReturnLine, ReverseFulfillmentOrder, RfoLine, Shop
+from .model import (
+    Order,
+    Return,
+    ReturnLine,
+    ReturnShippingFee,
+    ReturnStatus,
+    ReverseFulfillmentOrder,
+    RfoLine,
+    Shop,
+)
+from .money import to_decimal
 from .outcome import Outcome, UserError, invalid_id
 from .reasons import definition_by_id, definition_for_legacy
 
@@ -62,9 +72,20 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
             errors=[UserError(["returnInput", "returnLineItems"], "Return must have at least one line item.", "BLANK")]
         )
 
+    errors = line_errors(shop, order, lines_in, [])
+    if errors:
+        return Outcome(errors=errors)
+    ret = build_return(store, shop, order, lines_in, "OPEN", return_input.get("returnShippingFee"))
+    open_rfo(store, shop, ret)
+    return Outcome(ret)
+
+
+def line_errors(shop: Shop, order: Order, lines_in: list[dict[str, Any]], prefix: list[str]) -> list[UserError]:
+    """Each line's fulfillment line must exist and still have ``quantity`` units not claimed by another return."""
+    errors: list[UserError] = []
     claimed: dict[str, int] = {}
     for index, line in enumerate(lines_in):
-        path = ["returnLineItems", str(index)]
+        path = [*prefix, "returnLineItems", str(index)]
         fli = order.fulfillment_line(line["fulfillmentLineItemId"])
         if fli is None:
             errors.append(
@@ -80,9 +101,18 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
             errors.append(UserError([*path, "quantity"], "Quantity is not available for return.", "INVALID"))
             continue
         claimed[fli.id] = claimed.get(fli.id, 0) + quantity
-    if errors:
-        return Outcome(errors=errors)
+    return errors
 
+
+def build_return(
+    store: ShopifyStore,
+    shop: Shop,
+    order: Order,
+    lines_in: list[dict[str, Any]],
+    status: ReturnStatus,
+    fee_input: dict[str, Any] | None,
+) -> Return:
+    """A validated return (``OPEN`` or ``REQUESTED``) on the order, without reverse fulfillment work yet."""
     now = store.clock.now()
     return_lines = []
     for line in lines_in:
@@ -106,15 +136,29 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
         id=store.new_id("Return"),
         order_id=order.id,
         name=f"{order.name}-R{len(order.return_ids) + 1}",
-        status="OPEN",
+        status=status,
         lines=return_lines,
         created_at=now,
-        request_approved_at=now,
+        request_approved_at=now if status == "OPEN" else None,
     )
+    if fee_input and fee_input.get("amount"):
+        money = fee_input["amount"]
+        fee = ReturnShippingFee(
+            store.new_id("Fee"), to_decimal(money["amount"]), money.get("currencyCode") or order.currency
+        )
+        ret.shipping_fees.append(fee)
+    shop.returns[ret.id] = ret
+    order.return_ids.append(ret.id)
+    order.updated_at = now
+    return ret
+
+
+def open_rfo(store: ShopifyStore, shop: Shop, ret: Return) -> ReverseFulfillmentOrder:
+    """The reverse fulfillment order of an approved (OPEN) return: one line per return line."""
     rfo = ReverseFulfillmentOrder(
         id=store.new_id("ReverseFulfillmentOrder"),
         return_id=ret.id,
-        order_id=order.id,
+        order_id=ret.order_id,
         lines=[
             RfoLine(
                 store.new_id("ReverseFulfillmentOrderLineItem"),
@@ -122,25 +166,27 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
                 rl.fulfillment_line_item_id,
                 rl.quantity,
             )
-            for rl in return_lines
+            for rl in ret.lines
         ],
     )
     ret.rfo_ids.append(rfo.id)
-    shop.returns[ret.id] = ret
     shop.rfos[rfo.id] = rfo
-    order.return_ids.append(ret.id)
-    order.updated_at = now
-    return Outcome(ret)
+    return rfo
 
 
-def _find_return(shop: Shop, return_id: str) -> Outcome[Return]:
+def _find_return(shop: Shop, return_id: str, field: tuple[str, ...] = ("id",)) -> Outcome[Return]:
     kind = gid_kind(return_id)
     if kind is not None and kind != "Return":
         raise invalid_id(return_id)
     ret = shop.returns.get(return_id)
     if ret is None:
-        return Outcome(errors=[UserError(["id"], "Return not found.", "NOT_FOUND")])
+        return Outcome(errors=[UserError(list(field), "Return not found.", "NOT_FOUND")])
     return Outcome(ret)
+
+
+def find_return(shop: Shop, return_id: str, field: tuple[str, ...]) -> Outcome[Return]:
+    """The return, or Shopify's ``NOT_FOUND`` at ``field`` (its path differs by mutation)."""
+    return _find_return(shop, return_id, field)
 
 
 def _set_rfo_status(shop: Shop, ret: Return, status: str) -> None:
@@ -181,7 +227,10 @@ def reopen_return(store: ShopifyStore, shop: Shop, return_id: str) -> Outcome[Re
 
 
 def has_work(shop: Shop, ret: Return) -> bool:
-    """Any disposition, or a refund of a returned line made after the return: then it can't be canceled."""
+    """Any processed unit, disposition, or refund of a returned line made after the return: then it can't be
+    canceled (capture ``returnClose-Reopen-Cancel-state-preconditions``: cancel after ``returnProcess``)."""
+    if any(rl.processed_quantity for rl in ret.lines):
+        return True
     for rfo_id in ret.rfo_ids:
         if any(line.dispositions for line in shop.rfos[rfo_id].lines):
             return True

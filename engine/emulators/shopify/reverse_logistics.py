@@ -136,3 +136,23 @@ def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Ou
         if line not in touched:
             touched.append(line)
     return Outcome(touched)
+
+
+def update_delivery_shipping(
+    store: ShopifyStore,
+    shop: Shop,
+    delivery_id: str,
+    tracking: dict[str, Any] | None,
+    label: dict[str, Any] | None,
+) -> Outcome[ReverseDelivery]:
+    """``reverseDeliveryShippingUpdate``: new tracking and/or label; what is not given is kept."""
+    _require_kind(delivery_id, "ReverseDelivery")
+    delivery = shop.deliveries.get(delivery_id)
+    if delivery is None:
+        return Outcome(errors=[UserError(["reverseDeliveryId"], "Reverse delivery was not found.", "NOT_FOUND")])
+    if tracking is not None:
+        delivery.tracking_number = tracking.get("number")
+        delivery.tracking_url = tracking.get("url")
+    if label is not None:
+        delivery.label_url = label.get("fileUrl")
+    return Outcome(delivery)

@@ -64,6 +64,7 @@ class OrderLineSeed:
     unit_price: Decimal
     fulfilled: int | None = None
     title: str | None = None
+    custom: bool = False  # a custom line item: no variant, no inventory item (can't be restocked)
 
 
 class UnknownShop(KeyError):
@@ -161,8 +162,10 @@ class ShopifyStore:
         for seed in lines:
             if seed.quantity <= 0:
                 raise ValueError("line quantity must be positive")
-            item = shop.item_by_sku(seed.sku)
-            item_id = item.id if item is not None else self.add_product(domain, seed.sku)
+            item_id: str | None = None
+            if not seed.custom:
+                item = shop.item_by_sku(seed.sku)
+                item_id = item.id if item is not None else self.add_product(domain, seed.sku)
             line = LineItem(
                 id=self.new_id("LineItem"),
                 sku=seed.sku,

@@ -47,6 +47,7 @@ from .model import (
 )
 from .money import money_bag, money_v2
 from .reasons import definition_by_id
+from .returnable import returnable_id, returnable_lines
 from .shipping_lines import shipping_lines
 from .store_credit import remaining
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 View = dict[str, Any]
 _CURRENCY_TERM = re.compile(r"currency_code:\s*['\"]?([A-Za-z]{3})")
+_RETURN_STATUS_TERM = re.compile(r"status:\s*['\"]?([A-Za-z_]+)")
 _TRANSACTION_TYPES = {
     "CREDIT": "StoreCreditAccountCreditTransaction",
     "DEBIT": "StoreCreditAccountDebitTransaction",
@@ -103,6 +105,9 @@ class Views:
 
         def returns(_info: Any, query: str | None = None, **args: Any) -> View:
             items = [self.shop.returns[r] for r in order.return_ids]
+            status = _RETURN_STATUS_TERM.search(query or "")
+            if status:  # `status:OPEN`, the one search term the captures use on Order.returns
+                items = [r for r in items if r.status == status.group(1).upper()]
             return connection(items, args, self.return_)
 
         return {
@@ -442,8 +447,15 @@ class Views:
             "closedAt": iso(ret.closed_at),
             "requestApprovedAt": iso(ret.request_approved_at),
             "totalQuantity": sum(rl.quantity for rl in ret.lines),
-            "decline": None,
-            "returnShippingFees": [],
+            "decline": (
+                {"__typename": "ReturnDecline", "reason": ret.decline_reason, "note": ret.decline_note}
+                if ret.status == "DECLINED"
+                else None
+            ),
+            "returnShippingFees": [
+                {"__typename": "ReturnShippingFee", "id": fee.id, "amountSet": self.money(fee.amount, fee.currency)}
+                for fee in ret.shipping_fees
+            ],
             "order": lambda _info: self.order(order),
             "returnLineItems": lambda _info, **a: connection(ret.lines, a, lambda rl: self.return_line(order, rl)),
             "reverseFulfillmentOrders": lambda _info, **a: connection(rfos, a, self.rfo),
@@ -458,9 +470,10 @@ class Views:
             "__typename": "ReturnLineItem",
             "id": rl.id,
             "quantity": rl.quantity,
-            "processableQuantity": rl.quantity,
-            "processedQuantity": 0,
-            "unprocessedQuantity": rl.quantity,
+            # only an approved (OPEN) return can be processed (capture: a REQUESTED line reads 0)
+            "processableQuantity": rl.quantity - rl.processed_quantity if self._return_of(rl).status == "OPEN" else 0,
+            "processedQuantity": rl.processed_quantity,
+            "unprocessedQuantity": rl.quantity - rl.processed_quantity,
             "refundableQuantity": rl.quantity,
             "refundedQuantity": 0,
             "returnReason": rl.reason,
@@ -468,6 +481,28 @@ class Views:
             "customerNote": rl.customer_note,
             "returnReasonDefinition": self.reason_definition(definition) if definition else None,
             "fulfillmentLineItem": (lambda _info: self.fulfillment_line(order, fli)) if fli else None,
+        }
+
+    def _return_of(self, rl: ReturnLine) -> Return:
+        return next(r for r in self.shop.returns.values() if any(line is rl for line in r.lines))
+
+    def returnable_fulfillment(self, order: Order, fulfillment: Fulfillment) -> View:
+        def lines(_info: Any, **args: Any) -> View:
+            return connection(
+                returnable_lines(self.shop, fulfillment),
+                args,
+                lambda pair: {
+                    "__typename": "ReturnableFulfillmentLineItem",
+                    "quantity": pair[1],
+                    "fulfillmentLineItem": self.fulfillment_line(order, pair[0]),
+                },
+            )
+
+        return {
+            "__typename": "ReturnableFulfillment",
+            "id": returnable_id(fulfillment),
+            "fulfillment": lambda _info: self.fulfillment(order, fulfillment),
+            "returnableFulfillmentLineItems": lines,
         }
 
     def reason_definition(self, definition: ReturnReasonDefinition) -> View:
