@@ -89,7 +89,7 @@ class AdjustmentGroup:
 
 @dataclass(frozen=True)
 class _Planned:
-    """A named change before it is applied: ``mirror`` says whether ``on_hand`` moves with it."""
+    """A named change before it is applied (``_commit`` adds the ``on_hand`` mirror)."""
 
     item: InventoryItem
     level: InventoryLevel
@@ -297,10 +297,7 @@ class Activation:
     level: InventoryLevel | None
     item: InventoryItem | None
     errors: list[UserError]
-
-    @property
-    def wrote(self) -> bool:
-        return self.level is not None and not self.errors
+    created: bool = False  # a new level was stocked (activating an active item without quantities is a no-op)
 
 
 def activate(
@@ -335,7 +332,7 @@ def activate(
     level = item.level(location_id)
     level.add("available", first or 0, now)
     level.updated_at = now
-    return Activation(level, item, [])
+    return Activation(level, item, [], created=True)
 
 
 def find_level(shop: Shop, level_id: str) -> tuple[InventoryItem, InventoryLevel] | None:

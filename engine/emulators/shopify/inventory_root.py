@@ -113,7 +113,7 @@ def root_fields(ctx: RequestContext) -> dict[str, Callable[..., Any]]:
         def run() -> tuple[Any, list[UserError], str | None]:
             done = inventory.activate(store, shop, inventoryItemId, locationId, available, onHand)
             level_view = views.inventory_level(done.item, done.level) if done.item and done.level else None
-            return level_view, done.errors, level_view["id"] if level_view and done.wrote else None
+            return level_view, done.errors, level_view["id"] if level_view and done.created else None
 
         def replay(level_id: str) -> View | None:
             found = inventory.find_level(shop, level_id)
