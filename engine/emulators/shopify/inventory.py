@@ -13,6 +13,11 @@ Rules as recorded on 2026-04 stores:
   ``ITEM_NOT_STOCKED_AT_LOCATION`` (use ``inventoryActivate`` first);
 * ``changeFromQuantity`` is compared with the current quantity (``CHANGE_FROM_QUANTITY_STALE``). Its absence is a
   request error raised by the caller (``inventory_root``), not here.
+
+Not in any recording, taken from the schema's error-code descriptions: the codes of the name and ledger errors
+(the recorded documents did not select ``code``), the stale/not-stocked/available-ledger messages, and moves
+between locations (``DIFFERENT_LOCATIONS``; its message is recorded). ``inventoryActivate`` errors for unknown
+items/locations and for ``available`` on an active level are worded by analogy with the recorded ones.
 """
 
 from __future__ import annotations
