@@ -10,6 +10,8 @@ Modules (one job each):
 * ``refunds``           - refundCreate rules and money movement (original payment and store credit)
 * ``store_credit``      - customers' store credit accounts: storeCreditAccountCredit, refund credits, expiry
 * ``idempotency``       - ``@idempotent(key:)`` requirement, replay and 24 h expiry
+* ``inventory``         - inventory quantity mutations (adjust, set, set on hand, move, activate) and their rules;
+  ``inventory_views``/``inventory_root``: products, variants, adjustment groups and their root fields
 * ``order_annotations`` - metafieldsSet and tagsAdd on orders
 * ``views``/``resolvers`` - GraphQL projections and root fields
 * ``errors``            - Shopify-worded validation and INVALID_VARIABLE errors

@@ -50,14 +50,23 @@ class InventoryLevel:
     location_id: str
     quantities: dict[str, int] = field(default_factory=dict)
     updated_at: datetime | None = None
+    # When each base name last changed (a None value: "when the level last changed"); names never written show
+    # ``updatedAt: null`` like Shopify's, and so does the derived ``on_hand``.
+    changed_at: dict[str, datetime | None] = field(default_factory=dict)
 
     def get(self, name: str) -> int:
         if name == "on_hand":
             return sum(self.quantities.get(part, 0) for part in ON_HAND_PARTS)
         return self.quantities.get(name, 0)
 
-    def add(self, name: str, delta: int) -> None:
+    def add(self, name: str, delta: int, at: datetime | None = None) -> None:
         self.quantities[name] = self.quantities.get(name, 0) + delta
+        self.changed_at[name] = at
+
+    def name_updated_at(self, name: str) -> datetime | None:
+        if name not in self.changed_at:
+            return None
+        return self.changed_at[name] or self.updated_at
 
 
 @dataclass
@@ -66,6 +75,7 @@ class InventoryItem:
     sku: str
     variant_id: str
     levels: dict[str, InventoryLevel] = field(default_factory=dict)  # by location id
+    product_id: str | None = None  # each seeded SKU is the single (default) variant of its own product
 
     def level(self, location_id: str) -> InventoryLevel:
         """The level at a location, created (stocked) on first use as Shopify's restock does."""
@@ -383,6 +393,7 @@ class Shop:
     customers: dict[str, Customer] = field(default_factory=dict)
     store_credit_accounts: dict[str, StoreCreditAccount] = field(default_factory=dict)
     bulk_operations: dict[str, Any] = field(default_factory=dict)  # by id; see bulk.py
+    adjustment_groups: dict[str, Any] = field(default_factory=dict)  # by id; see inventory.py
 
     def accounts_of(self, owner_id: str) -> list[StoreCreditAccount]:
         customer = self.customers.get(owner_id)

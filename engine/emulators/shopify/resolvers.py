@@ -27,6 +27,7 @@ from . import (
 )
 from .connections import connection
 from .ids import parse_gid
+from .inventory_root import root_fields as inventory_root_fields
 from .model import Order, Shop
 from .outcome import Outcome, UserError
 from .reasons import REASON_DEFINITIONS
@@ -422,6 +423,7 @@ def build_root(ctx: RequestContext) -> Root:
         }
     )
     root.update(bulk.root_fields(ctx, root))  # bulk operations: see bulk.py
+    root.update(inventory_root_fields(ctx))  # products, levels and quantity mutations: see inventory.py
     return root
 
 

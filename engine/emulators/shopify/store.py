@@ -128,12 +128,14 @@ class ShopifyStore:
         if shop.item_by_sku(sku) is not None:
             raise ValueError(f"SKU {sku!r} already exists in {domain}")
         item = InventoryItem(id=self.new_id("InventoryItem"), sku=sku, variant_id=self.new_id("ProductVariant"))
+        item.product_id = self.new_id("Product")
         shop.inventory[item.id] = item
         for location_id, available in (stock or {}).items():
             self._require_location(shop, location_id)
             level = item.level(location_id)
             level.quantities["available"] = int(available)
             level.updated_at = self.clock.now()
+            level.changed_at["available"] = level.updated_at
         return item.id
 
     def add_order(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
+from . import inventory_views
 from .clock import iso
 from .connections import connection, plain_list
 from .fulfillment_orders import fulfillment_orders, remaining_quantity
@@ -400,7 +401,7 @@ class Views:
             "inventoryLevels": lambda _info, **a: connection(
                 list(item.levels.values()), a, lambda lv: self.inventory_level(item, lv)
             ),
-            "variant": lambda _info: {"__typename": "ProductVariant", "id": item.variant_id, "sku": item.sku},
+            "variant": lambda _info: inventory_views.variant(self, item),
         }
 
     def inventory_level(self, item: InventoryItem, level: InventoryLevel) -> View:
@@ -418,7 +419,7 @@ class Views:
                     "id": f"gid://shopify/InventoryQuantity/{number}?inventory_item_id={_legacy_id(item.id)}&name={n}",
                     "name": n,
                     "quantity": level.get(n),
-                    "updatedAt": iso(level.updated_at),
+                    "updatedAt": iso(level.name_updated_at(n)),
                 }
                 for n in names
             ]
@@ -432,6 +433,7 @@ class Views:
             "createdAt": iso(level.updated_at),
             "updatedAt": iso(level.updated_at),
             "canDeactivate": True,
+            "isActive": True,  # a level exists only while the item is stocked at the location
         }
 
     # ---- returns ------------------------------------------------------------------------------------
