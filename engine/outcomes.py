@@ -34,6 +34,13 @@ def item_outcome(mapping: MappingDef, grade: str | None, reason: str, *, graded:
     return ItemOutcome(rule.disposition, mapping.location_id(rule.location), format(percent.normalize(), "f"))
 
 
+def grades_set_the_refund(mapping: MappingDef) -> bool:
+    """Only a brand that refunds on inspection refunds by grade. Refunding on drop-off or receipt covers every
+    registered item in full, even when an inspection has already come in by the time the refund is computed:
+    the amount must not depend on which push arrived first (a missing item is the drift monitor's to report)."""
+    return mapping.refund.trigger == "inspected"
+
+
 def refund_for(
     mapping: MappingDef, items: list[ItemFacts], *, currency: str, graded: bool, cap: str | None
 ) -> RefundPlan:

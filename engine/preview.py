@@ -8,7 +8,7 @@ from typing import Any
 from temporalio.client import Client
 
 from engine.definitions.mapping import MappingDef
-from engine.outcomes import ItemFacts, ItemOutcome, item_outcome, refund_for
+from engine.outcomes import ItemFacts, ItemOutcome, grades_set_the_refund, item_outcome, refund_for
 from engine.rebound.translate import translate
 from engine.refunds import RefundPlan
 from engine.workflow.messages import ReturnStatus
@@ -69,11 +69,11 @@ def compare(active: MappingDef | None, proposed: MappingDef, samples: list[Sampl
             after = item_outcome(proposed, item.grade, item.reason, graded=True)
             comparison.items.append(ItemChange(item.sku, item.quantity, item.grade, item.reason, before, after))
         if active:
-            graded = sample.graded or active.refund.trigger == "inspected"
+            graded = grades_set_the_refund(active)
             comparison.refund_before = refund_for(
                 active, sample.items, currency=sample.currency, graded=graded, cap=sample.cap
             )
-        graded = sample.graded or proposed.refund.trigger == "inspected"
+        graded = grades_set_the_refund(proposed)
         comparison.refund_after = refund_for(
             proposed, sample.items, currency=sample.currency, graded=graded, cap=sample.cap
         )

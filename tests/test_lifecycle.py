@@ -183,6 +183,31 @@ async def test_refund_on_receipt_brand_refunds_before_inspection(harness: Harnes
     assert store.stock(domain, sc.order_lines[0].sku) == before
 
 
+async def test_refund_on_receipt_covers_every_registered_item_even_when_the_inspection_came_first(
+    harness: Harness,
+) -> None:
+    """CULT refunds on hub receipt, which covers every registered item. The hub's inspection (one item missing)
+    overtakes the receipt push: the refund is the same as if it had not, so the amount never depends on which
+    push arrived first (the missing item is the drift monitor's to report, not a silent cut)."""
+    b = harness.builder
+    sc = b.new("cult receipt refund, inspection first", "cult", lines=2)
+    b.returned(sc, 0, 1, "A")
+    b.returned(sc, 1, 1, None)  # not in the parcel
+    b.lifecycle(sc)
+    b.expect(sc)
+    registered, in_transit, received, inspected = sc.pushes
+    sc.pushes = [registered, in_transit, inspected, received]
+    harness.seed(sc)
+
+    await harness.push_all(sc)
+    status = await harness.wait_state(sc, "refunded")
+
+    assert status.state == "refunded" and status.refund is not None
+    full = sum((line.unit_price for line in sc.order_lines), Decimal(0))
+    assert Decimal(status.refund.amount) == full == sc.expected_refund
+    assert len(harness.shopify.store.refunds(harness.domain(sc), harness.order_id(sc))) == 1
+
+
 async def test_order_outside_return_window_is_rejected_without_touching_shopify(harness: Harness) -> None:
     from datetime import timedelta
 

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.activities.shopify_steps import ShopifyActivities
     from engine.definitions.flow import StateDef, StepDef
     from engine.events import EventItem, ReturnEvent
-    from engine.outcomes import ItemFacts, item_outcome, refund_for
+    from engine.outcomes import ItemFacts, grades_set_the_refund, item_outcome, refund_for
     from engine.refunds import RefundPlan
     from engine.shopify.plans import shop_task_queue
     from engine.workflow import search
@@ -659,9 +659,8 @@ class ReturnWorkflow:
                         item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price, override
                     )
                 )
-        return refund_for(
-            self.mapping, facts, currency=self.order.currency, graded=self.graded, cap=self.order.net_payment
-        )
+        graded = self.graded and grades_set_the_refund(self.mapping)  # ungraded: an operator refunding early
+        return refund_for(self.mapping, facts, currency=self.order.currency, graded=graded, cap=self.order.net_payment)
 
     async def _operator_refund(self) -> None:
         try:
