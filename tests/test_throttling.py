@@ -14,6 +14,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from engine.emulators.rebound.scenarios import Scenario
 from engine.emulators.shopify import OrderLineSeed, ShopifyEmulator
 from engine.emulators.shopify.cost import Plan, plan_named
 from engine.shopify.client import ShopConnection, ShopifyClient
@@ -22,7 +23,7 @@ from engine.shopify.plans import ShopLimit, shop_task_queue
 from engine.shopify.throttle import CostBudget
 from engine.temporal.starter import handle_for
 from engine.temporal.worker import build_worker
-from tests.conftest import running_harness
+from tests.conftest import Harness, running_harness
 
 DOMAIN = "throttle.myshopify.com"
 RATE = 100  # points/s
@@ -99,18 +100,24 @@ async def test_a_wait_beyond_the_deadline_becomes_a_retry_after(world) -> None: 
     assert shopify.bucket(DOMAIN).throttled == 1 and budget.stats.deferred == 1
 
 
-async def test_a_backlog_for_one_shop_never_fails_a_step_with_throttled(harness, caplog) -> None:  # type: ignore[no-untyped-def]
-    """Ten returns at once on a shop whose bucket holds little more than one order read: the backlog waits
-    (in the client, FIFO) and drains; no activity attempt ever fails with THROTTLED."""
+def seeded_backlog(harness: Harness, prefix: str, n: int) -> list[Scenario]:
+    """``n`` one-item CASTORE returns (grade A: restocked, refunded in full), seeded in Shopify, not yet pushed."""
     b = harness.builder
     scenarios = []
-    for i in range(10):
-        sc = b.new(f"backlog-{i}", "castore", lines=1)
+    for i in range(n):
+        sc = b.new(f"{prefix}-{i}", "castore", lines=1)
         b.returned(sc, 0, 1, "A")
         b.lifecycle(sc)
         b.expect(sc)
         scenarios.append(sc)
     harness.seed(*scenarios)
+    return scenarios
+
+
+async def test_a_backlog_for_one_shop_never_fails_a_step_with_throttled(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Ten returns at once on a shop whose bucket holds little more than one order read: the backlog waits
+    (in the client, FIFO) and drains; no activity attempt ever fails with THROTTLED."""
+    scenarios = seeded_backlog(harness, "backlog", 10)
     domain = harness.domain(scenarios[0])
     harness.shopify.set_plan(domain, Plan.custom(restore_rate=200, maximum_available=800))
     harness.start_options = {"activity_timeout_seconds": 10}
@@ -143,15 +150,7 @@ async def test_a_shop_backlog_goes_through_the_shops_queue_and_no_workflow_sees_
         async with httpx.AsyncClient(timeout=10) as http:
             second = build_worker(other, harness.settings, http, token_lookup=harness.tokens.__getitem__, shops=limits)
             async with second:
-                b = harness.builder
-                scenarios = []
-                for i in range(12):
-                    sc = b.new(f"queue-{i}", "castore", lines=1)
-                    b.returned(sc, 0, 1, "A")
-                    b.lifecycle(sc)
-                    b.expect(sc)
-                    scenarios.append(sc)
-                harness.seed(*scenarios)
+                scenarios = seeded_backlog(harness, "queue", 12)
                 shopify.set_plan(domain, plan_named("standard"))
                 shopify.bucket(domain).available = 300.0  # another app just spent most of the bucket
                 harness.start_options = {"activity_timeout_seconds": 30}  # the production default

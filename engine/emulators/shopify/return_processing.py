@@ -40,19 +40,7 @@ def process_return(store: ShopifyStore, shop: Shop, process: dict[str, Any]) -> 
     ret = found.value
     if ret is None:
         return found
-    planned: list[tuple[ReturnLine, int]] = []
-    errors: list[UserError] = []
-    for index, item in enumerate(process.get("returnLineItems") or []):
-        path = ["input", "returnLineItems", str(index)]
-        line = _line(ret, item["id"])
-        if line is None:
-            errors.append(UserError([*path, "id"], LINE_NOT_FOUND, "NOT_FOUND"))
-            continue
-        quantity = int(item["quantity"])
-        if quantity <= 0 or quantity > line.quantity - line.processed_quantity:
-            errors.append(UserError([*path, "quantity"], INVALID_QUANTITY, "INVALID"))
-            continue
-        planned.append((line, quantity))
+    planned, errors = _unprocessed_units(ret, process.get("returnLineItems") or [], ["input", "returnLineItems"], "id")
     if errors:
         return Outcome(errors=errors)
     if ret.status != "OPEN":
@@ -70,19 +58,7 @@ def remove_from_return(store: ShopifyStore, shop: Shop, return_id: str, items: l
         return found
     if ret.status not in ("OPEN", "REQUESTED"):
         return Outcome(errors=[UserError(["returnId"], INVALID_STATUS, "INVALID_STATE")])
-    planned: list[tuple[ReturnLine, int]] = []
-    errors: list[UserError] = []
-    for index, item in enumerate(items):
-        path = ["returnLineItems", str(index)]
-        line = _line(ret, item["returnLineItemId"])
-        if line is None:
-            errors.append(UserError([*path, "returnLineItemId"], LINE_NOT_FOUND, "NOT_FOUND"))
-            continue
-        quantity = int(item["quantity"])
-        if quantity <= 0 or quantity > line.quantity - line.processed_quantity:
-            errors.append(UserError([*path, "quantity"], INVALID_QUANTITY, "INVALID"))
-            continue
-        planned.append((line, quantity))
+    planned, errors = _unprocessed_units(ret, items, ["returnLineItems"], "returnLineItemId")
     if errors:
         return Outcome(errors=errors)
     for line, quantity in planned:
@@ -101,3 +77,23 @@ def remove_from_return(store: ShopifyStore, shop: Shop, return_id: str, items: l
         for rfo_id in ret.rfo_ids:
             shop.rfos[rfo_id].status = "CLOSED"
     return Outcome(ret)
+
+
+def _unprocessed_units(
+    ret: Return, items: list[dict[str, Any]], path: list[str], id_key: str
+) -> tuple[list[tuple[ReturnLine, int]], list[UserError]]:
+    """Each requested (line, quantity), if the line is on the return and has that many units not yet processed."""
+    planned: list[tuple[ReturnLine, int]] = []
+    errors: list[UserError] = []
+    for index, item in enumerate(items):
+        at = [*path, str(index)]
+        line = _line(ret, item[id_key])
+        if line is None:
+            errors.append(UserError([*at, id_key], LINE_NOT_FOUND, "NOT_FOUND"))
+            continue
+        quantity = int(item["quantity"])
+        if quantity <= 0 or quantity > line.quantity - line.processed_quantity:
+            errors.append(UserError([*at, "quantity"], INVALID_QUANTITY, "INVALID"))
+            continue
+        planned.append((line, quantity))
+    return planned, errors
