@@ -77,16 +77,18 @@ async def test_mutation_costs_ten_and_requested_is_refunded_down_to_actual(shop:
 
 
 async def test_throttled_has_shopifys_shape_and_charges_nothing(shop: Shop) -> None:
-    shop.emu.set_plan(shop.domain, Plan.custom(restore_rate=1, maximum_available=6))
+    shop.emu.set_plan(shop.domain, Plan.custom(restore_rate=1, maximum_available=5))
     first = await shop.gql("FindOrderByName", {"query": "name:#1001"})
     requested = first["extensions"]["cost"]["requestedQueryCost"]
-    assert requested == 4  # connection 2 + first: 2 nodes; the bucket keeps 2 (+1 refunded), less than 4
+    # connection 2 + a page of 2 charged as 1 node (cost.connection_factor); one order found, nothing refunded:
+    # the bucket keeps 2, less than 3
+    assert requested == 3
     second = await shop.gql("FindOrderByName", {"query": "name:#1001"})
     assert "data" not in second
     assert second["errors"] == [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": DOCS}}]
     cost = second["extensions"]["cost"]
     assert cost["requestedQueryCost"] == requested and cost["actualQueryCost"] is None
-    assert cost["throttleStatus"]["maximumAvailable"] == 6 and cost["throttleStatus"]["restoreRate"] == 1
+    assert cost["throttleStatus"]["maximumAvailable"] == 5 and cost["throttleStatus"]["restoreRate"] == 1
     left = cost["throttleStatus"]["currentlyAvailable"]
     assert left < requested
     assert shop.emu.bucket(shop.domain).throttled == 1
@@ -95,7 +97,12 @@ async def test_throttled_has_shopifys_shape_and_charges_nothing(shop: Shop) -> N
 
 
 async def test_max_cost_exceeded_above_1000_before_any_charge(shop: Shop) -> None:
-    query = "query Big { orders(first: 250) { nodes { lineItems(first: 250) { nodes { id } } } } }"
+    # Page factors multiply (250 -> 11): 2 + 11 x (1 + 13 + 2 + 11 x (1 + 13)) = 1872. Two levels of 250 cost
+    # only 156, the recorded ReturnLifecycleHydrate (three levels of 250) 978.
+    query = (
+        "query Big { orders(first: 250) { nodes { lineItems(first: 250) { nodes { id } } "
+        "fulfillmentOrders(first: 250) { nodes { lineItems(first: 250) { nodes { id } } } } } } }"
+    )
     body = (await shop.post({"query": query})).json()
     [error] = body["errors"]
     assert "data" not in body
@@ -104,7 +111,7 @@ async def test_max_cost_exceeded_above_1000_before_any_charge(shop: Shop) -> Non
         and "exceeds the single query max cost limit (1000)" in (error["message"])
     )
     assert error["extensions"]["code"] == "MAX_COST_EXCEEDED" and error["extensions"]["maxCost"] == 1000
-    assert error["extensions"]["cost"] > 1000
+    assert error["extensions"]["cost"] == 1872
     status = body["extensions"]["cost"]["throttleStatus"]
     assert status["currentlyAvailable"] == status["maximumAvailable"]  # nothing charged
 
@@ -118,9 +125,9 @@ def test_cost_model_counts_connections_by_page_size() -> None:
     reply = run_graphql(
         store, "c.myshopify.com", "2026-04", bucket, "{ orders(first: 10) { nodes { id name } } }", None, None
     )
-    # connection 2 + 10 nodes x 1 object each
-    assert reply.body["extensions"]["cost"]["requestedQueryCost"] == 12
-    assert reply.body["extensions"]["cost"]["actualQueryCost"] == 3  # no orders: connection 2 + empty list 1
+    # connection 2 + a page of 10 charged as 4 nodes x 1 object each (recorded: locations(first: 10) costs 6)
+    assert reply.body["extensions"]["cost"]["requestedQueryCost"] == 6
+    assert reply.body["extensions"]["cost"]["actualQueryCost"] == 2  # no orders: the connection's 2 only
 
 
 async def test_documents_that_do_not_validate_are_refused_per_version(shop: Shop) -> None:
