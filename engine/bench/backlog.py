@@ -266,10 +266,11 @@ against `throttleStatus`: the in-process worker's calls waited {w["waits"]} time
 handed back to their workflow to wait. Under a backlog the queue hands out refunds and restocks before opening
 new returns (`STEP_PRIORITY`), so returns finish progressively instead of all at the end.
 
-Before the shop queue (same machine, same 200 returns): with only the in-process budgets, 1 process drained at 103
-points/s with 0 THROTTLED but 149 returns exhausted their retries into needs_attention; 2 processes met 390
-THROTTLED (absorbed) and 172 held. With the workflow waiting on a timer instead of failing, nothing was held but
-after 10 minutes no return had finished: 4,521 attempts handed back, each re-reading the order.
+Before the shop queue (same machine, same 200 returns, the emulator then over-pricing reads): with only the
+in-process budgets, 1 process drained at 103 points/s with 0 THROTTLED but 149 returns exhausted their retries
+into needs_attention; 2 processes met 390 THROTTLED (absorbed) and 172 held. With the workflow waiting on a timer
+instead of failing, nothing was held but after 10 minutes no return had finished: 4,521 attempts handed back,
+each re-reading the order.
 """
 
 
