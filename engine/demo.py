@@ -294,7 +294,8 @@ async def drift_report(client: Client, store: ShopifyStore, rebound: ReboundEmul
         sid = await ensure_drift_schedule(client, mappings[brand], inp, task_queue=DRIFT_TASK_QUEUE)
         findings.extend((await run_now(client, sid, timeout=300)).findings)
     seeded.append(
-        "LOUNGE's 'missing item in parcel': Rebound's app refunded, at drop-off, an item the hub found missing"
+        "the 'missing item in parcel' returns of brands refunding before inspection: CULT (on receipt) and LOUNGE"
+        " (Rebound's app, at drop-off) paid for an item the hub then found missing"
     )
     return f"drift report (seeded: {'; '.join(seeded)}):\n{drift_table(findings)}"
 

@@ -150,6 +150,32 @@ def test_amount_mismatch_for_app_refunds(mappings: dict[str, MappingDef]) -> Non
     assert run(lounge, [ret], [order(app)], [dataclasses.replace(verified, planned_refund="20.00")]) == []
 
 
+def test_refunded_on_drop_off_then_found_missing(mappings: dict[str, MappingDef]) -> None:
+    """LOUNGE's app refunds every registered unit at drop-off; the hub then finds one missing: money to recover.
+    A brand refunding on inspection never paid for it, so the same facts are not an exception there."""
+    lounge = mappings["lounge"]
+    app = ShopifyRefund("gid://shopify/Refund/9", "Refunded by the ReBound app", ago(days=4), "42.05")
+    ret = dataclasses.replace(rebound("registered", "in_transit", "received", "inspected", grades=("S", None)))
+    ret.brand = "lounge"
+    verified = flow(brand="lounge", refund_status="verified", restocked={"TEE": 1}, sellable={"TEE": 1})
+
+    found = run(lounge, [ret], [order(app)], [verified])
+
+    assert kinds(found) == [("refunded_not_returned", "finance")]
+    assert found[0].evidence["missing"] == "TEE x1" and "in_transit" in found[0].summary
+    # The hub lists what it found: a registered unit absent from the inspection is missing too.
+    absent = dataclasses.replace(
+        ret, registered_items=[ReboundItem("TEE", 2), ReboundItem("CAP", 1)], graded_items=[ReboundItem("TEE", 2, "S")]
+    )
+    [finding] = run(lounge, [absent], [order(app)], [verified])
+    assert finding.evidence["missing"] == "CAP x1"
+    whole = dataclasses.replace(ret, graded_items=[ReboundItem("TEE", 1, "S"), ReboundItem("TEE", 1, "S")])
+    assert run(lounge, [whole], [order(app)], [verified]) == []
+    castore = mappings["castore"]
+    graded = rebound("registered", "in_transit", "received", "inspected", grades=("A", None))
+    assert run(castore, [graded], [order(OURS)], [flow()]) == []
+
+
 def test_return_left_open(castore: MappingDef) -> None:
     found = run(castore, [rebound("registered", "inspected")], [order(OURS, status="OPEN")], [flow()])
     assert kinds(found) == [("return_left_open", "cx")]

@@ -17,6 +17,8 @@ Rules, per brand (SLAs and owners from the brand's mapping):
   that is not Rebound's app refunding (brands whose refunds the app issues) nor counted as a duplicate.
 * amount_mismatch - Shopify's amount for our refund differs from the workflow's; for app-refunded brands, the
   app's refund differs from what the mapping's rules give.
+* refunded_not_returned - the brand refunds on drop-off or receipt (the engine or Rebound's app), which pays for
+  every registered unit, and the inspection then found units missing: money to recover.
 * return_left_open - the Shopify return is OPEN/REQUESTED while the workflow finished (refunded, cancelled,
   rejected) more than `close_after_refund` ago.
 * needs_attention - the workflow is held (or failed) and no other finding explains it.
@@ -30,9 +32,11 @@ from decimal import Decimal, InvalidOperation
 
 from engine.definitions.mapping import MappingDef
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
+from engine.outcomes import grades_set_the_refund
 
 MARKER = "[rebound-return:"
 REFUNDED = {"issued", "already_issued", "verified", "preempted", "nothing_to_refund"}
+PAID = REFUNDED - {"nothing_to_refund"}
 FINISHED = {"refunded", "cancelled", "rejected"}
 OPEN_RETURN = {"OPEN", "REQUESTED"}
 DEFAULT_SLAS = {"refund_after_trigger": 2 * 86400, "restock_after_inspection": 86400, "close_after_refund": 86400}
@@ -177,6 +181,7 @@ def compare(
             _restock(ctx, w, ret, order_name)
         if w.state not in ("cancelled", "rejected"):
             _refund(ctx, w, ret, ours.get(rid, []), order, order_name, consumed)
+            _refunded_not_returned(ctx, w, ret, order_name)
         _left_open(ctx, w, order, order_name)
 
         if len(ctx.findings) == before and (w.needs_attention or w.run_status not in ("RUNNING", "COMPLETED")):
@@ -286,6 +291,33 @@ def _refund(
         "refund_overdue", rid, rid, order_name, f"no refund {ctx.sla('refund_after_trigger') // 3600}h after {trigger}",
         trigger=trigger, trigger_at=trigger_at, due=iso(due), workflow_state=w.state,
         refund_status=w.refund_status or "none", issuer=ctx.mapping.refund.issuer,
+    )  # fmt: skip
+
+
+def _refunded_not_returned(ctx: _Context, w: WorkflowReturn, ret: ReboundReturn | None, order_name: str) -> None:
+    if grades_set_the_refund(ctx.mapping) or w.refund_status not in PAID or ret is None:
+        return
+    if "inspected" not in ret.milestones:
+        return
+    # Missing: graded as missing, or registered and not in the inspection at all (the hub lists what it found).
+    absent: dict[str, int] = {}
+    for item in ret.registered_items:
+        absent[item.sku] = absent.get(item.sku, 0) + item.quantity
+    missing: dict[str, int] = {}
+    for item in ret.graded_items:
+        absent[item.sku] = absent.get(item.sku, 0) - item.quantity
+        if ctx.mapping.grade_for(item.grade).disposition == "missing":
+            missing[item.sku] = missing.get(item.sku, 0) + item.quantity
+    for sku, qty in absent.items():
+        if qty > 0:
+            missing[sku] = missing.get(sku, 0) + qty
+    if not missing:
+        return
+    ctx.add(
+        "refunded_not_returned", w.rebound_return_id, w.rebound_return_id, order_name,
+        f"refunded on {ctx.mapping.refund.trigger}; {sum(missing.values())} unit(s) then found missing",
+        missing=", ".join(f"{sku} x{q}" for sku, q in sorted(missing.items())), refund_status=w.refund_status,
+        refund=w.refund_id, refunded_by=ctx.mapping.refund.issuer,
     )  # fmt: skip
 
 

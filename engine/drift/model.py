@@ -28,6 +28,7 @@ class ReboundReturn:
     updated_at: str
     milestones: dict[str, str] = field(default_factory=dict)  # canonical kind -> first occurred_at
     graded_items: list[ReboundItem] = field(default_factory=list)  # from the inspection, when there is one
+    registered_items: list[ReboundItem] = field(default_factory=list)  # what the customer said they sent back
 
     def reached_at(self, milestone: str) -> str | None:
         """When Rebound first reported this milestone or any later one (None: not reached)."""

@@ -37,6 +37,8 @@ def summarise(record: dict[str, Any], mapping: MappingDef) -> ReboundReturn:
             ret.milestones[event.kind] = event.occurred_at
         if event.kind == "inspected":
             ret.graded_items = [ReboundItem(i.sku, i.quantity, i.grade) for i in event.items]
+        elif event.items and (event.kind == "registered" or not ret.registered_items):
+            ret.registered_items = [ReboundItem(i.sku, i.quantity) for i in event.items]
     return ret
 
 
