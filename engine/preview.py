@@ -22,7 +22,6 @@ class Sample:
     label: str
     currency: str
     items: list[ItemFacts]
-    graded: bool
     cap: str | None = None
 
 
@@ -92,7 +91,7 @@ def sample_from_payload(payload: Any, mapping: MappingDef) -> Sample:
     items = [
         ItemFacts(i.sku, i.quantity, i.reason, i.grade, f"line-{i.sku}", values.get(i.sku, "0")) for i in event.items
     ]
-    return Sample(f"{event.rebound_return_id} ({event.order_name})", mapping.currency, items, event.kind == "inspected")
+    return Sample(f"{event.rebound_return_id} ({event.order_name})", mapping.currency, items)
 
 
 def jmespath_items(payload: Any, mapping: MappingDef) -> list[dict[str, Any]]:
@@ -112,9 +111,8 @@ def sample_from_status(status: ReturnStatus) -> Sample | None:
             items.append(
                 ItemFacts(item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price)
             )
-    graded = any(i.grade is not None for i in status.items)
     label = f"{status.rebound_return_id} ({status.order_name}, {status.state})"
-    return Sample(label, status.order.currency, items, graded, status.order.net_payment)
+    return Sample(label, status.order.currency, items, status.order.net_payment)
 
 
 async def past_samples(client: Client, brand: str, limit: int) -> list[Sample]:
