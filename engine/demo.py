@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -30,7 +30,7 @@ from engine.drift.schedule import ensure_drift_schedule, run_now
 from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
 from engine.drift.workflow import DriftInput
 from engine.emulators.rebound.scenarios import Scenario, demo_population
-from engine.emulators.rebound.server import ReboundEmulator
+from engine.emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
 from engine.emulators.shopify.cost import plan_named
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.emulators.shopify.store import OrderLineSeed, ShopifyStore
@@ -225,14 +225,6 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
 PULL_TASK_QUEUE = "rebound-pull"
 
 
-@dataclass
-class PushReport:
-    sent: int = 0
-    dropped: int = 0
-    duplicated: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-
-
 async def push_through_receiver(
     rebound: ReboundEmulator,
     shopify: ShopifyStore,
@@ -243,27 +235,19 @@ async def push_through_receiver(
     seed: int,
     drop_rate: float = 0.04,
     duplicate_rate: float = 0.1,
-) -> PushReport:
+) -> PushStats:
     """Each milestone happens at Rebound (recorded for the pull API, Rebound's app may refund), then is pushed,
     signed, to the receiver; some pushes are lost and some arrive twice, as in production."""
-    rng = random.Random(seed)
-    report = PushReport()
-    async with httpx.AsyncClient(timeout=30) as http:
-        for sc, payload in interleave(scenarios):
-            mapping = mappings[sc.brand]
-            rebound.publish(sc.brand, payload)
-            kind = mapping.statuses.get(str(payload["order"]["statusDescription"]), "")
-            rebound_app_refund(shopify, mapping, sc, kind)
-            if rng.random() < drop_rate:
-                report.dropped += 1
-                continue
-            copies = 2 if rng.random() < duplicate_rate else 1
-            report.duplicated += copies - 1
-            for _ in range(copies):
-                status = await rebound.push(http, receiver_url, sc.brand, payload)
-                report.sent += 1
-                report.statuses[status] = report.statuses.get(status, 0) + 1
-    return report
+    by_id = {sc.rebound_return_id: sc for sc in scenarios}
+
+    def app_refund(brand: str, payload: dict[str, Any]) -> None:
+        mapping = mappings[brand]
+        kind = mapping.statuses.get(str(payload["order"]["statusDescription"]), "")
+        rebound_app_refund(shopify, mapping, by_id[str(payload["order"]["reboundOrderId"])], kind)
+
+    pushes = [(sc.brand, payload) for sc, payload in interleave(scenarios)]
+    faults = PushFaults(drop_rate=drop_rate, duplicate_rate=duplicate_rate, seed=seed)
+    return await rebound.push_all(receiver_url, pushes, faults, on_publish=app_refund)
 
 
 def seed_drift(store: ShopifyStore, rebound: ReboundEmulator, mappings: dict[str, MappingDef],

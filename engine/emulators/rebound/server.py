@@ -12,6 +12,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,32 +75,39 @@ class ReboundEmulator:
     # -- pushes ------------------------------------------------------------------------------------------
 
     async def push_all(
-        self, receiver_url: str, pushes: list[tuple[str, dict[str, Any]]], faults: PushFaults | None = None
+        self,
+        receiver_url: str,
+        pushes: list[tuple[str, dict[str, Any]]],
+        faults: PushFaults | None = None,
+        *,
+        on_publish: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> PushStats:
-        """Publish and push each milestone in order (subject to faults); returns what happened."""
+        """Each milestone happens at Rebound (published; ``on_publish`` plays what else happens then, such as
+        Rebound's app refunding), then is pushed subject to the faults. With a reorder window, the window's
+        milestones happen in order and their pushes arrive shuffled."""
         faults = faults or PushFaults()
         rng = random.Random(faults.seed)
-        planned: list[tuple[str, dict[str, Any]]] = []
-        for brand, payload in pushes:
-            self.publish(brand, payload)
-            if rng.random() < faults.drop_rate:
-                self.stats.dropped += 1
-                self.stats.dropped_ids.append(str(payload["order"]["reboundOrderId"]))
-                continue
-            planned.append((brand, payload))
-            if rng.random() < faults.duplicate_rate:
-                self.stats.duplicated += 1
-                planned.append((brand, payload))
-        if faults.reorder_window > 1:
-            for start in range(0, len(planned), faults.reorder_window):
-                window = planned[start : start + faults.reorder_window]
-                rng.shuffle(window)
-                planned[start : start + faults.reorder_window] = window
+        size = max(faults.reorder_window, 1)
         async with httpx.AsyncClient(timeout=30) as http:
-            for brand, payload in planned:
-                if faults.delay_seconds:
-                    await asyncio.sleep(faults.delay_seconds)
-                await self.push(http, receiver_url, brand, payload)
+            for start in range(0, len(pushes), size):
+                planned: list[tuple[str, dict[str, Any]]] = []
+                for brand, payload in pushes[start : start + size]:
+                    self.publish(brand, payload)
+                    if on_publish is not None:
+                        on_publish(brand, payload)
+                    if rng.random() < faults.drop_rate:
+                        self.stats.dropped += 1
+                        self.stats.dropped_ids.append(str(payload["order"]["reboundOrderId"]))
+                        continue
+                    planned.append((brand, payload))
+                    if rng.random() < faults.duplicate_rate:
+                        self.stats.duplicated += 1
+                        planned.append((brand, payload))
+                rng.shuffle(planned)
+                for brand, payload in planned:
+                    if faults.delay_seconds:
+                        await asyncio.sleep(faults.delay_seconds)
+                    await self.push(http, receiver_url, brand, payload)
         return self.stats
 
     async def push(self, http: httpx.AsyncClient, receiver_url: str, brand: str, payload: dict[str, Any]) -> int:
