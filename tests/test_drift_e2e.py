@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from engine.cli import main
 from engine.definitions.mapping import MappingDef
 from engine.drift.activities import DriftActivities
-from engine.drift.schedule import ensure_drift_schedule, run_now
+from engine.drift.schedule import ensure_drift_schedule, run_now, schedule_id
 from engine.drift.worker import build_drift_worker
 from engine.drift.workflow import DriftInput, DriftResult
 from engine.emulators.rebound.scenarios import Scenario
@@ -29,6 +31,7 @@ from engine.emulators.rebound.server import ReboundEmulator
 from engine.emulators.shopify import returns as shopify_returns
 from engine.emulators.shopify import reverse_logistics
 from engine.ingest.serve import AppServer
+from engine.settings import token_env_name
 from tests.conftest import Harness
 
 TOKEN = "rebound-api-token"
@@ -222,3 +225,40 @@ async def test_clean_run_reports_nothing(rig: DriftRig) -> None:
         assert result.findings == [], [(f.kind, f.summary, f.evidence) for f in result.findings]
         assert result.counts["workflows"] == result.counts["rebound_returns"] > 0
     assert rig.alerts == []
+
+
+async def test_returns_drift_command_runs_from_a_workers_environment(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`returns drift --brand castore --format json`, configured only by the environment a worker has: a Rebound
+    return whose pushes never reached the engine is reported to ops, and the command exits 1 (findings)."""
+    h = harness
+    rebound = ReboundEmulator(api_token=TOKEN, secrets={})
+    rebound_url = await rebound.start()
+    unknown = full(h, "never pushed", "castore", "A")
+    h.seed(unknown)
+    rebound.publish("castore", unknown.pushes[0])
+    domain = h.mappings["castore"].shop_domain
+    environment = {
+        "TEMPORAL_ADDRESS": h.client.service_client.config.target_host,
+        "RETURNS_TASK_QUEUE": h.settings.task_queue,
+        "SHOPIFY_ENDPOINT": h.settings.shopify_endpoint,
+        token_env_name(domain): h.tokens[domain],
+        "REBOUND_API_URL": rebound_url,
+        "REBOUND_API_TOKEN": TOKEN,
+        "DRIFT_TASK_QUEUE": f"drift-cli-{uuid.uuid4()}",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    try:
+        code = await asyncio.to_thread(main, ["drift", "--brand", "castore", "--format", "json"])
+    finally:
+        await rebound.stop()
+        await h.client.get_schedule_handle(schedule_id("castore")).delete()
+
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["kind"], f["rebound_return_id"], f["owner"]) for f in report["findings"]] == [
+        ("unknown_to_engine", unknown.rebound_return_id, "ops")
+    ]
+    assert report["by_kind"] == {"unknown_to_engine": 1}
