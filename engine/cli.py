@@ -87,7 +87,8 @@ def _operator(args: argparse.Namespace) -> str:
 async def _with_registry(work: Callable[[Any], Awaitable[int]]) -> int:
     """Connect to Temporal and poll the registry queue ourselves, so the command works without a worker."""
     from engine.settings import Settings
-    from engine.temporal.worker import build_registry_worker, connect
+    from engine.temporal.connection import connect
+    from engine.temporal.worker import build_registry_worker
 
     settings = Settings.from_env()
     try:

@@ -12,7 +12,7 @@ from engine.drift.schedule import ensure_drift_schedule, run_now
 from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
 from engine.drift.workflow import DriftInput, DriftResult
 from engine.settings import Settings
-from engine.temporal.worker import connect
+from engine.temporal.connection import connect
 
 
 def _env(name: str) -> str:

@@ -21,6 +21,7 @@ from engine.registry.client import REGISTRY_TASK_QUEUE
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import ShopLimit, points_per_activity_from_env, shop_task_queue
+from engine.temporal.connection import connect
 from engine.workflow.return_workflow import ReturnWorkflow
 
 
@@ -113,10 +114,6 @@ def build_registry_worker(client: Client) -> Worker:
         workflows=[MappingRegistryWorkflow],
         workflow_runner=workflow_runner(),
     )
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.namespace)
 
 
 async def run_worker(settings: Settings) -> None:
