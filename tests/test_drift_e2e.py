@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from engine.cli import main
-from engine.definitions.mapping import MappingDef
+from engine.definitions.mapping import MappingDef, load_mapping
 from engine.drift.activities import DriftActivities
 from engine.drift.schedule import ensure_drift_schedule, run_now, schedule_id
 from engine.drift.worker import build_drift_worker
@@ -31,10 +32,13 @@ from engine.emulators.rebound.server import ReboundEmulator
 from engine.emulators.shopify import returns as shopify_returns
 from engine.emulators.shopify import reverse_logistics
 from engine.ingest.serve import AppServer
-from engine.settings import token_env_name
+from engine.registry.client import deploy
+from engine.settings import REPO_ROOT, token_env_name
+from engine.temporal.worker import build_registry_worker
 from tests.conftest import Harness
 
 TOKEN = "rebound-api-token"
+CASTORE = REPO_ROOT / "mappings" / "castore.yaml"
 
 
 @dataclass
@@ -228,10 +232,11 @@ async def test_clean_run_reports_nothing(rig: DriftRig) -> None:
 
 
 async def test_returns_drift_command_runs_from_a_workers_environment(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """`returns drift --brand castore --format json`, configured only by the environment a worker has: a Rebound
-    return whose pushes never reached the engine is reported to ops, and the command exits 1 (findings)."""
+    return whose pushes never reached the engine is reported, and the command exits 1 (findings). The brand is
+    judged by its deployed mapping, not its file: the deployed version hands that exception to CX."""
     h = harness
     rebound = ReboundEmulator(api_token=TOKEN, secrets={})
     rebound_url = await rebound.start()
@@ -250,15 +255,24 @@ async def test_returns_drift_command_runs_from_a_workers_environment(
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    shipped = h.mappings["castore"]
+    variant = tmp_path / "castore.yaml"
+    variant.write_text(CASTORE.read_text().replace("  unknown_to_engine: ops", "  unknown_to_engine: cx"))
+    deployed = load_mapping(variant)
+    assert deployed.owners["unknown_to_engine"] == "cx"
     try:
+        async with build_registry_worker(h.client):
+            await deploy(h.client, deployed, operator="test", note="unknown returns go to CX")
         code = await asyncio.to_thread(main, ["drift", "--brand", "castore", "--format", "json"])
     finally:
+        async with build_registry_worker(h.client):
+            await deploy(h.client, shipped, operator="test", note="back to the shipped mapping")
         await rebound.stop()
         await h.client.get_schedule_handle(schedule_id("castore")).delete()
 
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     assert [(f["kind"], f["rebound_return_id"], f["owner"]) for f in report["findings"]] == [
-        ("unknown_to_engine", unknown.rebound_return_id, "ops")
+        ("unknown_to_engine", unknown.rebound_return_id, "cx")
     ]
     assert report["by_kind"] == {"unknown_to_engine": 1}

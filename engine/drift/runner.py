@@ -1,8 +1,12 @@
-"""`returns drift`: run the brands' reconciliations now, from the environment, while polling the drift queue."""
+"""`returns drift`: run the brands' reconciliations now, from the environment, while polling the drift queue.
+
+Each brand is judged by its *deployed* mapping (the registry's active version: the rules new returns get), as the
+scheduled runs in the worker are; a brand never deployed falls back to its file, and the command says so."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import httpx
 
@@ -11,8 +15,10 @@ from engine.drift.activities import DriftActivities
 from engine.drift.schedule import ensure_drift_schedule, run_now
 from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
 from engine.drift.workflow import DriftInput, DriftResult
+from engine.registry.client import ActiveMappings, NoDeployedMapping
 from engine.settings import Settings
 from engine.temporal.connection import connect
+from engine.temporal.worker import build_registry_worker
 
 
 def _env(name: str) -> str:
@@ -34,17 +40,29 @@ async def run_drift(*, brand: str | None = None, alert_url: str | None = None) -
     task_queue = os.environ.get("DRIFT_TASK_QUEUE", DRIFT_TASK_QUEUE)
     client = await connect(settings)
 
+    active = ActiveMappings(client)
+
     async def mapping(name: str) -> MappingDef:
-        return mappings[name]
+        try:
+            return await active.get(name)
+        except NoDeployedMapping:
+            return mappings[name]
 
     results = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0)) as http:
         activities = DriftActivities(
             client, settings, http, rebound_api_url=rebound_url, rebound_api_token=rebound_token, mappings=mapping
         )
-        async with build_drift_worker(client, activities, task_queue=task_queue):
+        async with build_registry_worker(client), build_drift_worker(client, activities, task_queue=task_queue):
             for name in brands:
+                try:
+                    await active.get(name)
+                except NoDeployedMapping:
+                    print(
+                        f"drift: {name} has no deployed mapping; judging by {mappings[name].source_file}",
+                        file=sys.stderr,
+                    )
                 inp = DriftInput(name, alert_url=alert_url, workflow_task_queue=settings.task_queue)
-                sid = await ensure_drift_schedule(client, mappings[name], inp, task_queue=task_queue)
+                sid = await ensure_drift_schedule(client, await mapping(name), inp, task_queue=task_queue)
                 results.append(await run_now(client, sid, timeout=3600))
     return results
