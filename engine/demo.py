@@ -335,7 +335,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
             drift = DriftActivities(client, run_settings, http, rebound_api_url=rebound_url,
                                     rebound_api_token=rebound.api_token, mappings=active.get,
-                                    token_lookup=tokens.__getitem__)  # fmt: skip
+                                    token_lookup=tokens.__getitem__, budget=worker.activities.budget)  # fmt: skip
             async with worker, build_registry_worker(client), pull_worker, build_drift_worker(client, drift):
                 for mapping in mappings.values():
                     result = await deploy(client, mapping, operator="demo", note="make demo")

@@ -77,11 +77,12 @@ class ShopifyActivities:
         settings: Settings,
         http: httpx.AsyncClient,
         token_lookup: Callable[[str], str] = shopify_token,
+        budget: CostBudget | None = None,
     ) -> None:
         self._settings = settings
         self._http = http
         self._token_lookup = token_lookup
-        self._budget = CostBudget()
+        self.budget = budget or CostBudget()  # one per process: every Shopify call of this process shares it
 
     def client(self, shop: ShopRef) -> ShopifyClient:
         connection = ShopConnection(
@@ -90,7 +91,7 @@ class ShopifyActivities:
             access_token=self._token_lookup(shop.domain),
             endpoint=self._settings.shopify_endpoint_for(shop.domain),
         )
-        return ShopifyClient(connection, self._http, self._budget, deadline=_attempt_deadline())
+        return ShopifyClient(connection, self._http, self.budget, deadline=_attempt_deadline())
 
     # ------------------------------------------------------------------ reads
 

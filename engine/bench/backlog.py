@@ -155,7 +155,7 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
             len(emulator.store.refunds(domain, emulator.store.find_order_id(domain, sc.order_name) or ""))
             for sc in scenarios
         )
-        stats = [acts._budget.stats]  # noqa: SLF001 - the in-process worker's counters (others are processes)
+        stats = [acts.budget.stats]  # the in-process worker's counters (the others are processes)
         activity = await _activity_counts(env.client, scenarios)
         scheduled = sum(activity["scheduled"].values())
         return {

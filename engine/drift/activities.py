@@ -42,6 +42,7 @@ class DriftActivities:
         mappings: Callable[[str], Awaitable[MappingDef]],
         token_lookup: Callable[[str], str] = shopify_token,
         bulk_poll_seconds: float = 1.0,
+        budget: CostBudget | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -51,7 +52,7 @@ class DriftActivities:
         self._mappings = mappings
         self._token_lookup = token_lookup
         self._poll = bulk_poll_seconds
-        self._budget = CostBudget()
+        self._budget = budget or CostBudget()  # the worker's, so drift and return steps share the shop's
 
     def _shopify(self, mapping: MappingDef) -> ShopifyClient:
         connection = ShopConnection(

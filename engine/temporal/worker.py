@@ -141,6 +141,7 @@ async def run_worker(settings: Settings) -> None:
                     rebound_api_url=rebound_url,
                     rebound_api_token=rebound_token,
                     mappings=mappings,
+                    budget=returns.activities.budget,
                 )
                 await stack.enter_async_context(build_drift_worker(client, drift))
             shops = ", ".join(
