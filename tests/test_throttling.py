@@ -173,3 +173,24 @@ async def test_a_shop_backlog_goes_through_the_shops_queue_and_no_workflow_sees_
         assert queues == {queue}, sc.name
         assert throttled == 0, sc.name
     assert shopify.bucket(domain).charged > 300  # more than was left: the backlog had to wait for the refill
+
+
+async def test_a_shop_on_another_plan_than_its_mapping_says_is_reported_once(world, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The mapping says Plus (1,000 points/s) but Shopify restores 100: the queue would be dispatched ten times too
+    fast, so the worker says so, once, naming the shop and both rates."""
+    shopify, order_id, http = world
+    budget = CostBudget()
+    budget.declare_rate(DOMAIN, 1000.0)
+    variables = {"id": order_id, "metafieldKey": "aa", "bonusKey": "bb"}
+    with caplog.at_level("WARNING", logger="engine.shopify.throttle"):
+        for _ in range(3):
+            await client(shopify, http, budget).execute("OrderForReturn", variables)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "engine.shopify.throttle"]
+    assert len(warnings) == 1 and DOMAIN in warnings[0]
+    assert "restores 100 points/s" in warnings[0] and "shop.plan means 1000" in warnings[0]
+
+    agreeing = CostBudget()
+    agreeing.declare_rate(DOMAIN, float(RATE))
+    caplog.clear()
+    await client(shopify, http, agreeing).execute("OrderForReturn", variables)
+    assert [r for r in caplog.records if r.name == "engine.shopify.throttle"] == []

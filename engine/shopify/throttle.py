@@ -23,12 +23,14 @@ the client (see docs/benchmarks.md for measured THROTTLED counts).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_COST = 50.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,6 +65,13 @@ class CostBudget:
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _costs: dict[str, float] = field(default_factory=dict)
     _actual: dict[str, float] = field(default_factory=dict)
+    _declared: dict[str, float] = field(default_factory=dict)  # shop -> restore rate its mapping's plan declares
+    _warned: set[str] = field(default_factory=set)
+
+    def declare_rate(self, shop: str, restore_rate: float) -> None:
+        """The restore rate the shop's mapping declares (its plan): Shopify reporting another is logged, once,
+        because the shop's queue is then dispatched at the wrong rate."""
+        self._declared[shop] = restore_rate
 
     def _bucket(self, shop: str) -> _Bucket:
         bucket = self._buckets.get(shop)
@@ -178,6 +187,7 @@ class CostBudget:
         if cost.get("actualQueryCost") is not None:
             self._actual[operation] = float(cost["actualQueryCost"])
         status = cost.get("throttleStatus") or {}
+        self._check_declared_rate(shop, status.get("restoreRate"))
         if status:
             bucket.maximum = float(status.get("maximumAvailable", bucket.maximum))
             bucket.restore_rate = float(status.get("restoreRate") or bucket.restore_rate)
@@ -189,3 +199,14 @@ class CostBudget:
             deficit = self.estimate(operation) - float(status.get("currentlyAvailable", 0))
             return max(deficit, 0.0) / bucket.restore_rate
         return None
+
+    def _check_declared_rate(self, shop: str, reported: Any) -> None:
+        declared = self._declared.get(shop)
+        if not reported or declared is None or float(reported) == declared or shop in self._warned:
+            return
+        self._warned.add(shop)
+        log.warning(
+            "%s: Shopify restores %s points/s but its mapping's shop.plan means %s; the shop's queue is dispatched"
+            " at the wrong rate until shop.plan matches the shop's plan and the workers restart",
+            shop, reported, declared,
+        )  # fmt: skip

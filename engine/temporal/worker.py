@@ -84,6 +84,8 @@ def build_worker(
     # the shop's cost budget and time out re-reading; a handful at a time finish and free the budget.
     options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
     limits = list(shop_limits(settings) if shops is None else shops)
+    for limit in limits:
+        activities.budget.declare_rate(limit.domain, limit.restore_rate)
     main = Worker(
         client,
         task_queue=settings.task_queue,
