@@ -80,8 +80,8 @@ def build_worker(
     **options: object,
 ) -> ReturnWorkers:
     activities = ShopifyActivities(settings, http, token_lookup)
-    # Few Shopify calls in flight per worker: under a backlog, many concurrent activities each get a sliver of
-    # the shop's cost budget and time out re-reading; a handful at a time finish and free the budget.
+    # Few Shopify calls in flight per queue and process: the server already dispatches each shop's queue at the
+    # shop's rate; a handful at a time keeps an attempt's wait for the cost budget short.
     options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
     limits = list(shop_limits(settings) if shops is None else shops)
     for limit in limits:
