@@ -40,6 +40,7 @@ from engine.ingest.serve import AppServer
 from engine.ingest.store import EventStore
 from engine.registry.client import ActiveMappings, deploy
 from engine.settings import Settings
+from engine.shopify.plans import shop_limits
 from engine.temporal.devserver import start_dev_server
 from engine.temporal.starter import handle_for
 from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
@@ -332,7 +333,8 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             pull = ReboundPullActivities(receiver, rebound_url, rebound.api_token, http)
             pull_worker = Worker(client, task_queue=PULL_TASK_QUEUE, workflows=[ReboundPullWorkflow],
                                  activities=[pull.pull_rebound], workflow_runner=workflow_runner())  # fmt: skip
-            worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__)
+            worker = build_worker(client, run_settings, http, token_lookup=tokens.__getitem__,
+                                  shops=shop_limits(mappings.values()))  # fmt: skip
             drift = DriftActivities(client, run_settings, http, rebound_api_url=rebound_url,
                                     rebound_api_token=rebound.api_token, mappings=active.get,
                                     token_lookup=tokens.__getitem__, budget=worker.activities.budget)  # fmt: skip

@@ -23,7 +23,7 @@ from engine.emulators.rebound.scenarios import Scenario, ScenarioBuilder
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.rebound.translate import translate
 from engine.settings import REPO_ROOT, Settings
-from engine.shopify.plans import ShopLimit
+from engine.shopify.plans import ShopLimit, shop_limits
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.starter import Delivery, deliver, handle_for
 from engine.temporal.worker import build_worker
@@ -145,7 +145,8 @@ async def running_harness(
     builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
     h = Harness(env.client, flow, mappings, shopify, settings, tokens, builder)
     async with httpx.AsyncClient(timeout=10) as http:
-        async with build_worker(env.client, settings, http, token_lookup=tokens.__getitem__, shops=shops):
+        limits = shop_limits(mappings.values()) if shops is None else shops
+        async with build_worker(env.client, settings, http, token_lookup=tokens.__getitem__, shops=limits):
             yield h
 
 

@@ -16,6 +16,7 @@ from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.emulators.rebound.scenarios import ScenarioBuilder
 from engine.emulators.shopify.server import ShopifyEmulator
+from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_test_server
 from engine.temporal.worker import build_worker
 from tests.conftest import Harness, shopify_settings
@@ -49,7 +50,8 @@ async def test_sla_breach_flags_needs_attention_and_the_next_milestone_clears_it
     registered, in_transit = sc.pushes
 
     async with httpx.AsyncClient(timeout=10) as http:
-        async with build_worker(skipping_env.client, settings, http, token_lookup=tokens.__getitem__):
+        shops = shop_limits(mappings.values())
+        async with build_worker(skipping_env.client, settings, http, token_lookup=tokens.__getitem__, shops=shops):
             await h.push(sc, registered)
             for _ in range(200):
                 status = await h.status(sc)

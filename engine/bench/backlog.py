@@ -46,6 +46,7 @@ from engine.emulators.shopify.cost import plan_named
 from engine.emulators.shopify.server import ShopifyEmulator
 from engine.rebound.translate import translate
 from engine.settings import REPO_ROOT, Settings, token_env_name
+from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.starter import deliver, handle_for
 from engine.temporal.worker import build_worker
@@ -92,7 +93,8 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
             mappings_dir=mappings_dir,
         )
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)))
-        worker_set = build_worker(env.client, settings, http, token_lookup=tokens.__getitem__)
+        shops = shop_limits(mappings.values())
+        worker_set = build_worker(env.client, settings, http, token_lookup=tokens.__getitem__, shops=shops)
         await stack.enter_async_context(worker_set)
         acts = worker_set.activities
         limit = next(x for x in worker_set.limits if x.domain == domain)

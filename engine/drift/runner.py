@@ -55,14 +55,10 @@ async def run_drift(*, brand: str | None = None, alert_url: str | None = None) -
         )
         async with build_registry_worker(client), build_drift_worker(client, activities, task_queue=task_queue):
             for name in brands:
-                try:
-                    await active.get(name)
-                except NoDeployedMapping:
-                    print(
-                        f"drift: {name} has no deployed mapping; judging by {mappings[name].source_file}",
-                        file=sys.stderr,
-                    )
+                judged_by = await mapping(name)
+                if judged_by is mappings[name]:
+                    print(f"drift: {name} has no deployed mapping; judging by {judged_by.source_file}", file=sys.stderr)
                 inp = DriftInput(name, alert_url=alert_url, workflow_task_queue=settings.task_queue)
-                sid = await ensure_drift_schedule(client, await mapping(name), inp, task_queue=task_queue)
+                sid = await ensure_drift_schedule(client, judged_by, inp, task_queue=task_queue)
                 results.append(await run_now(client, sid, timeout=3600))
     return results

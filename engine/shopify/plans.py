@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.definitions.mapping import MappingDef
 
 # Points restored per second, by plan (shopify.dev, "GraphQL Admin API rate limits").
 RESTORE_RATES: dict[str, int] = {"standard": 100, "advanced": 200, "plus": 1000, "enterprise": 2000}
@@ -47,6 +52,18 @@ def points_per_activity_from_env() -> float:
     if value <= 0:
         raise ValueError(f"RETURNS_SHOPIFY_POINTS_PER_ACTIVITY must be positive, got {raw!r}")
     return value
+
+
+def shop_limits(mappings: Iterable[MappingDef]) -> list[ShopLimit]:
+    """The shops a deployment serves, from its mappings; every worker derives the same rates from them."""
+    per_activity = points_per_activity_from_env()
+    limits: dict[str, ShopLimit] = {}
+    for mapping in mappings:
+        limit = ShopLimit(mapping.shop_domain, mapping.plan, per_activity)
+        known = limits.get(limit.domain)
+        if known is None or limit.restore_rate < known.restore_rate:  # two brands, one shop: the slower plan
+            limits[limit.domain] = limit
+    return sorted(limits.values(), key=lambda limit: limit.domain)
 
 
 def shop_task_queue(base: str, domain: str) -> str:

@@ -20,7 +20,7 @@ from engine.definitions.mapping import load_mappings
 from engine.registry.client import REGISTRY_TASK_QUEUE
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
-from engine.shopify.plans import ShopLimit, points_per_activity_from_env, shop_task_queue
+from engine.shopify.plans import ShopLimit, shop_limits, shop_task_queue
 from engine.temporal.connection import connect
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -58,18 +58,6 @@ class ReturnWorkers:
         await self._stack.__aexit__(exc_type, exc, tb)
 
 
-def shop_limits(settings: Settings) -> list[ShopLimit]:
-    """The shops this deployment serves, from its mappings; every worker derives the same rates from them."""
-    per_activity = points_per_activity_from_env()
-    limits: dict[str, ShopLimit] = {}
-    for mapping in load_mappings(settings.mappings_dir).values():
-        limit = ShopLimit(mapping.shop_domain, mapping.plan, per_activity)
-        known = limits.get(limit.domain)
-        if known is None or limit.restore_rate < known.restore_rate:  # two brands, one shop: the slower plan
-            limits[limit.domain] = limit
-    return sorted(limits.values(), key=lambda limit: limit.domain)
-
-
 def build_worker(
     client: Client,
     settings: Settings,
@@ -83,7 +71,8 @@ def build_worker(
     # Few Shopify calls in flight per queue and process: the server already dispatches each shop's queue at the
     # shop's rate; a handful at a time keeps an attempt's wait for the cost budget short.
     options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
-    limits = list(shop_limits(settings) if shops is None else shops)
+    # The shops come from the caller's mappings when it has them loaded; a worker process reads its mappings dir.
+    limits = list(shop_limits(load_mappings(settings.mappings_dir).values()) if shops is None else shops)
     for limit in limits:
         activities.budget.declare_rate(limit.domain, limit.restore_rate)
     main = Worker(
