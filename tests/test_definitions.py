@@ -9,6 +9,7 @@ import pytest
 from engine.cli import main
 from engine.definitions.flow import load_flow
 from engine.definitions.mapping import load_mapping
+from engine.definitions.schema_check import load_schema as load_json_schema
 from engine.definitions.yamlfile import DefinitionError
 from engine.settings import REPO_ROOT
 
@@ -108,12 +109,7 @@ def _walk_properties(schema: dict, node: dict, path: str = ""):  # type: ignore[
 
 
 def test_every_mapping_field_has_a_description_and_an_example() -> None:
-    import json
-
-    from jsonschema import Draft7Validator
-
-    schema = json.loads((REPO_ROOT / "schemas" / "mapping.schema.json").read_text())
-    Draft7Validator.check_schema(schema)
+    schema = load_json_schema("mapping.schema.json")  # checked against the draft-07 meta-schema on load
     assert schema["$schema"].startswith("http://json-schema.org/draft-07/")
     missing = [
         path

@@ -13,16 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.client import Client
 
-from engine.definitions.flow import load_flow
-from engine.definitions.mapping import MappingDef, load_mappings
+from engine.definitions.flow import FlowDef
+from engine.definitions.mapping import MappingDef
 from engine.ingest.receiver import Receiver
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from engine.ingest.store import EventStore
 from engine.registry.client import NoDeployedMapping
-from engine.settings import REPO_ROOT
 
 SECRET = "fuzz-secret"
-MAPPINGS = load_mappings(REPO_ROOT / "mappings")
 VALID = {
     "order": {"clientOrderId": "#CA1001", "reboundOrderId": "(00)1", "statusDescription": "returnOrderCreated",
               "timestamp": "2026-11-20T10:00:00Z", "trackingNumber": "ZZ1GB"},
@@ -60,25 +58,23 @@ def mutated_payload(draw: st.DrawFn) -> bytes:
 bodies = st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()), mutated_payload())
 
 
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.new_event_loop().run_until_complete(coro)
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=bodies, auth=st.sampled_from(["signed", "forged", "none", "stale"]), brand=st.sampled_from(["castore", "x"])
 )
-def test_receiver_never_fails_and_never_loses_a_push(tmp_path: Path, body: bytes, auth: str, brand: str) -> None:
+def test_receiver_never_fails_and_never_loses_a_push(
+    tmp_path: Path, flow: FlowDef, mappings: dict[str, MappingDef], body: bytes, auth: str, brand: str
+) -> None:
     async def scenario() -> None:
         client = await Client.connect("127.0.0.1:1", lazy=True)  # Temporal down: valid pushes must get 503
 
         async def lookup(name: str) -> MappingDef:
-            if name not in MAPPINGS:
+            if name not in mappings:
                 raise NoDeployedMapping(name)
-            return MAPPINGS[name]
+            return mappings[name]
 
         store = EventStore(tmp_path / f"fuzz-{time.monotonic_ns()}.sqlite")
-        receiver = Receiver(client=client, flow=load_flow(REPO_ROOT / "flows" / "return.yaml"), mappings=lookup,
+        receiver = Receiver(client=client, flow=flow, mappings=lookup,
                             store=store, task_queue="fuzz", secrets={"castore": SECRET, "x": SECRET}.get)  # fmt: skip
         now = int(time.time())
         headers = {
@@ -98,4 +94,4 @@ def test_receiver_never_fails_and_never_loses_a_push(tmp_path: Path, body: bytes
             assert outcome.body["status"] in ("ignored", "duplicate")
         store.close()
 
-    run(scenario())
+    asyncio.run(scenario())

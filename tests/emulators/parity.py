@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "shopify" / "captures"
+from tests.conftest import shared_path
+
+CAPTURES = shared_path("shopify", "captures")
+# The recording project's request documents, for captures that recorded responses but not every document.
+REQUESTS = shared_path("shopify", "draft-proxy-notes", "parity-requests")
 H = "harry-test-heelo.myshopify.com"
 PARITY = "replayed here"
 # The recordings live beside the repository (CI lays shared/ there); without them there is nothing to compare.
@@ -20,9 +23,17 @@ def capture(name: str) -> dict[str, Any]:
     return data
 
 
+def request(name: str) -> str:
+    return (REQUESTS / f"{name}.graphql").read_text()
+
+
+def swap_ids(text: str, ids: dict[str, str]) -> str:
+    """Recorded ids -> seeded ids in a text, longest first so no id rewrites another's prefix."""
+    for old in sorted(ids, key=len, reverse=True):
+        text = text.replace(old, ids[old])
+    return text
+
+
 def remap(value: Any, ids: dict[str, str]) -> Any:
     """Recorded ids -> seeded ids, everywhere in a JSON value."""
-    text = json.dumps(value)
-    for old, new in ids.items():
-        text = text.replace(old, new)
-    return json.loads(text)
+    return json.loads(swap_ids(json.dumps(value), ids))

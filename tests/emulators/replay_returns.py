@@ -22,6 +22,7 @@ from engine.emulators.shopify import OrderLineSeed
 from engine.emulators.shopify.cost import SINGLE_QUERY_MAX
 
 from .conftest import TOKEN, Shop
+from .parity import swap_ids
 
 GID = "gid://shopify/"
 _PRESENCE_ONLY = ("startCursor", "endCursor")
@@ -170,9 +171,7 @@ class Replay:
         return value
 
     def swap_text(self, text: str) -> str:
-        for old in sorted(self.ids, key=len, reverse=True):
-            text = text.replace(old, self.ids[old])
-        return text
+        return swap_ids(text, self.ids)
 
 
 def sent_document(stored: str) -> str:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from engine.emulators.shopify.schema import SUPPORTED_VERSIONS, schema_sdl
+from tests.conftest import shared_path
 
 from .conftest import Shop, operation
 
-SHARED_SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "shopify" / "schema"
+SHARED_SCHEMAS = shared_path("shopify", "schema")
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)

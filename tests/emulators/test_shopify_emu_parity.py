@@ -18,7 +18,7 @@ from engine.emulators.shopify import OrderLineSeed
 from . import test_shopify_emu_parity_inventory as inventory_parity
 from . import test_shopify_emu_parity_returns as returns_parity
 from .conftest import TOKEN, Shop, operation
-from .parity import CAPTURES, PARITY, H, capture, needs_captures, remap
+from .parity import CAPTURES, PARITY, H, capture, needs_captures, remap, request
 
 pytestmark = needs_captures
 
@@ -156,9 +156,6 @@ mutation RefundCreateParity($input: RefundInput!, $idempotencyKey: String!) {
 # Deliberate difference: 2025-01 has no @idempotent directive at all (idempotency-by-version.txt: optional from
 # 2026-01, required from 2026-04). The emulator serves 2026-04 only, so the recorded call is sent with the
 # directive and a fresh key: a first use of a key behaves exactly like the keyless 2025-01 call.
-REFUND_DOWNSTREAM_READ = (
-    CAPTURES.parent / "draft-proxy-notes" / "parity-requests" / "refundCreate-downstream-read.graphql"
-)
 TIMESTAMPS = ("createdAt", "updatedAt", "closedAt", "cancelledAt")
 
 
@@ -282,7 +279,7 @@ async def _send_refund(shop: Shop, variables: dict[str, Any], key: str) -> dict[
 
 
 async def _downstream(shop: Shop, rec: dict[str, Any], order_id: str, ids: dict[str, str]) -> None:
-    body = (await shop.post({"query": REFUND_DOWNSTREAM_READ.read_text(), "variables": {"id": order_id}})).json()
+    body = (await shop.post({"query": request("refundCreate-downstream-read"), "variables": {"id": order_id}})).json()
     want = rec["downstreamRead"]["response"]["data"]
     assert "errors" not in body, body["errors"]
     _pair_ids(want, body["data"], ids)

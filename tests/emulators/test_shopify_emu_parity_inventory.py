@@ -26,11 +26,10 @@ from typing import Any
 import pytest
 
 from .conftest import TOKEN, Shop
-from .parity import CAPTURES, PARITY, H, capture, needs_captures, remap
+from .parity import PARITY, REQUESTS, H, capture, needs_captures, remap, request
 
 pytestmark = needs_captures
 
-REQUESTS = CAPTURES.parent / "draft-proxy-notes" / "parity-requests"
 _V25 = "2025-01 contract replayed on 2026-04 (@idempotent + changeFromQuantity added)"
 _LAG = "Product.totalInventory asserted as the variants' sum (Shopify's aggregate lagged)"
 
@@ -141,10 +140,6 @@ def assert_same(got: dict[str, Any], want: dict[str, Any], ids: dict[str, str]) 
     assert got_errors == want_errors
     assert ("data" in got) == ("data" in want)
     assert _clocks(got.get("data")) == _clocks(want.get("data"))
-
-
-def request(name: str) -> str:
-    return (REQUESTS / f"{name}.graphql").read_text()
 
 
 def without_idempotency(document: str) -> str:
@@ -564,7 +559,7 @@ async def test_adjust_quantities_parity_very_big_store(shop: Shop) -> None:
     assert _clocks(got["data"]) == _clocks(want)
 
     read = await seeded.send(
-        (REQUESTS / "inventoryAdjustQuantities-downstream-read.graphql").read_text().split("  matching:")[0] + "}",
+        request("inventoryAdjustQuantities-downstream-read").split("  matching:")[0] + "}",
         {
             "firstProductId": first["productId"],
             "secondProductId": rec["setup"]["products"][1]["productId"],
@@ -582,11 +577,11 @@ async def test_adjust_quantities_parity_very_big_store(shop: Shop) -> None:
     assert read["data"] == want_read
 
     non_available = rec["nonAvailableMutation"]
-    document = with_2026_contract((REQUESTS / "inventoryAdjustQuantities-non-available.graphql").read_text())
+    document = with_2026_contract(request("inventoryAdjustQuantities-non-available"))
     variables = variables_2026(non_available["variables"], "very-big-incoming", [0], "changes")
     assert_same(await seeded.send(document, variables), non_available["response"], seeded.ids)
     read = await seeded.send(
-        (REQUESTS / "inventoryAdjustQuantities-non-available-downstream-read.graphql").read_text(),
+        request("inventoryAdjustQuantities-non-available-downstream-read"),
         {
             k: first[v]
             for k, v in [
