@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,6 +116,36 @@ class Harness:
             if done or asyncio.get_running_loop().time() > deadline:
                 return status
             await asyncio.sleep(0.2)
+
+    def new_return(
+        self,
+        name: str,
+        brand: str = "castore",
+        grades: tuple[str | None, ...] = ("A",),
+        *,
+        lines: int | None = None,
+        until: str = "processed",
+        seed: bool = True,
+    ) -> Scenario:
+        """One return of a unit per grade (None: missing at inspection), with its expected outcome; seeded in
+        Shopify unless the caller seeds a batch at once."""
+        sc = self.builder.new(name, brand, lines=lines or len(grades))
+        for i, grade in enumerate(grades):
+            self.builder.returned(sc, i, 1, grade)
+        self.builder.lifecycle(sc, until=until)
+        self.builder.expect(sc)
+        if seed:
+            self.seed(sc)
+        return sc
+
+    async def wait_for(self, sc: Scenario, check: Callable[[ReturnStatus], bool], timeout: float = 10) -> ReturnStatus:
+        """Poll the return's status until ``check`` holds; the last status either way (the caller asserts)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        status = await self.status(sc)
+        while not check(status) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+            status = await self.status(sc)
+        return status
 
     def domain(self, sc: Scenario) -> str:
         return self.mappings[sc.brand].shop_domain

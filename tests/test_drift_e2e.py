@@ -100,11 +100,7 @@ async def rig(harness: Harness) -> AsyncIterator[DriftRig]:
 
 
 def full(h: Harness, name: str, brand: str, grade: str) -> Scenario:
-    sc = h.builder.new(name, brand, lines=1)
-    h.builder.returned(sc, 0, 1, grade)
-    h.builder.lifecycle(sc)
-    h.builder.expect(sc)
-    return sc
+    return h.new_return(name, brand, (grade,), seed=False)
 
 
 async def push(h: Harness, sc: Scenario, count: int | None = None) -> None:
@@ -171,12 +167,8 @@ async def test_each_drift_type_reported_once_with_its_owner_and_first_seen_kept(
     assert (await h.wait_state(mismatch, "refunded")).state == "refunded"
     assert (await h.wait_state(not_restocked, "received")).refund is not None
     assert (await h.wait_state(overdue, "received")).state == "received"
-    held = await h.wait_state(restock_failed, "restocked")
-    for _ in range(100):
-        if held.needs_attention:
-            break
-        await asyncio.sleep(0.1)
-        held = await h.status(restock_failed)
+    await h.wait_state(restock_failed, "restocked")
+    held = await h.wait_for(restock_failed, lambda s: s.needs_attention)
     assert held.needs_attention, held.state
 
     first = {brand: await rig.run(brand) for brand in ("castore", "cult", "lounge")}

@@ -30,16 +30,9 @@ FAULTS: dict[str, dict[str, Any]] = {
 
 
 def batch(harness: Harness, name: str, size: int = BATCH) -> list[Scenario]:
-    b = harness.builder
-    scenarios = []
-    for i in range(size):
-        sc = b.new(f"{name}-{i}", "castore", lines=2)
-        b.returned(sc, 0, 1, "A")  # restocked at the DC
-        if i % 2:
-            b.returned(sc, 1, 1, "D")  # damaged: not restocked, not refunded
-        b.lifecycle(sc)
-        b.expect(sc)
-        scenarios.append(sc)
+    # Grade A is restocked at the DC; every other return also has a damaged unit (D: not restocked nor refunded).
+    grades: list[tuple[str | None, ...]] = [("A", "D") if i % 2 else ("A",) for i in range(size)]
+    scenarios = [harness.new_return(f"{name}-{i}", grades=g, lines=2, seed=False) for i, g in enumerate(grades)]
     harness.seed(*scenarios)
     return scenarios
 
@@ -128,11 +121,8 @@ async def test_a_refund_made_by_someone_else_first_preempts_ours(harness: Harnes
 
     store = harness.shopify.store
     for sc, status in zip(scenarios, statuses, strict=True):
-        for _ in range(100):  # the finance flag shows before the last steps (close) have run
-            if status.finished:
-                break
-            await asyncio.sleep(0.1)
-            status = await harness.status(sc)
+        if not status.finished:  # the finance flag shows before the last steps (close) have run
+            status = await harness.wait_for(sc, lambda s: s.finished)
         assert status.state == "refunded" and status.finished
         refunds = store.refunds(harness.domain(sc), harness.order_id(sc))
         assert len(refunds) == 1, refunds  # theirs only

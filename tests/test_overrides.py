@@ -30,29 +30,17 @@ async def update(
 
 
 async def until(h: Harness, sc: Scenario, check, timeout: float = 30) -> ReturnStatus:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.1)):
-        status = await h.status(sc)
-        if check(status):
-            return status
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met; last status: {status.state} {status.attention_reason}")
+    status = await h.wait_for(sc, check, timeout)
+    assert check(status), f"condition not met; last status: {status.state} {status.attention_reason}"
+    return status
 
 
 def operator_entries(status: ReturnStatus) -> list[tuple[str, str]]:
     return [(a.actor, a.detail) for a in status.audit if a.kind == "operator"]
 
 
-def new_return(h: Harness, grades: tuple[str | None, ...] = ("A",), until_status: str = "processed") -> Scenario:
-    sc = h.builder.new("override", "castore", lines=len(grades))
-    for i, grade in enumerate(grades):
-        h.builder.returned(sc, i, 1, grade)
-    h.builder.lifecycle(sc, until=until_status)
-    h.seed(sc)
-    return sc
-
-
 async def test_hold_then_resume(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
-    sc = new_return(harness)
+    sc = harness.new_return("override")
     registered, in_transit, received, inspected = sc.pushes
     await harness.push(sc, registered)
     await until(harness, sc, lambda s: "requested:sync_order_status" in s.steps_done)
@@ -81,7 +69,7 @@ async def test_hold_then_resume(temporal_env: WorkflowEnvironment, harness: Harn
 async def test_override_disposition_restocks_where_the_operator_says(
     temporal_env: WorkflowEnvironment, harness: Harness
 ) -> None:
-    sc = new_return(harness, grades=("D",))  # graded D: normally not restocked, 0 % refund
+    sc = harness.new_return("override", grades=("D",))  # graded D: normally not restocked, 0 % refund
     sku = sc.order_lines[0].sku
     store, domain = harness.shopify.store, harness.domain(sc)
     outlet = harness.mappings["castore"].locations["outlet"].id
@@ -119,7 +107,7 @@ async def test_override_disposition_restocks_where_the_operator_says(
 async def test_force_refund_before_inspection_then_no_second_refund(
     temporal_env: WorkflowEnvironment, harness: Harness
 ) -> None:
-    sc = new_return(harness)
+    sc = harness.new_return("override")
     for payload in sc.pushes[:2]:
         await harness.push(sc, payload)
     await until(harness, sc, lambda s: s.state == "in_transit" and "in_transit:sync_order_status" in s.steps_done)
@@ -140,7 +128,7 @@ async def test_force_refund_before_inspection_then_no_second_refund(
 
 
 async def test_skip_refund_leaves_shopify_untouched(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
-    sc = new_return(harness)
+    sc = harness.new_return("override")
     await harness.push(sc, sc.pushes[0])
     await until(harness, sc, lambda s: "requested:sync_order_status" in s.steps_done)
     skipped = await update(temporal_env, sc, "skip_refund", operator="finance@castore", reason="exchanged in store")
@@ -154,7 +142,7 @@ async def test_skip_refund_leaves_shopify_untouched(temporal_env: WorkflowEnviro
 
 
 async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
-    sc = new_return(harness)
+    sc = harness.new_return("override")
     for payload in sc.pushes[:2]:
         await harness.push(sc, payload)
     await until(harness, sc, lambda s: s.state == "in_transit" and "in_transit:sync_order_status" in s.steps_done)
@@ -168,7 +156,7 @@ async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment,
     twice = await update(temporal_env, sc, "mark_received", operator="ops@castore", reason="again")
     assert twice.returncode != 0 and "receipt is known" in twice.stderr
 
-    other = new_return(harness)
+    other = harness.new_return("override")
     await harness.push(other, other.pushes[0])
     await until(harness, other, lambda s: "create_shopify_return" in s.steps_done)
     cancelled = await update(temporal_env, other, "cancel", operator="cx@castore", reason="customer kept it")
@@ -180,7 +168,7 @@ async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment,
 
 
 async def test_invalid_overrides_are_rejected(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
-    sc = new_return(harness)
+    sc = harness.new_return("override")
     await harness.push(sc, sc.pushes[0])
     await until(harness, sc, lambda s: "requested:sync_order_status" in s.steps_done)
     no_reason = await update(temporal_env, sc, "hold", operator="ana", reason="")

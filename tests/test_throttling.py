@@ -102,14 +102,7 @@ async def test_a_wait_beyond_the_deadline_becomes_a_retry_after(world) -> None: 
 
 def seeded_backlog(harness: Harness, prefix: str, n: int) -> list[Scenario]:
     """``n`` one-item CASTORE returns (grade A: restocked, refunded in full), seeded in Shopify, not yet pushed."""
-    b = harness.builder
-    scenarios = []
-    for i in range(n):
-        sc = b.new(f"{prefix}-{i}", "castore", lines=1)
-        b.returned(sc, 0, 1, "A")
-        b.lifecycle(sc)
-        b.expect(sc)
-        scenarios.append(sc)
+    scenarios = [harness.new_return(f"{prefix}-{i}", seed=False) for i in range(n)]
     harness.seed(*scenarios)
     return scenarios
 
