@@ -56,6 +56,13 @@ class Shop:
         body: dict[str, Any] = response.json()
         return body
 
+    async def refund_create(self, refund_input: dict[str, Any], key: str, version: str = "2026-04") -> dict[str, Any]:
+        """The engine's RefundCreate with an idempotency key; the payload (no top-level errors expected)."""
+        body = await self.gql("RefundCreate", {"input": refund_input, "idempotencyKey": key}, version=version)
+        assert "errors" not in body, body
+        payload: dict[str, Any] = body["data"]["refundCreate"]
+        return payload
+
     async def order(self) -> dict[str, Any]:
         """The order as the engine reads it: header/lines, then fulfillments, refunds and returns."""
         body = await self.gql("OrderForReturn", {"id": self.order_id, "metafieldKey": "return", "bonusKey": "bonus"})

@@ -42,13 +42,6 @@ async def _refund_input(shop: Shop, amount: str = "24.95", quantity: int = 1, **
     }
 
 
-async def _refund(shop: Shop, refund_input: dict[str, Any], key: str, version: str = "2026-04") -> dict[str, Any]:
-    body = await shop.gql("RefundCreate", {"input": refund_input, "idempotencyKey": key}, version=version)
-    assert "errors" not in body, body
-    payload: dict[str, Any] = body["data"]["refundCreate"]
-    return payload
-
-
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 async def test_directive_is_required(shop: Shop, version: str) -> None:
     refund_input = await _refund_input(shop)
@@ -69,8 +62,8 @@ async def test_directive_is_required(shop: Shop, version: str) -> None:
 
 async def test_same_key_same_input_refunds_once(shop: Shop) -> None:
     refund_input = await _refund_input(shop)
-    first = await _refund(shop, refund_input, "key-1")
-    second = await _refund(shop, refund_input, "key-1")
+    first = await shop.refund_create(refund_input, "key-1")
+    second = await shop.refund_create(refund_input, "key-1")
     assert first["userErrors"] == [] and second["userErrors"] == []
     assert second["refund"]["id"] == first["refund"]["id"]
     assert len(shop.store.refunds(shop.domain, shop.order_id)) == 1
@@ -81,8 +74,8 @@ async def test_same_key_same_input_refunds_once(shop: Shop) -> None:
 
 
 async def test_same_key_other_input_is_a_mismatch(shop: Shop) -> None:
-    await _refund(shop, await _refund_input(shop), "key-2")
-    other = await _refund(shop, await _refund_input(shop, amount="10.00"), "key-2")
+    await shop.refund_create(await _refund_input(shop), "key-2")
+    other = await shop.refund_create(await _refund_input(shop, amount="10.00"), "key-2")
     assert other["refund"] is None
     assert other["userErrors"] == [
         {
@@ -95,15 +88,15 @@ async def test_same_key_other_input_is_a_mismatch(shop: Shop) -> None:
 
 async def test_expired_key_allows_a_second_write(shop: Shop) -> None:
     refund_input = await _refund_input(shop, amount="5.00", quantity=0)
-    await _refund(shop, refund_input, "key-3")
+    await shop.refund_create(refund_input, "key-3")
     shop.store.clock.advance(hours=25)
-    again = await _refund(shop, refund_input, "key-3")
+    again = await shop.refund_create(refund_input, "key-3")
     assert again["userErrors"] == []
     assert len(shop.store.refunds(shop.domain, shop.order_id)) == 2
 
 
 async def test_over_refund_amount_message(shop: Shop) -> None:
-    payload = await _refund(shop, await _refund_input(shop, amount="999.00"), "key-4")
+    payload = await shop.refund_create(await _refund_input(shop, amount="999.00"), "key-4")
     assert payload["refund"] is None
     assert payload["userErrors"] == [
         {"field": None, "message": "Refund amount £999.00 is greater than net payment received £64.90"}
@@ -115,7 +108,7 @@ async def test_over_quantity_message_counts_earlier_refunds(shop: Shop) -> None:
     shop.store.refund_by_hand(shop.domain, shop.order_id, {"TEE-M": 1}, Decimal("24.95"), note="staff")
     order = await shop.order()
     assert next(li for li in order["lineItems"]["nodes"] if li["sku"] == "TEE-M")["refundableQuantity"] == 1
-    payload = await _refund(shop, await _refund_input(shop, quantity=2), "key-5")
+    payload = await shop.refund_create(await _refund_input(shop, quantity=2), "key-5")
     assert payload["userErrors"] == [
         {
             "field": ["refundLineItems", "0", "quantity"],
@@ -126,7 +119,7 @@ async def test_over_quantity_message_counts_earlier_refunds(shop: Shop) -> None:
 
 
 async def test_unknown_order_and_missing_parent(shop: Shop) -> None:
-    unknown = await _refund(shop, {"orderId": "gid://shopify/Order/1"}, "key-6")
+    unknown = await shop.refund_create({"orderId": "gid://shopify/Order/1"}, "key-6")
     assert unknown == {
         "refund": None,
         "order": None,
@@ -134,12 +127,12 @@ async def test_unknown_order_and_missing_parent(shop: Shop) -> None:
     }
     refund_input = await _refund_input(shop)
     refund_input["transactions"][0]["parentId"] = "gid://shopify/OrderTransaction/1"
-    payload = await _refund(shop, refund_input, "key-7")
+    payload = await shop.refund_create(refund_input, "key-7")
     assert payload["userErrors"] == [
         {"field": ["transactions"], "message": "Transactions require a parent_id associated with the order"}
     ]
     refund_input["transactions"][0]["kind"] = "AUTHORIZATION"
-    payload = await _refund(shop, refund_input, "key-8")
+    payload = await shop.refund_create(refund_input, "key-8")
     assert payload["userErrors"] == [{"field": None, "message": "Kind authorization is not a valid transaction"}]
 
 
@@ -147,7 +140,7 @@ async def test_full_refund_with_restock_to_location(shop: Shop) -> None:
     before = shop.store.stock(shop.domain, "TEE-M")
     refund_input = await _refund_input(shop, amount="64.90", quantity=2)
     refund_input["refundLineItems"][0].update({"restockType": "RETURN", "locationId": LOC_B})
-    payload = await _refund(shop, refund_input, "key-9", version="2026-07")
+    payload = await shop.refund_create(refund_input, "key-9", version="2026-07")
     assert payload["userErrors"] == []
     assert payload["order"]["displayFinancialStatus"] == "REFUNDED"
     after = shop.store.stock(shop.domain, "TEE-M")

@@ -80,13 +80,6 @@ async def _store_credit_input(
     }
 
 
-async def _refund(shop: Shop, refund_input: dict[str, Any], key: str, version: str = "2026-04") -> dict[str, Any]:
-    body = await shop.gql("RefundCreate", {"input": refund_input, "idempotencyKey": key}, version=version)
-    assert "errors" not in body, body
-    payload: dict[str, Any] = body["data"]["refundCreate"]
-    return payload
-
-
 async def _credit(shop: Shop, target: str, amount: str, currency: str = "GBP", **extra: Any) -> dict[str, Any]:
     credit_input = {"creditAmount": {"amount": amount, "currencyCode": currency}, **extra}
     body = await shop.gql("StoreCreditBonus", {"id": target, "creditInput": credit_input})
@@ -153,7 +146,7 @@ async def test_orders_share_a_customer_passed_in(shop: Shop) -> None:
 # ---- refunds to store credit ------------------------------------------------------------------------------
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 async def test_store_credit_refund_credits_the_customer(shop: Shop, version: str) -> None:
-    payload = await _refund(shop, await _store_credit_input(shop), "sc-1", version=version)
+    payload = await shop.refund_create(await _store_credit_input(shop), "sc-1", version=version)
     assert payload["userErrors"] == []
     assert payload["refund"]["totalRefundedSet"]["shopMoney"] == {"amount": "24.95", "currencyCode": "GBP"}
     assert payload["order"]["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
@@ -188,8 +181,8 @@ async def test_store_credit_refund_credits_the_customer(shop: Shop, version: str
 
 
 async def test_store_credit_counts_against_what_is_refundable(shop: Shop) -> None:
-    await _refund(shop, await _store_credit_input(shop, "24.95"), "sc-2a")
-    too_much = await _refund(shop, await _store_credit_input(shop, "40.00"), "sc-2b")
+    await shop.refund_create(await _store_credit_input(shop, "24.95"), "sc-2a")
+    too_much = await shop.refund_create(await _store_credit_input(shop, "40.00"), "sc-2b")
     assert too_much["refund"] is None
     assert too_much["userErrors"] == [
         {"field": None, "message": "Refund amount £40.00 is greater than net payment received £39.95"}
@@ -200,12 +193,12 @@ async def test_store_credit_counts_against_what_is_refundable(shop: Shop) -> Non
     mixed["transactions"] = [
         {"amount": "10.00", "gateway": "x", "kind": "REFUND", "orderId": shop.order_id, "parentId": sale["id"]}
     ]
-    refused = await _refund(shop, mixed, "sc-2c")
+    refused = await shop.refund_create(mixed, "sc-2c")
     assert refused["userErrors"] == [
         {"field": None, "message": "Refund amount £40.00 is greater than net payment received £39.95"}
     ]
     mixed["refundMethods"][0]["storeCreditRefund"]["amount"]["amount"] = "29.95"
-    accepted = await _refund(shop, mixed, "sc-2d")
+    accepted = await shop.refund_create(mixed, "sc-2d")
     assert accepted["userErrors"] == []
     assert accepted["order"]["displayFinancialStatus"] == "REFUNDED"
     assert [r["method"] for r in shop.store.refunds(shop.domain, shop.order_id)] == ["store_credit", "mixed"]
@@ -217,35 +210,35 @@ async def test_store_credit_counts_against_what_is_refundable(shop: Shop) -> Non
 
 async def test_store_credit_refund_replays_with_its_key(shop: Shop) -> None:
     refund_input = await _store_credit_input(shop)
-    first = await _refund(shop, refund_input, "sc-3")
-    second = await _refund(shop, refund_input, "sc-3")
+    first = await shop.refund_create(refund_input, "sc-3")
+    second = await shop.refund_create(refund_input, "sc-3")
     assert second["refund"]["id"] == first["refund"]["id"]
     assert len(shop.store.refunds(shop.domain, shop.order_id)) == 1
     customer_id = _customer(shop)
     assert shop.store.store_credit(shop.domain, customer_id) == {"GBP": Decimal("24.95")}
     assert len(shop.store.store_credit_transactions(shop.domain, customer_id)) == 1
-    other = await _refund(shop, await _store_credit_input(shop, "20.00"), "sc-3")
+    other = await shop.refund_create(await _store_credit_input(shop, "20.00"), "sc-3")
     assert other["userErrors"] == [
         {"field": None, "message": "The same idempotency key cannot be used with different operation parameters."}
     ]
 
 
 async def test_store_credit_refund_bad_inputs(shop: Shop) -> None:
-    negative = await _refund(shop, await _store_credit_input(shop, "-5.00"), "sc-4a")
+    negative = await shop.refund_create(await _store_credit_input(shop, "-5.00"), "sc-4a")
     assert negative["userErrors"] == [
         {
             "field": ["refundMethods", "0", "storeCreditRefund", "amount", "amount"],
             "message": "Store credit refund amount must be greater than 0.",
         }
     ]
-    dollars = await _refund(shop, await _store_credit_input(shop, currency="USD"), "sc-4b")
+    dollars = await shop.refund_create(await _store_credit_input(shop, currency="USD"), "sc-4b")
     assert dollars["userErrors"] == [
         {
             "field": ["refundMethods", "0", "storeCreditRefund", "amount", "currencyCode"],
             "message": "Store credit refund currency must match the order currency.",
         }
     ]
-    past = await _refund(shop, await _store_credit_input(shop, expires_at="2020-01-01T00:00:00Z"), "sc-4c")
+    past = await shop.refund_create(await _store_credit_input(shop, expires_at="2020-01-01T00:00:00Z"), "sc-4c")
     assert past["userErrors"] == [
         {
             "field": ["refundMethods", "0", "storeCreditRefund", "expiresAt"],
@@ -284,7 +277,7 @@ async def test_credit_by_customer_opens_the_account_then_adds_to_it(shop: Shop) 
 
 
 async def test_customer_store_credit_lists_refund_and_bonus_credits(shop: Shop) -> None:
-    refund = await _refund(shop, await _store_credit_input(shop), "sc-5")
+    refund = await shop.refund_create(await _store_credit_input(shop), "sc-5")
     customer_id = _customer(shop)
     bonus = await _credit(shop, customer_id, "2.50")
     bonus_id = bonus["storeCreditAccountTransaction"]["id"]
