@@ -310,31 +310,23 @@ def build_root(ctx: RequestContext) -> Root:
         return {"reverseFulfillmentOrderLineItems": lines, "userErrors": _errors(outcome.errors)}
 
     def refund_create(info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
-        key = idempotency.require_key(info, ctx.version)
+        def write() -> tuple[Any, list[UserError], str | None]:
+            outcome = refunds.create_refund(store, shop, input)
+            committed(outcome)
+            return outcome.value, outcome.errors, outcome.value.id if outcome.value is not None else None
 
-        def payload(outcome: Outcome[Any]) -> View:
-            refund = outcome.value
-            owner = shop.orders.get(input.get("orderId") or "")
-            return {
-                "refund": views.refund(owner, refund) if refund and owner else None,
-                "order": views.order(owner) if owner else None,
-                "userErrors": _errors(outcome.errors),
-            }
+        def replay(refund_id: str) -> Any:
+            return refunds.find_refund(shop, refund_id)
 
-        now = store.clock.now()
-        print_ = idempotency.fingerprint(input)
-        if key is not None:
-            try:
-                record = idempotency.lookup(shop, "refundCreate", key, print_, now)
-            except idempotency.KeyMismatch:
-                return payload(Outcome(errors=[UserError(None, idempotency.MISMATCH_MESSAGE)]))
-            if record is not None:
-                return payload(Outcome(refunds.find_refund(shop, record.result_id)))
-        outcome = refunds.create_refund(store, shop, input)
-        committed(outcome)
-        if outcome.value is not None and key is not None:
-            idempotency.remember(shop, "refundCreate", key, print_, now, outcome.value.id)
-        return payload(outcome)
+        refund, errors = idempotency.run_once(
+            info, ctx.version, shop, store.clock, "refundCreate", input, write, replay
+        )
+        owner = shop.orders.get(input.get("orderId") or "")
+        return {
+            "refund": views.refund(owner, refund) if refund and owner else None,
+            "order": views.order(owner) if owner else None,
+            "userErrors": _errors(errors),
+        }
 
     def order_cancel_(
         _info: GraphQLResolveInfo,
