@@ -409,6 +409,20 @@ class Shop:
                     return rfo, line
         return None
 
+    def return_line(self, return_line_id: str) -> tuple[Return, ReturnLine] | None:
+        for ret in self.returns.values():
+            for line in ret.lines:
+                if line.id == return_line_id:
+                    return ret, line
+        return None
+
+    def delivery_line(self, delivery_line_id: str) -> tuple[ReverseDelivery, ReverseDeliveryLine] | None:
+        for delivery in self.deliveries.values():
+            for line in delivery.lines:
+                if line.id == delivery_line_id:
+                    return delivery, line
+        return None
+
     def order_of_fulfillment_line(self, fli_id: str) -> tuple[Order, FulfillmentLineItem] | None:
         for order in self.orders.values():
             fli = order.fulfillment_line(fli_id)

@@ -189,22 +189,16 @@ def build_root(ctx: RequestContext) -> Root:
         return lookup() if lookup else None
 
     def _return_line_node(node_id: str) -> View | None:
-        for ret in shop.returns.values():
-            for line in ret.lines:
-                if line.id == node_id:
-                    return views.return_line(shop.orders[ret.order_id], line)
-        return None
+        found = shop.return_line(node_id)
+        return views.return_line(shop.orders[found[0].order_id], *found) if found else None
 
     def _rfo_line_node(node_id: str) -> View | None:
         found = shop.rfo_line(node_id)
         return views.rfo_line(shop.orders[found[0].order_id], found[1]) if found else None
 
     def _delivery_line_node(node_id: str) -> View | None:
-        for delivery in shop.deliveries.values():
-            for line in delivery.lines:
-                if line.id == node_id:
-                    return views.delivery_line(shop.orders[shop.rfos[delivery.rfo_id].order_id], line)
-        return None
+        found = shop.delivery_line(node_id)
+        return views.delivery_line(shop.orders[shop.rfos[found[0].rfo_id].order_id], found[1]) if found else None
 
     def _returnable_node(node_id: str) -> View | None:
         found = find_returnable(shop, node_id)
