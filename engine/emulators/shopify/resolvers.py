@@ -69,8 +69,18 @@ def _errors(errors: list[UserError]) -> list[dict[str, Any]]:
     return [e.as_dict() for e in errors]
 
 
-_NAME_TERM = re.compile(r"""(?:^|\s)name:(?:"([^"]*)"|'([^']*)'|(\S+))""")
-_TAG_TERM = re.compile(r"""(?:^|\s)tag:(?:"([^"]*)"|'([^']*)'|(\S+))""")
+def _term(field: str) -> re.Pattern[str]:
+    """A ``field:value`` search term; the value double-quoted, single-quoted or bare."""
+    return re.compile(rf"""(?:^|\s){field}:(?:"([^"]*)"|'([^']*)'|(\S+))""")
+
+
+def _term_value(match: re.Match[str]) -> str:
+    """The value of a matched term, whichever quoting it used."""
+    return next(g for g in match.groups() if g is not None)
+
+
+_NAME_TERM = _term("name")
+_TAG_TERM = _term("tag")
 
 
 def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
@@ -79,14 +89,14 @@ def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
         return orders
     tag = _TAG_TERM.search(query)
     if tag:  # `tag:x` (the drift monitor's bulk query); alone, or with a name term
-        wanted_tag = next(g for g in tag.groups() if g is not None).lower()
+        wanted_tag = _term_value(tag).lower()
         orders = [o for o in orders if wanted_tag in (t.lower() for t in o.tags)]
         query = query[: tag.start()] + query[tag.end() :]
         if not query.strip():
             return orders
     match = _NAME_TERM.search(query)
     if match:
-        wanted = next(g for g in match.groups() if g is not None)
+        wanted = _term_value(match)
     else:
         wanted = query.strip().strip('"')
     wanted = wanted.lstrip("#").lower()
