@@ -236,6 +236,11 @@ def build_root(ctx: RequestContext) -> Root:
         value = outcome.value
         return {"return": views.return_(value) if value else None, "userErrors": _errors(outcome.errors)}
 
+    def delivery_payload(outcome: Outcome[Any]) -> View:
+        committed(outcome)
+        value = outcome.value
+        return {"reverseDelivery": views.delivery(value) if value else None, "userErrors": _errors(outcome.errors)}
+
     def return_create(_info: GraphQLResolveInfo, returnInput: dict[str, Any]) -> View:  # noqa: N803
         return return_payload(returns.create_return(store, shop, returnInput))
 
@@ -279,12 +284,7 @@ def build_root(ctx: RequestContext) -> Root:
         outcome = reverse_logistics.create_delivery(
             store, shop, reverseFulfillmentOrderId, reverseDeliveryLineItems, trackingInput, labelInput
         )
-        committed(outcome)
-        value = outcome.value
-        return {
-            "reverseDelivery": views.delivery(value) if value else None,
-            "userErrors": _errors(outcome.errors),
-        }
+        return delivery_payload(outcome)
 
     def delivery_shipping_update(
         _info: GraphQLResolveInfo,
@@ -294,12 +294,7 @@ def build_root(ctx: RequestContext) -> Root:
         **_: Any,
     ) -> View:
         outcome = reverse_logistics.update_delivery_shipping(store, shop, reverseDeliveryId, trackingInput, labelInput)
-        committed(outcome)
-        value = outcome.value
-        return {
-            "reverseDelivery": views.delivery(value) if value else None,
-            "userErrors": _errors(outcome.errors),
-        }
+        return delivery_payload(outcome)
 
     def dispose(_info: GraphQLResolveInfo, dispositionInputs: list[dict[str, Any]]) -> View:  # noqa: N803
         outcome = reverse_logistics.dispose(store, shop, dispositionInputs)
