@@ -103,8 +103,7 @@ async def _graphql(request: Request) -> Response:
 
     operation = operation_name if isinstance(operation_name, str) else None
     bulk.request_base_url.set(str(request.base_url))  # bulk results are served from this emulator
-    is_refund = "refundCreate" in query
-    fault = state.faults.before_execute(operation, is_refund=is_refund)
+    fault = state.faults.before_execute(operation)
     if fault in HTTP_STATUS:
         status = HTTP_STATUS[fault]
         return _json({"errors": HTTP_BODY[status]}, status, headers)

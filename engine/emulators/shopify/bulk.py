@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     GraphQLError,
     GraphQLList,
@@ -71,12 +72,12 @@ class BulkOperation:
     id: str
     query: str
     created_at: datetime
-    group_objects: bool
     status: str = "CREATED"
     type: str = "QUERY"
     completed_at: datetime | None = None
     lines: list[str] = field(default_factory=list)
     root_object_count: int = 0
+    file_size: int = 0  # bytes of body(), fixed when the result is computed (status reads don't re-encode)
     base_url: str = ""
 
     @property
@@ -142,7 +143,6 @@ def _field_type(parent: GraphQLObjectType, name: str) -> GraphQLOutputType | Non
 
 
 def _walk_shape(
-    schema: GraphQLSchema,
     parent: GraphQLObjectType,
     selection: SelectionSetNode | None,
     shape: _Shape,
@@ -174,12 +174,9 @@ def _walk_shape(
                     node_type = _node_type(type_)
                     has_id = any(f.name.value == "id" and f.alias is None for f in _fields(inner.selection_set))
                     if isinstance(node_type, GraphQLObjectType):
-                        _walk_shape(
-                            schema, node_type, inner.selection_set, shape, depth + 1, False, has_id, node.name.value
-                        )
+                        _walk_shape(node_type, inner.selection_set, shape, depth + 1, False, has_id, node.name.value)
         elif isinstance(named, GraphQLObjectType) and node.selection_set is not None:
             _walk_shape(
-                schema,
                 named,
                 node.selection_set,
                 shape,
@@ -192,13 +189,22 @@ def _walk_shape(
 
 def validate_bulk_query(schema: GraphQLSchema, text: str) -> list[dict[str, Any]]:
     """Shopify's user errors for a bulk query, in its order; empty when the query may run."""
+    return _check(schema, text)[0]
+
+
+def _check(schema: GraphQLSchema, text: str) -> tuple[list[dict[str, Any]], DocumentNode | None]:
+    """The user errors and the parsed document (``None`` when unparsable), so a run parses its query once."""
     try:
         document = parse(text)
     except GraphQLError as err:
         message = err.message.removeprefix("Syntax Error: ")
         if "<EOF>" in message:
             message = "unexpected end of file"
-        return [_invalid(f"Invalid bulk query: syntax error, {message[0].lower() + message[1:]}")]
+        return [_invalid(f"Invalid bulk query: syntax error, {message[0].lower() + message[1:]}")], None
+    return _shape_errors(schema, document), document
+
+
+def _shape_errors(schema: GraphQLSchema, document: DocumentNode) -> list[dict[str, Any]]:
     operations_ = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if any(op.operation is not OperationType.QUERY for op in operations_):
         return [_invalid("Invalid operation type. Only `query` operations are supported.")]
@@ -213,7 +219,7 @@ def validate_bulk_query(schema: GraphQLSchema, text: str) -> list[dict[str, Any]
     query_type = schema.query_type
     assert query_type is not None
     for op in operations_:
-        _walk_shape(schema, query_type, op.selection_set, shape, 0, False, True, "")
+        _walk_shape(query_type, op.selection_set, shape, 0, False, True, "")
     if not shape.connections:
         errors.append(_invalid("Bulk queries must contain at least one connection."))
         return errors
@@ -258,7 +264,7 @@ class _Writer:
     def _args(self, node: FieldNode) -> dict[str, Any]:
         return {a.name.value: value_from_ast_untyped(a.value) for a in node.arguments}
 
-    def _resolve(self, raw: Any, node: FieldNode, args: dict[str, Any]) -> Any:
+    def _resolve(self, raw: Any, args: dict[str, Any]) -> Any:
         return raw(None, **args) if callable(raw) else raw
 
     def connection_nodes(self, raw: Any, node: FieldNode) -> list[Any]:
@@ -268,7 +274,7 @@ class _Writer:
         after: str | None = None
         while True:
             page_args = {**args, "first": PAGE, **({"after": after} if after else {})}
-            page = self._resolve(raw, node, page_args)
+            page = self._resolve(raw, page_args)
             out.extend(edge["node"] for edge in page["edges"])
             if not page["pageInfo"]["hasNextPage"]:
                 return out
@@ -313,7 +319,7 @@ class _Writer:
                 )
                 children.append((node_type.name, (self.connection_nodes(raw, sel), node_type, node_sel)))
                 continue
-            value = self._resolve(raw, sel, self._args(sel))
+            value = self._resolve(raw, self._args(sel))
             out[key] = self.value(value, type_, sel.selection_set, children)
         return out
 
@@ -356,11 +362,12 @@ class _Writer:
             self.write_connection(nodes, node_type, sel, own_id)
 
 
-def run_query(ctx: RequestContext, root: dict[str, Any], text: str, group_objects: bool) -> tuple[list[str], int]:
+def run_query(
+    ctx: RequestContext, root: dict[str, Any], document: DocumentNode, group_objects: bool
+) -> tuple[list[str], int]:
     """The JSONL lines of a (validated) bulk query and its number of root objects."""
     schema = load_schema(ctx.version)
     writer = _Writer(schema, group_objects)
-    document = parse(text)
     query_type = schema.query_type
     assert query_type is not None
     for op in (d for d in document.definitions if isinstance(d, OperationDefinitionNode)):
@@ -374,9 +381,9 @@ def run_query(ctx: RequestContext, root: dict[str, Any], text: str, group_object
 # ---- views and root fields ------------------------------------------------------------------------------
 
 
-def view(op: BulkOperation) -> dict[str, Any]:
+def view(op: BulkOperation, domain: str) -> dict[str, Any]:
+    """The ``BulkOperation`` object; ``url`` points at this emulator's download route for ``domain``."""
     done = op.status == "COMPLETED"
-    size = len(op.body())
     return {
         "__typename": "BulkOperation",
         "id": op.id,
@@ -387,8 +394,8 @@ def view(op: BulkOperation) -> dict[str, Any]:
         "completedAt": iso(op.completed_at),
         "objectCount": str(len(op.lines)) if done else "0",
         "rootObjectCount": str(op.root_object_count) if done else "0",
-        "fileSize": str(size) if done and op.lines else None,
-        "url": f"{op.base_url}/__emulator/bulk/{{shop}}/{op.number}.jsonl" if done and op.lines else None,
+        "fileSize": str(op.file_size) if done and op.lines else None,
+        "url": f"{op.base_url}/__emulator/bulk/{domain}/{op.number}.jsonl" if done and op.lines else None,
         "partialDataUrl": None,
         "query": op.query,
     }
@@ -412,14 +419,11 @@ def root_fields(ctx: RequestContext, root: dict[str, Any]) -> dict[str, Any]:
     ops = operations(shop)
 
     def shown(op: BulkOperation) -> dict[str, Any]:
-        out = view(op)
-        if out["url"]:
-            out["url"] = out["url"].replace("{shop}", shop.domain)
-        return out
+        return view(op, shop.domain)
 
     def run_query_(_info: Any, query: str, groupObjects: bool = False) -> dict[str, Any]:  # noqa: N803
-        errors = validate_bulk_query(load_schema(ctx.version), query)
-        if errors:
+        errors, document = _check(load_schema(ctx.version), query)
+        if errors or document is None:
             return {"bulkOperation": None, "userErrors": errors}
         running = [o for o in ops.values() if o.type == "QUERY" and o.status not in TERMINAL]
         if len(running) >= MAX_IN_FLIGHT:
@@ -433,10 +437,10 @@ def root_fields(ctx: RequestContext, root: dict[str, Any]) -> dict[str, Any]:
             id=ctx.store.new_id("BulkOperation"),
             query=query,
             created_at=ctx.store.clock.now(),
-            group_objects=groupObjects,
             base_url=request_base_url.get().rstrip("/"),
         )
-        op.lines, op.root_object_count = run_query(ctx, root, query, groupObjects)
+        op.lines, op.root_object_count = run_query(ctx, root, document, groupObjects)
+        op.file_size = len(op.body())
         ops[op.id] = op
         ctx.writes += 1
         return {"bulkOperation": shown(op), "userErrors": []}

@@ -83,8 +83,6 @@ PLANS: dict[str, Plan] = {
     "enterprise": Plan("enterprise", 2000, 40000),
 }
 STANDARD = PLANS["standard"]
-MAX_AVAILABLE = STANDARD.maximum_available
-RESTORE_RATE = STANDARD.restore_rate
 
 
 def plan_named(name: str) -> Plan:

@@ -53,19 +53,10 @@ FaultKind = Literal[
     "slow",
 ]
 KINDS: tuple[str, ...] = get_args(FaultKind)
-BEFORE: tuple[FaultKind, ...] = (
-    "error",
-    "http_500",
-    "http_502",
-    "http_503",
-    "timeout",
-    "connect_timeout",
-    "throttled",
-    "manual_refund",
-    "app_refund",
-)
 AFTER_COMMIT: tuple[FaultKind, ...] = ("lost_response", "read_timeout")
 AFTER_ANY: tuple[FaultKind, ...] = ("slow",)
+# Every other kind, in declaration order: the order of seeded random draws depends on it.
+BEFORE: tuple[FaultKind, ...] = tuple(k for k in get_args(FaultKind) if k not in AFTER_COMMIT + AFTER_ANY)
 ALL_OPERATIONS = "*"
 HTTP_STATUS = {"error": 503, "http_500": 500, "http_502": 502, "http_503": 503}
 HTTP_BODY = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -183,20 +174,14 @@ class Faults:
             "injected": list(self.injected),
         }
 
-    def _take(self, kinds: tuple[FaultKind, ...], operation: str | None, *, is_refund: bool) -> FaultKind | None:
+    def _take(self, kinds: tuple[FaultKind, ...], operation: str | None) -> FaultKind | None:
         name = operation or "<anonymous>"
-
-        def eligible(kind: FaultKind) -> bool:
-            return kind in kinds
-
         for index, (kind, target) in enumerate(self._queue):
-            if target in (ALL_OPERATIONS, name) and eligible(kind):
+            if target in (ALL_OPERATIONS, name) and kind in kinds:
                 del self._queue[index]
                 return self._record(kind, name)
         scopes = [self.rates] + ([self.per_operation[name]] if name in self.per_operation else [])
         for kind in kinds:
-            if not eligible(kind):
-                continue
             for scope in scopes:
                 rate = scope.rate(kind)
                 if rate > 0 and self._random.random() < rate:
@@ -208,9 +193,9 @@ class Faults:
         self.injected_by_operation[(operation, kind)] += 1
         return kind
 
-    def before_execute(self, operation: str | None = None, *, is_refund: bool = False) -> FaultKind | None:
-        return self._take(BEFORE, operation, is_refund=is_refund)
+    def before_execute(self, operation: str | None = None) -> FaultKind | None:
+        return self._take(BEFORE, operation)
 
     def after_commit(self, wrote: bool, operation: str | None = None) -> FaultKind | None:
         kinds = (AFTER_COMMIT + AFTER_ANY) if wrote else AFTER_ANY
-        return self._take(kinds, operation, is_refund=False)
+        return self._take(kinds, operation)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import iso
 from .connections import connection
-from .ids import parse_gid
+from .ids import derived_gid
 from .model import LineItem, Order
 
 if TYPE_CHECKING:
@@ -48,11 +48,6 @@ def status(order: Order) -> str:
     return "IN_PROGRESS" if shipped else "OPEN"
 
 
-def _derived_id(kind: str, gid: str) -> str:
-    parsed = parse_gid(gid)
-    return f"gid://shopify/{kind}/{parsed.number if parsed else gid}"
-
-
 def fulfillment_orders(views: Views, order: Order, args: dict[str, Any]) -> View:
     """``Order.fulfillmentOrders``: the order's one fulfillment order."""
     return connection([order], args, lambda o: fulfillment_order(views, o))
@@ -62,7 +57,7 @@ def fulfillment_order(views: Views, order: Order) -> View:
     location = next(iter(views.shop.locations.values()), None)
     return {
         "__typename": "FulfillmentOrder",
-        "id": _derived_id("FulfillmentOrder", order.id),
+        "id": derived_gid("FulfillmentOrder", order.id),
         "orderId": order.id,
         "orderName": order.name,
         "orderProcessedAt": iso(order.processed_at),
@@ -91,7 +86,7 @@ def fulfillment_order(views: Views, order: Order) -> View:
 def fulfillment_order_line(views: Views, order: Order, line: LineItem) -> View:
     return {
         "__typename": "FulfillmentOrderLineItem",
-        "id": _derived_id("FulfillmentOrderLineItem", line.id),
+        "id": derived_gid("FulfillmentOrderLineItem", line.id),
         "sku": line.sku,
         "productTitle": line.title,
         "requiresShipping": True,

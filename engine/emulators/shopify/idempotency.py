@@ -8,13 +8,17 @@ errors can be retried with its key. Keys are scoped per shop and mutation, and e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import GraphQLResolveInfo, get_directive_values
 
+from .clock import Clock
 from .model import IdempotencyRecord, Shop
-from .outcome import top_level_error
+from .outcome import UserError, top_level_error
+
+T = TypeVar("T")
 
 KEY_TTL = timedelta(hours=24)
 REQUIRED_FROM_VERSION = "2026-04"
@@ -66,3 +70,35 @@ def lookup(shop: Shop, mutation: str, key: str, print_: str, now: datetime) -> I
 
 def remember(shop: Shop, mutation: str, key: str, print_: str, now: datetime, result_id: str) -> None:
     shop.idempotency[(mutation, key)] = IdempotencyRecord(key, mutation, print_, now, result_id)
+
+
+def run_once(
+    info: GraphQLResolveInfo,
+    version: str,
+    shop: Shop,
+    clock: Clock,
+    mutation: str,
+    arguments: dict[str, Any],
+    write: Callable[[], tuple[T | None, list[UserError], str | None]],
+    replay: Callable[[str], T | None],
+    mismatch_code: str | None = None,
+) -> tuple[T | None, list[UserError]]:
+    """Run a write under its key: replay a committed one, refuse a reused key, remember a new write.
+
+    ``write`` returns (value, user errors, id of what it committed or None) and counts its own writes;
+    ``replay`` rebuilds the value from a remembered id. ``mismatch_code`` differs by mutation (none on refunds).
+    """
+    key = require_key(info, version)
+    print_ = fingerprint(arguments)
+    now = clock.now()
+    if key is not None:
+        try:
+            record = lookup(shop, mutation, key, print_, now)
+        except KeyMismatch:
+            return None, [UserError(None, MISMATCH_MESSAGE, mismatch_code)]
+        if record is not None:
+            return replay(record.result_id), []
+    value, errors, written = write()
+    if written is not None and key is not None:
+        remember(shop, mutation, key, print_, now, written)
+    return value, errors

@@ -33,6 +33,13 @@ def parse_gid(value: object) -> Gid | None:
     return Gid(match.group("kind"), match.group("num"))
 
 
+def derived_gid(kind: str, gid: str) -> str:
+    """The GID of another kind with the same number (``Order/5`` -> ``FulfillmentOrder/5``): ids the emulator
+    derives instead of storing. An unparsable ``gid`` is used whole as the number."""
+    parsed = parse_gid(gid)
+    return make_gid(kind, parsed.number if parsed else gid)
+
+
 def gid_kind(value: object) -> str | None:
     parsed = parse_gid(value)
     return parsed.kind if parsed else None

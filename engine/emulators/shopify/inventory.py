@@ -165,8 +165,7 @@ def _commit(
     named: list[InventoryChange] = []
     mirrors: dict[tuple[str, str], int] = {}
     for p in planned:
-        p.level.add(p.name, p.delta, now)
-        p.level.updated_at = now
+        p.level.add(p.name, p.delta, now, level_at=now)
         named.append(InventoryChange(p.item.id, p.level.location_id, p.name, p.delta, p.ledger))
         if p.name in ON_HAND_PARTS:
             key = (p.item.id, p.level.location_id)
@@ -335,8 +334,7 @@ def activate(
         return Activation(None, item, [UserError([field_name], message)])
     now = store.clock.now()
     level = item.level(location_id)
-    level.add("available", first or 0, now)
-    level.updated_at = now
+    level.add("available", first or 0, now, level_at=now)
     return Activation(level, item, [], created=True)
 
 

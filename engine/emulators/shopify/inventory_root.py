@@ -58,23 +58,25 @@ def root_fields(ctx: RequestContext) -> dict[str, Callable[..., Any]]:
         run: Callable[[], tuple[Any, list[UserError], str | None]],
         replay: Callable[[str], Any],
     ) -> tuple[Any, list[UserError]]:
-        """Run a write under its key: replay a committed one, refuse a reused key, remember a new write."""
-        key = idempotency.require_key(info, ctx.version)
-        print_ = idempotency.fingerprint(arguments)
-        now = store.clock.now()
-        if key is not None:
-            try:
-                record = idempotency.lookup(shop, mutation, key, print_, now)
-            except idempotency.KeyMismatch:
-                return None, [UserError(None, idempotency.MISMATCH_MESSAGE, "IDEMPOTENCY_KEY_PARAMETER_MISMATCH")]
-            if record is not None:
-                return replay(record.result_id), []
-        value, errors, written = run()
-        if written is not None:
-            ctx.writes += 1
-            if key is not None:
-                idempotency.remember(shop, mutation, key, print_, now, written)
-        return value, errors
+        """Run a write under its key (see ``idempotency.run_once``), counting a committed write."""
+
+        def write() -> tuple[Any, list[UserError], str | None]:
+            value, errors, written = run()
+            if written is not None:
+                ctx.writes += 1
+            return value, errors, written
+
+        return idempotency.run_once(
+            info,
+            ctx.version,
+            shop,
+            store.clock,
+            mutation,
+            arguments,
+            write,
+            replay,
+            mismatch_code="IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+        )
 
     def group_payload(value: AdjustmentGroup | None, errors: list[UserError]) -> View:
         return {

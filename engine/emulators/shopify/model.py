@@ -59,9 +59,13 @@ class InventoryLevel:
             return sum(self.quantities.get(part, 0) for part in ON_HAND_PARTS)
         return self.quantities.get(name, 0)
 
-    def add(self, name: str, delta: int, at: datetime | None = None) -> None:
+    def add(self, name: str, delta: int, at: datetime | None = None, *, level_at: datetime | None = None) -> None:
+        """Add ``delta`` to ``name``; ``at`` stamps that name's own change (None: it reads the level's time) and
+        ``level_at``, when given, the level's ``updated_at`` (writers set both; a name-only stamp stays possible)."""
         self.quantities[name] = self.quantities.get(name, 0) + delta
         self.changed_at[name] = at
+        if level_at is not None:
+            self.updated_at = level_at
 
     def name_updated_at(self, name: str) -> datetime | None:
         if name not in self.changed_at:
@@ -407,6 +411,20 @@ class Shop:
             for line in rfo.lines:
                 if line.id == rfo_line_id:
                     return rfo, line
+        return None
+
+    def return_line(self, return_line_id: str) -> tuple[Return, ReturnLine] | None:
+        for ret in self.returns.values():
+            for line in ret.lines:
+                if line.id == return_line_id:
+                    return ret, line
+        return None
+
+    def delivery_line(self, delivery_line_id: str) -> tuple[ReverseDelivery, ReverseDeliveryLine] | None:
+        for delivery in self.deliveries.values():
+            for line in delivery.lines:
+                if line.id == delivery_line_id:
+                    return delivery, line
         return None
 
     def order_of_fulfillment_line(self, fli_id: str) -> tuple[Order, FulfillmentLineItem] | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .fulfillment_orders import remaining_quantity
 from .model import Order, Shop
 from .money import format_amount
 from .outcome import Outcome, UserError
@@ -75,7 +76,7 @@ def _refund_input(shop: Shop, order: Order, request: CancelRequest) -> dict[str,
         left = order.refundable_quantity(line.id)
         if left <= 0:
             continue
-        waiting = max(0, line.quantity - order.fulfilled_quantity(line.id) - order.refunded_quantity(line.id))
+        waiting = remaining_quantity(order, line)  # the order is not cancelled yet (validated above)
         restock = min(left, waiting) if request.restock and location_id is not None else 0
         if restock:
             lines.append(

@@ -143,8 +143,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
                 restocked = False
         if restocked and line.inventory_item_id is not None and location_id is not None:
             level = shop.inventory[line.inventory_item_id].level(location_id)
-            level.add("available", quantity)
-            level.updated_at = now
+            level.add("available", quantity, level_at=now)
         refund_lines.append(
             RefundLine(
                 id=store.new_id("RefundLineItem"),

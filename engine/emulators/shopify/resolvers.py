@@ -69,8 +69,18 @@ def _errors(errors: list[UserError]) -> list[dict[str, Any]]:
     return [e.as_dict() for e in errors]
 
 
-_NAME_TERM = re.compile(r"""(?:^|\s)name:(?:"([^"]*)"|'([^']*)'|(\S+))""")
-_TAG_TERM = re.compile(r"""(?:^|\s)tag:(?:"([^"]*)"|'([^']*)'|(\S+))""")
+def _term(field: str) -> re.Pattern[str]:
+    """A ``field:value`` search term; the value double-quoted, single-quoted or bare."""
+    return re.compile(rf"""(?:^|\s){field}:(?:"([^"]*)"|'([^']*)'|(\S+))""")
+
+
+def _term_value(match: re.Match[str]) -> str:
+    """The value of a matched term, whichever quoting it used."""
+    return next(g for g in match.groups() if g is not None)
+
+
+_NAME_TERM = _term("name")
+_TAG_TERM = _term("tag")
 
 
 def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
@@ -79,14 +89,14 @@ def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
         return orders
     tag = _TAG_TERM.search(query)
     if tag:  # `tag:x` (the drift monitor's bulk query); alone, or with a name term
-        wanted_tag = next(g for g in tag.groups() if g is not None).lower()
+        wanted_tag = _term_value(tag).lower()
         orders = [o for o in orders if wanted_tag in (t.lower() for t in o.tags)]
         query = query[: tag.start()] + query[tag.end() :]
         if not query.strip():
             return orders
     match = _NAME_TERM.search(query)
     if match:
-        wanted = next(g for g in match.groups() if g is not None)
+        wanted = _term_value(match)
     else:
         wanted = query.strip().strip('"')
     wanted = wanted.lstrip("#").lower()
@@ -189,22 +199,16 @@ def build_root(ctx: RequestContext) -> Root:
         return lookup() if lookup else None
 
     def _return_line_node(node_id: str) -> View | None:
-        for ret in shop.returns.values():
-            for line in ret.lines:
-                if line.id == node_id:
-                    return views.return_line(shop.orders[ret.order_id], line)
-        return None
+        found = shop.return_line(node_id)
+        return views.return_line(shop.orders[found[0].order_id], *found) if found else None
 
     def _rfo_line_node(node_id: str) -> View | None:
         found = shop.rfo_line(node_id)
         return views.rfo_line(shop.orders[found[0].order_id], found[1]) if found else None
 
     def _delivery_line_node(node_id: str) -> View | None:
-        for delivery in shop.deliveries.values():
-            for line in delivery.lines:
-                if line.id == node_id:
-                    return views.delivery_line(shop.orders[shop.rfos[delivery.rfo_id].order_id], line)
-        return None
+        found = shop.delivery_line(node_id)
+        return views.delivery_line(shop.orders[shop.rfos[found[0].rfo_id].order_id], found[1]) if found else None
 
     def _returnable_node(node_id: str) -> View | None:
         found = find_returnable(shop, node_id)
@@ -231,6 +235,11 @@ def build_root(ctx: RequestContext) -> Root:
         committed(outcome)
         value = outcome.value
         return {"return": views.return_(value) if value else None, "userErrors": _errors(outcome.errors)}
+
+    def delivery_payload(outcome: Outcome[Any]) -> View:
+        committed(outcome)
+        value = outcome.value
+        return {"reverseDelivery": views.delivery(value) if value else None, "userErrors": _errors(outcome.errors)}
 
     def return_create(_info: GraphQLResolveInfo, returnInput: dict[str, Any]) -> View:  # noqa: N803
         return return_payload(returns.create_return(store, shop, returnInput))
@@ -275,12 +284,7 @@ def build_root(ctx: RequestContext) -> Root:
         outcome = reverse_logistics.create_delivery(
             store, shop, reverseFulfillmentOrderId, reverseDeliveryLineItems, trackingInput, labelInput
         )
-        committed(outcome)
-        value = outcome.value
-        return {
-            "reverseDelivery": views.delivery(value) if value else None,
-            "userErrors": _errors(outcome.errors),
-        }
+        return delivery_payload(outcome)
 
     def delivery_shipping_update(
         _info: GraphQLResolveInfo,
@@ -290,12 +294,7 @@ def build_root(ctx: RequestContext) -> Root:
         **_: Any,
     ) -> View:
         outcome = reverse_logistics.update_delivery_shipping(store, shop, reverseDeliveryId, trackingInput, labelInput)
-        committed(outcome)
-        value = outcome.value
-        return {
-            "reverseDelivery": views.delivery(value) if value else None,
-            "userErrors": _errors(outcome.errors),
-        }
+        return delivery_payload(outcome)
 
     def dispose(_info: GraphQLResolveInfo, dispositionInputs: list[dict[str, Any]]) -> View:  # noqa: N803
         outcome = reverse_logistics.dispose(store, shop, dispositionInputs)
@@ -310,31 +309,23 @@ def build_root(ctx: RequestContext) -> Root:
         return {"reverseFulfillmentOrderLineItems": lines, "userErrors": _errors(outcome.errors)}
 
     def refund_create(info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
-        key = idempotency.require_key(info, ctx.version)
+        def write() -> tuple[Any, list[UserError], str | None]:
+            outcome = refunds.create_refund(store, shop, input)
+            committed(outcome)
+            return outcome.value, outcome.errors, outcome.value.id if outcome.value is not None else None
 
-        def payload(outcome: Outcome[Any]) -> View:
-            refund = outcome.value
-            owner = shop.orders.get(input.get("orderId") or "")
-            return {
-                "refund": views.refund(owner, refund) if refund and owner else None,
-                "order": views.order(owner) if owner else None,
-                "userErrors": _errors(outcome.errors),
-            }
+        def replay(refund_id: str) -> Any:
+            return refunds.find_refund(shop, refund_id)
 
-        now = store.clock.now()
-        print_ = idempotency.fingerprint(input)
-        if key is not None:
-            try:
-                record = idempotency.lookup(shop, "refundCreate", key, print_, now)
-            except idempotency.KeyMismatch:
-                return payload(Outcome(errors=[UserError(None, idempotency.MISMATCH_MESSAGE)]))
-            if record is not None:
-                return payload(Outcome(refunds.find_refund(shop, record.result_id)))
-        outcome = refunds.create_refund(store, shop, input)
-        committed(outcome)
-        if outcome.value is not None and key is not None:
-            idempotency.remember(shop, "refundCreate", key, print_, now, outcome.value.id)
-        return payload(outcome)
+        refund, errors = idempotency.run_once(
+            info, ctx.version, shop, store.clock, "refundCreate", input, write, replay
+        )
+        owner = shop.orders.get(input.get("orderId") or "")
+        return {
+            "refund": views.refund(owner, refund) if refund and owner else None,
+            "order": views.order(owner) if owner else None,
+            "userErrors": _errors(errors),
+        }
 
     def order_cancel_(
         _info: GraphQLResolveInfo,

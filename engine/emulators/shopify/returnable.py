@@ -7,15 +7,13 @@ what returns that were not canceled or declined already claim (the rule ``return
 
 from __future__ import annotations
 
-from .ids import make_gid, parse_gid
+from .ids import derived_gid, parse_gid
 from .model import Fulfillment, FulfillmentLineItem, Order, Shop
 from .returns import returned_quantity
 
 
 def returnable_id(fulfillment: Fulfillment) -> str:
-    parsed = parse_gid(fulfillment.id)
-    assert parsed is not None
-    return make_gid("ReturnableFulfillment", parsed.number)
+    return derived_gid("ReturnableFulfillment", fulfillment.id)
 
 
 def returnable_lines(shop: Shop, fulfillment: Fulfillment) -> list[tuple[FulfillmentLineItem, int]]:
@@ -30,10 +28,9 @@ def returnable_fulfillments(shop: Shop, order: Order) -> list[Fulfillment]:
 
 
 def find_returnable(shop: Shop, returnable: str) -> tuple[Order, Fulfillment] | None:
-    parsed = parse_gid(returnable)
-    if parsed is None:
+    if parse_gid(returnable) is None:
         return None
-    fulfillment_id = make_gid("Fulfillment", parsed.number)
+    fulfillment_id = derived_gid("Fulfillment", returnable)
     for order in shop.orders.values():
         for fulfillment in order.fulfillments:
             if fulfillment.id == fulfillment_id:

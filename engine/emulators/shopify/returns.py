@@ -174,7 +174,8 @@ def open_rfo(store: ShopifyStore, shop: Shop, ret: Return) -> ReverseFulfillment
     return rfo
 
 
-def _find_return(shop: Shop, return_id: str, field: tuple[str, ...] = ("id",)) -> Outcome[Return]:
+def find_return(shop: Shop, return_id: str, field: tuple[str, ...] = ("id",)) -> Outcome[Return]:
+    """The return, or Shopify's ``NOT_FOUND`` at ``field`` (its path differs by mutation)."""
     kind = gid_kind(return_id)
     if kind is not None and kind != "Return":
         raise invalid_id(return_id)
@@ -184,11 +185,6 @@ def _find_return(shop: Shop, return_id: str, field: tuple[str, ...] = ("id",)) -
     return Outcome(ret)
 
 
-def find_return(shop: Shop, return_id: str, field: tuple[str, ...]) -> Outcome[Return]:
-    """The return, or Shopify's ``NOT_FOUND`` at ``field`` (its path differs by mutation)."""
-    return _find_return(shop, return_id, field)
-
-
 def _set_rfo_status(shop: Shop, ret: Return, status: str) -> None:
     for rfo_id in ret.rfo_ids:
         shop.rfos[rfo_id].status = status  # type: ignore[assignment]
@@ -196,7 +192,7 @@ def _set_rfo_status(shop: Shop, ret: Return, status: str) -> None:
 
 def close_return(store: ShopifyStore, shop: Shop, return_id: str) -> Outcome[Return]:
     """OPEN -> CLOSED; closing a CLOSED return is a no-op; anything else is ``INVALID_STATE``."""
-    found = _find_return(shop, return_id)
+    found = find_return(shop, return_id)
     ret = found.value
     if ret is None:
         return found
@@ -212,7 +208,7 @@ def close_return(store: ShopifyStore, shop: Shop, return_id: str) -> Outcome[Ret
 
 def reopen_return(store: ShopifyStore, shop: Shop, return_id: str) -> Outcome[Return]:
     """CLOSED -> OPEN; reopening an OPEN return is a no-op."""
-    found = _find_return(shop, return_id)
+    found = find_return(shop, return_id)
     ret = found.value
     if ret is None:
         return found
@@ -248,7 +244,7 @@ def has_work(shop: Shop, ret: Return) -> bool:
 
 def cancel_return(store: ShopifyStore, shop: Shop, return_id: str) -> Outcome[Return]:
     """OPEN/REQUESTED without any work -> CANCELED; canceling a CANCELED return is a no-op."""
-    found = _find_return(shop, return_id)
+    found = find_return(shop, return_id)
     ret = found.value
     if ret is None:
         return found

@@ -131,8 +131,7 @@ def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Ou
             line_item = order.line(fli.line_item_id) if fli else None
             assert line_item is not None and line_item.inventory_item_id is not None
             level = shop.inventory[line_item.inventory_item_id].level(item["locationId"])
-            level.add("available", quantity)
-            level.updated_at = now
+            level.add("available", quantity, level_at=now)
         if line not in touched:
             touched.append(line)
     return Outcome(touched)

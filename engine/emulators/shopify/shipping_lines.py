@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .connections import connection
-from .ids import parse_gid
+from .ids import derived_gid
 from .model import Order
 
 if TYPE_CHECKING:
@@ -25,12 +25,11 @@ def shipping_lines(views: Views, order: Order, args: dict[str, Any]) -> View:
 
 
 def shipping_line(views: Views, order: Order) -> View:
-    parsed = parse_gid(order.id)
     original = views.money(order.shipping, order.currency)
     current = views.money(max(Decimal("0"), order.shipping - order.refunded_shipping()), order.currency)
     return {
         "__typename": "ShippingLine",
-        "id": f"gid://shopify/ShippingLine/{parsed.number if parsed else order.id}",
+        "id": derived_gid("ShippingLine", order.id),
         "title": "Shipping",
         "code": "custom",
         "source": None,

@@ -41,6 +41,7 @@ from .ids import make_gid, parse_gid
 from .model import (
     QUANTITY_NAMES,
     STORE_CREDIT_GATEWAY,
+    Customer,
     Fulfillment,
     FulfillmentLineItem,
     InventoryItem,
@@ -229,8 +230,7 @@ class ShopifyStore:
         """A staff credit to the customer's account (``currency`` defaults to the shop's), under the same rules
         as ``storeCreditAccountCredit``. Returns the credit transaction GID."""
         shop = self.shop(domain)
-        if customer_id not in shop.customers:
-            raise KeyError(f"no customer {customer_id} in {domain}")
+        self._customer(shop, customer_id)
         credit_input: dict[str, Any] = {
             "creditAmount": {"amount": str(amount), "currencyCode": currency or shop.currency},
             "expiresAt": iso(expires_at),
@@ -281,6 +281,12 @@ class ShopifyStore:
         return outcome.value.id
 
     # ---- lookups used by services ------------------------------------------------------------------------
+    def _customer(self, shop: Shop, customer_id: str) -> Customer:
+        try:
+            return shop.customers[customer_id]
+        except KeyError:
+            raise KeyError(f"no customer {customer_id} in {shop.domain}") from None
+
     def _order(self, shop: Shop, order_id: str) -> Order:
         try:
             return shop.orders[order_id]
@@ -330,8 +336,7 @@ class ShopifyStore:
     def store_credit(self, domain: str, customer_id: str) -> dict[str, Decimal]:
         """The customer's store credit balance per currency (expired credits already removed)."""
         shop = self.shop(domain)
-        if customer_id not in shop.customers:
-            raise KeyError(f"no customer {customer_id} in {domain}")
+        self._customer(shop, customer_id)
         settle_expirations(self, shop)
         return {account.currency: account.balance() for account in shop.accounts_of(customer_id)}
 
@@ -340,8 +345,7 @@ class ShopifyStore:
         (CREDIT/EXPIRATION), ``event``, ``amount`` (signed Decimal), ``currency``, ``order_id``, ``expires_at``,
         ``created_at``."""
         shop = self.shop(domain)
-        if customer_id not in shop.customers:
-            raise KeyError(f"no customer {customer_id} in {domain}")
+        self._customer(shop, customer_id)
         settle_expirations(self, shop)
         return [
             {
@@ -435,17 +439,23 @@ class ShopifyStore:
                 for item in shop.inventory.values()
             ],
             "orders": [self._order_dump(shop, order) for order in shop.orders.values()],
-            "customers": [
-                {
-                    "id": customer.id,
-                    "store_credit": {
-                        cur: format_amount(amount) for cur, amount in self.store_credit(domain, customer.id).items()
-                    },
-                }
-                for customer in shop.customers.values()
-            ],
+            "customers": self._customers_dump(shop),
             "idempotency_keys": sorted(key for (_, key) in shop.idempotency),
         }
+
+    def _customers_dump(self, shop: Shop) -> list[dict[str, Any]]:
+        """Each customer's balances; expirations are settled once for the shop, not once per customer."""
+        if shop.customers:  # (as before: a shop without customers is not settled by a snapshot)
+            settle_expirations(self, shop)
+        return [
+            {
+                "id": customer.id,
+                "store_credit": {
+                    account.currency: format_amount(account.balance()) for account in shop.accounts_of(customer.id)
+                },
+            }
+            for customer in shop.customers.values()
+        ]
 
     def _order_dump(self, shop: Shop, order: Order) -> dict[str, Any]:
         summary = self.order_summary(shop.domain, order.id)

@@ -172,9 +172,7 @@ class Views:
 
     def line_item(self, order: Order, line: LineItem) -> View:
         price = self.money(line.unit_price, order.currency)
-        unfulfilled = line.quantity - sum(
-            f.quantity for ff in order.fulfillments for f in ff.line_items if f.line_item_id == line.id
-        )
+        unfulfilled = line.quantity - order.fulfilled_quantity(line.id)
         return {
             "__typename": "LineItem",
             "id": line.id,
@@ -459,13 +457,14 @@ class Views:
                 for fee in ret.shipping_fees
             ],
             "order": lambda _info: self.order(order),
-            "returnLineItems": lambda _info, **a: connection(ret.lines, a, lambda rl: self.return_line(order, rl)),
+            "returnLineItems": lambda _info, **a: connection(ret.lines, a, lambda rl: self.return_line(order, ret, rl)),
             "reverseFulfillmentOrders": lambda _info, **a: connection(rfos, a, self.rfo),
             "refunds": lambda _info, **a: connection([], a, lambda x: x),
             "exchangeLineItems": lambda _info, **a: connection([], a, lambda x: x),
         }
 
-    def return_line(self, order: Order, rl: ReturnLine) -> View:
+    def return_line(self, order: Order, ret: Return, rl: ReturnLine) -> View:
+        """One line of ``ret`` (passed in: its status decides what is processable)."""
         fli = order.fulfillment_line(rl.fulfillment_line_item_id)
         definition = definition_by_id(rl.reason_definition_id) if rl.reason_definition_id else None
         return {
@@ -473,7 +472,7 @@ class Views:
             "id": rl.id,
             "quantity": rl.quantity,
             # only an approved (OPEN) return can be processed (capture: a REQUESTED line reads 0)
-            "processableQuantity": rl.quantity - rl.processed_quantity if self._return_of(rl).status == "OPEN" else 0,
+            "processableQuantity": rl.quantity - rl.processed_quantity if ret.status == "OPEN" else 0,
             "processedQuantity": rl.processed_quantity,
             "unprocessedQuantity": rl.quantity - rl.processed_quantity,
             "refundableQuantity": rl.quantity,
@@ -484,9 +483,6 @@ class Views:
             "returnReasonDefinition": self.reason_definition(definition) if definition else None,
             "fulfillmentLineItem": (lambda _info: self.fulfillment_line(order, fli)) if fli else None,
         }
-
-    def _return_of(self, rl: ReturnLine) -> Return:
-        return next(r for r in self.shop.returns.values() if any(line is rl for line in r.lines))
 
     def returnable_fulfillment(self, order: Order, fulfillment: Fulfillment) -> View:
         def lines(_info: Any, **args: Any) -> View:
