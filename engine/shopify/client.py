@@ -75,8 +75,8 @@ class ShopifyClient:
             errors = payload.get("errors")
             codes = {((e.get("extensions") or {}).get("code")) for e in errors or [] if isinstance(e, dict)}
             throttled = "THROTTLED" in codes
-            throttled_for = self._budget.observe(shop, operation, reserved, self.last_cost, throttled=throttled)
-            if throttled_for is not None:
+            self._budget.observe(shop, operation, reserved, self.last_cost, throttled=throttled)
+            if throttled:
                 continue  # Shopify charged nothing; the next reservation waits for the deficit it reported
             if errors:
                 if "INTERNAL_SERVER_ERROR" in codes:
@@ -90,8 +90,6 @@ class ShopifyClient:
     async def _post(self, operation: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         try:
             response = await self._http.post(self.connection.url, json=body, headers=headers)
-        except (httpx.ConnectTimeout, httpx.ConnectError) as exc:
-            raise ShopifyTransientError(f"{operation}: {type(exc).__name__}: {exc}", not_sent=True) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise ShopifyTransientError(f"{operation}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429:
