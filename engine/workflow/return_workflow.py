@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from engine.activities.shopify_steps import ShopifyActivities
     from engine.definitions.flow import StateDef, StepDef
+    from engine.definitions.mapping import DEFAULT_SLA_SECONDS
     from engine.events import EventItem, ReturnEvent
     from engine.outcomes import ItemFacts, grades_set_the_refund, item_outcome, refund_for
     from engine.refunds import RefundPlan
@@ -732,7 +733,8 @@ class ReturnWorkflow:
             idempotency_key="",
             registered_at=self.registered_at or "",
         )
-        deadline = workflow.now() + timedelta(seconds=self.mapping.sla_seconds.get("refund_after_trigger", 172800))
+        sla = self.mapping.sla_seconds.get("refund_after_trigger", DEFAULT_SLA_SECONDS["refund_after_trigger"])
+        deadline = workflow.now() + timedelta(seconds=sla)
         pause = timedelta(seconds=30)
         while True:
             outcome = await self._call(ShopifyActivities.find_refund, request)
