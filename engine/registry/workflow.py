@@ -103,4 +103,3 @@ class MappingRegistryWorkflow:
     @workflow.query
     def history(self) -> RegistryHistory:
         return RegistryHistory(self.state.brand, self.state.active, list(self.state.versions), list(self.state.log))
-
