@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,6 +17,9 @@ from engine.shopify.errors import (
     ShopifyUserError,
 )
 from engine.shopify.throttle import CostBudget
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -116,3 +120,24 @@ class ShopifyClient:
         if user_errors:
             raise ShopifyUserError(operation, user_errors)
         return result
+
+
+def shop_client(
+    domain: str,
+    api_version: str,
+    *,
+    settings: Settings,
+    token_lookup: Callable[[str], str],
+    http: httpx.AsyncClient,
+    budget: CostBudget,
+    deadline: float | None = None,
+) -> ShopifyClient:
+    """A client for one shop: its token from the environment, its endpoint from settings (emulator or Shopify),
+    the process's shared HTTP pool and cost budget."""
+    connection = ShopConnection(
+        domain=domain,
+        api_version=api_version,
+        access_token=token_lookup(domain),
+        endpoint=settings.shopify_endpoint_for(domain),
+    )
+    return ShopifyClient(connection, http, budget, deadline=deadline)
