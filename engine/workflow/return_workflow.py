@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.flow import StateDef, StepDef
     from engine.definitions.mapping import DEFAULT_SLA_SECONDS
     from engine.events import EventItem, ReturnEvent
-    from engine.outcomes import ItemFacts, grades_set_the_refund, item_outcome, refund_for
+    from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for
     from engine.refunds import RefundPlan
     from engine.shopify.plans import shop_task_queue
     from engine.workflow import search
@@ -650,16 +650,7 @@ class ReturnWorkflow:
 
     def _plan_refund(self) -> RefundPlan:
         assert self.order is not None
-        facts = []
-        for item in self.items.values():
-            line = self.order.line_for_sku(item.sku)
-            if line is not None:
-                override = item.refund_percent if item.sku in self.overridden_skus else None
-                facts.append(
-                    ItemFacts(
-                        item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price, override
-                    )
-                )
+        facts = item_facts(self.items.values(), self.order, self.overridden_skus)
         graded = self.graded and grades_set_the_refund(self.mapping)  # ungraded: an operator refunding early
         return refund_for(self.mapping, facts, currency=self.order.currency, graded=graded, cap=self.order.net_payment)
 
