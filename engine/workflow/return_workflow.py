@@ -159,6 +159,11 @@ class ReturnWorkflow:
         if self.finished_at is not None:
             raise ValueError(f"the return is finished ({self.state}); nothing can be overridden")
 
+    def _require_no_refund(self) -> None:
+        """Refund overrides make sense only before a refund outcome exists (validators: not in history)."""
+        if self.refund is not None:
+            raise ValueError(f"refund already {self.refund.status} ({self.refund.refund_id or self.refund.detail})")
+
     def _release(self, action: OperatorAction, verb: str) -> OverrideResult:
         was = self.hold_reason or self.sla_reason
         self._log("operator", f"{verb}: {action.reason} (was: {was})", actor=action.operator)
@@ -245,8 +250,7 @@ class ReturnWorkflow:
     @force_refund.validator
     def _check_force_refund(self, action: OperatorAction) -> None:
         self._require(action)
-        if self.refund is not None:
-            raise ValueError(f"refund already {self.refund.status} ({self.refund.refund_id or self.refund.detail})")
+        self._require_no_refund()
         if self.order is None:
             raise ValueError("the order has not been validated yet")
         if self.mapping.refund.issuer != "engine":
@@ -263,8 +267,7 @@ class ReturnWorkflow:
     @skip_refund.validator
     def _check_skip_refund(self, action: OperatorAction) -> None:
         self._require(action)
-        if self.refund is not None:
-            raise ValueError(f"refund already {self.refund.status} ({self.refund.refund_id or self.refund.detail})")
+        self._require_no_refund()
 
     @workflow.update(name="mark_received")
     def mark_received(self, action: OperatorAction) -> OverrideResult:
