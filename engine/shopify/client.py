@@ -132,7 +132,7 @@ def shop_client(
     budget: CostBudget,
     deadline: float | None = None,
 ) -> ShopifyClient:
-    """A client for one shop: its token from the environment, its endpoint from settings (emulator or Shopify),
+    """A client for one shop: its token from ``token_lookup``, its endpoint from settings (emulator or Shopify),
     the process's shared HTTP pool and cost budget."""
     connection = ShopConnection(
         domain=domain,
