@@ -1,11 +1,17 @@
 """What a mapping does to a return's items: disposition, location and refund. Pure, so the workflow, the
 preview and the diff all compute it the same way."""
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from engine.definitions.mapping import MappingDef
 from engine.refunds import RefundLineInput, RefundPlan, plan_refund
+
+if TYPE_CHECKING:
+    from engine.activities.messages import OrderSnapshot
+    from engine.workflow.messages import ItemStatus
 
 
 @dataclass
@@ -17,6 +23,24 @@ class ItemFacts:
     line_item_id: str
     unit_price: str
     refund_percent: str | None = None  # set by an operator's override; wins over the rules
+
+
+def item_facts(
+    items: Iterable["ItemStatus"], order: "OrderSnapshot", overrides: Collection[str] = ()
+) -> list[ItemFacts]:
+    """The return's items that are on the order, priced from its lines; an operator's refund percent counts only
+    for the SKUs in ``overrides``. Shared by the workflow's refund and the preview's samples."""
+    facts = []
+    for item in items:
+        line = order.line_for_sku(item.sku)
+        if line is not None:
+            override = item.refund_percent if item.sku in overrides else None
+            facts.append(
+                ItemFacts(
+                    item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price, override
+                )
+            )
+    return facts
 
 
 @dataclass

@@ -8,8 +8,9 @@ from typing import Any
 from temporalio.client import Client
 
 from engine.definitions.mapping import MappingDef
-from engine.outcomes import ItemFacts, ItemOutcome, grades_set_the_refund, item_outcome, refund_for
-from engine.rebound.translate import translate
+from engine.drift.workflow_source import visibility_query
+from engine.outcomes import ItemFacts, ItemOutcome, grades_set_the_refund, item_facts, item_outcome, refund_for
+from engine.rebound.translate import items_in, translate
 from engine.refunds import RefundPlan
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
@@ -95,30 +96,20 @@ def sample_from_payload(payload: Any, mapping: MappingDef) -> Sample:
 
 
 def jmespath_items(payload: Any, mapping: MappingDef) -> list[dict[str, Any]]:
-    import jmespath
-
-    found = jmespath.search(mapping.fields["items"], payload) or []
-    return [i for i in found if isinstance(i, dict)]
+    return [i for i in items_in(payload, mapping) if isinstance(i, dict)]
 
 
 def sample_from_status(status: ReturnStatus) -> Sample | None:
     if status.order is None:
         return None
-    items = []
-    for item in status.items:
-        line = status.order.line_for_sku(item.sku)
-        if line is not None:
-            items.append(
-                ItemFacts(item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price)
-            )
+    items = item_facts(status.items, status.order)
     label = f"{status.rebound_return_id} ({status.order_name}, {status.state})"
     return Sample(label, status.order.currency, items, status.order.net_payment)
 
 
 async def past_samples(client: Client, brand: str, limit: int) -> list[Sample]:
-    query = f"Brand = '{brand}' AND WorkflowType = 'ReturnWorkflow'"
     samples: list[Sample] = []
-    async for execution in client.list_workflows(query, limit=limit):
+    async for execution in client.list_workflows(visibility_query(brand), limit=limit):
         handle = client.get_workflow_handle_for(ReturnWorkflow.run, execution.id, run_id=execution.run_id)
         status = await handle.query(ReturnWorkflow.status)
         sample = sample_from_status(status)

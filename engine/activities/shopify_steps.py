@@ -36,7 +36,7 @@ from engine.activities.messages import (
     ValidateOrderResult,
 )
 from engine.settings import Settings, shopify_token
-from engine.shopify.client import ShopConnection, ShopifyClient
+from engine.shopify.client import ShopifyClient, shop_client
 from engine.shopify.errors import (
     ShopifyRequestError,
     ShopifyThrottledError,
@@ -48,13 +48,17 @@ from engine.shopify.throttle import CostBudget
 METAFIELD_NAMESPACE = "rebound"
 
 
-def link_key(rebound_return_id: str) -> str:
+def _metafield_key(prefix: str, rebound_return_id: str) -> str:
     """Order metafield key for one Rebound return (2–64 chars of [A-Za-z0-9_-])."""
-    return ("return_" + re.sub(r"[^A-Za-z0-9_-]", "", rebound_return_id))[:64]
+    return (prefix + re.sub(r"[^A-Za-z0-9_-]", "", rebound_return_id))[:64]
+
+
+def link_key(rebound_return_id: str) -> str:
+    return _metafield_key("return_", rebound_return_id)
 
 
 def bonus_key(rebound_return_id: str) -> str:
-    return ("bonus_" + re.sub(r"[^A-Za-z0-9_-]", "", rebound_return_id))[:64]
+    return _metafield_key("bonus_", rebound_return_id)
 
 
 def refund_marker(rebound_return_id: str) -> str:
@@ -85,13 +89,15 @@ class ShopifyActivities:
         self.budget = budget or CostBudget()  # one per process: every Shopify call of this process shares it
 
     def client(self, shop: ShopRef) -> ShopifyClient:
-        connection = ShopConnection(
-            domain=shop.domain,
-            api_version=shop.api_version,
-            access_token=self._token_lookup(shop.domain),
-            endpoint=self._settings.shopify_endpoint_for(shop.domain),
+        return shop_client(
+            shop.domain,
+            shop.api_version,
+            settings=self._settings,
+            token_lookup=self._token_lookup,
+            http=self._http,
+            budget=self.budget,
+            deadline=_attempt_deadline(),
         )
-        return ShopifyClient(connection, self._http, self.budget, deadline=_attempt_deadline())
 
     # ------------------------------------------------------------------ reads
 
@@ -275,23 +281,7 @@ class ShopifyActivities:
         self, client: ShopifyClient, shop: ShopRef, order_id: str, rebound_id: str, fields: dict[str, Any]
     ) -> None:
         value = json.dumps({"rebound_return_id": rebound_id, "brand": shop.brand, **fields}, sort_keys=True)
-        await client.mutate(
-            "OrderLinkSet",
-            "metafieldsSet",
-            {
-                "orderId": order_id,
-                "tags": ["rebound-return", f"rebound:{rebound_id}"],
-                "metafields": [
-                    {
-                        "ownerId": order_id,
-                        "namespace": METAFIELD_NAMESPACE,
-                        "key": link_key(rebound_id),
-                        "type": "json",
-                        "value": value,
-                    }
-                ],
-            },
-        )
+        await _set_metafield(client, order_id, ["rebound-return", f"rebound:{rebound_id}"], link_key(rebound_id), value)
 
     @activity.defn(name="attach_tracking")
     async def attach_tracking(self, req: TrackingInput) -> None:
@@ -405,12 +395,7 @@ class ShopifyActivities:
                 return RefundOutcome("already_issued", ours["id"], str(_money(ours["totalRefundedSet"])))
             manual = _covering_refund(order, req)
             if manual is not None:
-                return RefundOutcome(
-                    "preempted",
-                    manual["id"],
-                    str(_money(manual["totalRefundedSet"])),
-                    f"{manual['id']} created {manual['createdAt']} covers these items",
-                )
+                return _preempted(manual)
             snapshot = self._snapshot(order)
             if snapshot.sale_transaction_id is None and req.plan.method != "store_credit":
                 raise ShopifyUserError(
@@ -451,12 +436,7 @@ class ShopifyActivities:
                 manual = _covering_refund(order, req)
                 if manual is None:
                     raise
-                return RefundOutcome(
-                    "preempted",
-                    manual["id"],
-                    str(_money(manual["totalRefundedSet"])),
-                    f"{manual['id']} created {manual['createdAt']} covers these items",
-                )
+                return _preempted(manual)
             refund = result["refund"]
             refunded = _money(refund["totalRefundedSet"])
             if refunded != amount:
@@ -530,23 +510,7 @@ class ShopifyActivities:
         value = json.dumps(
             {"rebound_return_id": req.rebound_return_id, "transaction_id": transaction_id, "amount": req.amount}
         )
-        await client.mutate(
-            "OrderLinkSet",
-            "metafieldsSet",
-            {
-                "orderId": req.order_id,
-                "tags": ["rebound-return"],
-                "metafields": [
-                    {
-                        "ownerId": req.order_id,
-                        "namespace": METAFIELD_NAMESPACE,
-                        "key": bonus_key(req.rebound_return_id),
-                        "type": "json",
-                        "value": value,
-                    }
-                ],
-            },
-        )
+        await _set_metafield(client, req.order_id, ["rebound-return"], bonus_key(req.rebound_return_id), value)
 
     @activity.defn(name="close_return")
     async def close_return(self, req: ReturnRefInput) -> None:
@@ -640,6 +604,31 @@ def _covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, 
         if lines & our_lines:
             return refund
     return None
+
+
+async def _set_metafield(client: ShopifyClient, order_id: str, tags: list[str], key: str, value: str) -> None:
+    """Tag the order and write one JSON metafield in one call (metafieldsSet upserts by key: idempotent)."""
+    await client.mutate(
+        "OrderLinkSet",
+        "metafieldsSet",
+        {
+            "orderId": order_id,
+            "tags": tags,
+            "metafields": [
+                {"ownerId": order_id, "namespace": METAFIELD_NAMESPACE, "key": key, "type": "json", "value": value}
+            ],
+        },
+    )
+
+
+def _preempted(manual: dict[str, Any]) -> RefundOutcome:
+    """Someone refunded these items outside the engine: a finance exception, not a failure."""
+    return RefundOutcome(
+        "preempted",
+        manual["id"],
+        str(_money(manual["totalRefundedSet"])),
+        f"{manual['id']} created {manual['createdAt']} covers these items",
+    )
 
 
 def _attempt_deadline() -> float | None:

@@ -43,18 +43,6 @@ STANDARD_REASON_HANDLES = (
     "color",
 )
 
-EXCEPTION_TYPES = (
-    "received_not_restocked",
-    "restock_failed",
-    "refund_overdue",
-    "manual_refund",
-    "duplicate_refund",
-    "amount_mismatch",
-    "refunded_not_returned",
-    "return_left_open",
-    "unknown_to_engine",
-    "needs_attention",
-)
 DEFAULT_OWNERS = {
     "received_not_restocked": "ops",
     "restock_failed": "ops",
@@ -67,7 +55,13 @@ DEFAULT_OWNERS = {
     "unknown_to_engine": "ops",
     "needs_attention": "ops",
 }
-DEFAULT_SLAS = {"refund_after_trigger": "2d", "restock_after_inspection": "1d", "close_after_refund": "1d"}
+EXCEPTION_TYPES = tuple(DEFAULT_OWNERS)
+# The one place the SLA defaults live: the mapping, the workflow's refund wait and drift all read these.
+DEFAULT_SLA_SECONDS = {
+    "refund_after_trigger": 2 * 86400,
+    "restock_after_inspection": 86400,
+    "close_after_refund": 86400,
+}
 
 
 @dataclass
@@ -292,7 +286,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
         )
 
     refund = data["refund"]
-    slas = {**DEFAULT_SLAS, **(data.get("slas") or {})}
+    slas = data.get("slas") or {}
     return MappingDef(
         brand=data["brand"],
         version=doc.content_hash[:16],
@@ -322,7 +316,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
         ),
         free_text=[FreeTextRule(r["pattern"], r["code"]) for r in data["reasons"].get("free_text") or []],
         grade_scale=list(data["grades"]["scale"]),
-        sla_seconds={k: parse_duration(v) for k, v in slas.items()},
+        sla_seconds={**DEFAULT_SLA_SECONDS, **{k: parse_duration(v) for k, v in slas.items()}},
         owners={**DEFAULT_OWNERS, **(data.get("exceptions") or {})},
         source_file=doc.file,
     )

@@ -19,7 +19,7 @@ from engine.drift.shopify_source import run_bulk
 from engine.drift.workflow import AlertRequest, ReconcileRequest, ReconcileResult
 from engine.drift.workflow_source import fetch_workflows
 from engine.settings import Settings, shopify_token
-from engine.shopify.client import ShopConnection, ShopifyClient
+from engine.shopify.client import ShopifyClient, shop_client
 from engine.shopify.throttle import CostBudget
 
 
@@ -55,13 +55,14 @@ class DriftActivities:
         self._budget = budget or CostBudget()  # the worker's, so drift and return steps share the shop's
 
     def _shopify(self, mapping: MappingDef) -> ShopifyClient:
-        connection = ShopConnection(
-            domain=mapping.shop_domain,
-            api_version=mapping.api_version,
-            access_token=self._token_lookup(mapping.shop_domain),
-            endpoint=self._settings.shopify_endpoint_for(mapping.shop_domain),
+        return shop_client(
+            mapping.shop_domain,
+            mapping.api_version,
+            settings=self._settings,
+            token_lookup=self._token_lookup,
+            http=self._http,
+            budget=self._budget,
         )
-        return ShopifyClient(connection, self._http, self._budget)
 
     @activity.defn(name="drift_reconcile")
     async def reconcile(self, req: ReconcileRequest) -> ReconcileResult:

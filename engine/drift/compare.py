@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from engine.definitions.mapping import MappingDef
+from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
 from engine.outcomes import grades_set_the_refund
 
@@ -39,7 +39,6 @@ REFUNDED = {"issued", "already_issued", "verified", "preempted", "nothing_to_ref
 PAID = REFUNDED - {"nothing_to_refund"}
 FINISHED = {"refunded", "cancelled", "rejected"}
 OPEN_RETURN = {"OPEN", "REQUESTED"}
-DEFAULT_SLAS = {"refund_after_trigger": 2 * 86400, "restock_after_inspection": 86400, "close_after_refund": 86400}
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -87,7 +86,7 @@ class _Context:
         self.findings: list[Finding] = []
 
     def sla(self, name: str) -> int:
-        return int(self.mapping.sla_seconds.get(name, DEFAULT_SLAS[name]))
+        return int(self.mapping.sla_seconds.get(name, DEFAULT_SLA_SECONDS[name]))
 
     def overdue(self, since: str | None, sla: str) -> datetime | None:
         """The due time when `since` + the SLA has passed, else None."""

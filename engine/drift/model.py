@@ -109,15 +109,6 @@ class WorkflowReturn:
 
 
 @dataclass
-class Snapshots:
-    brand: str
-    taken_at: str
-    rebound: list[ReboundReturn] = field(default_factory=list)
-    shopify: list[ShopifyOrder] = field(default_factory=list)
-    workflows: list[WorkflowReturn] = field(default_factory=list)
-
-
-@dataclass
 class Finding:
     """One exception. `subject` is what it is about (a Rebound return id, or a Shopify refund id for a refund
     that belongs to no processed return); (brand, kind, subject) identifies it from run to run."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ import httpx
 from engine.definitions.mapping import MappingDef
 from engine.drift.compare import parse_time
 from engine.drift.model import ReboundItem, ReboundReturn
+from engine.rebound.pull_api import return_pages
 from engine.rebound.translate import PayloadError, translate
 
 
@@ -46,19 +46,8 @@ async def fetch_rebound(
     http: httpx.AsyncClient, api_url: str, token: str, mapping: MappingDef, *, updated_since: str, page_size: int = 500
 ) -> list[ReboundReturn]:
     records: list[dict[str, Any]] = []
-    cursor: str | None = "0"
-    while cursor is not None:
-        response = await http.get(
-            f"{api_url.rstrip('/')}/api/v2/returns",
-            params={"brand": mapping.brand, "updatedSince": updated_since, "limit": str(page_size), "cursor": cursor},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        response.raise_for_status()
-        page = response.json()
-        records.extend(page["returns"])
-        cursor = page.get("nextCursor")
-    return summarise_all(records, mapping)
-
-
-def summarise_all(records: Iterable[dict[str, Any]], mapping: MappingDef) -> list[ReboundReturn]:
+    async for returns in return_pages(
+        http, api_url, token, mapping.brand, updated_since=updated_since, limit=page_size
+    ):
+        records.extend(returns)
     return [summarise(r, mapping) for r in records]

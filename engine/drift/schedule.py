@@ -6,25 +6,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 
 from engine.definitions.mapping import MappingDef
 from engine.drift.workflow import DriftInput, DriftResult, DriftWorkflow
+from engine.temporal.schedules import ensure_schedule
 
 DEFAULT_EVERY_SECONDS = 3600
 
 
-def schedule_id(brand: str, prefix: str = "drift") -> str:
-    return f"{prefix}-{brand}"
+def schedule_id(brand: str) -> str:
+    return f"drift-{brand}"
 
 
 def interval_for(mapping: MappingDef) -> timedelta:
@@ -36,16 +28,10 @@ async def ensure_drift_schedule(
 ) -> str:
     """Create the brand's drift schedule if missing (an existing one is left as operators set it)."""
     sid = sid or schedule_id(mapping.brand)
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(DriftWorkflow.run, inp, id=f"{sid}-run", task_queue=task_queue),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval_for(mapping))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE),
+    action = ScheduleActionStartWorkflow(DriftWorkflow.run, inp, id=f"{sid}-run", task_queue=task_queue)
+    return await ensure_schedule(
+        client, sid, action, every=interval_for(mapping), overlap=ScheduleOverlapPolicy.BUFFER_ONE
     )
-    try:
-        await client.create_schedule(sid, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
-    return sid
 
 
 async def _actions(client: Client, sid: str) -> set[tuple[str, str]]:

@@ -102,9 +102,7 @@ async def run_bulk(
     url = op.get("url")
     if not url:
         return []  # nothing matched: Shopify writes no file
-    orders: list[ShopifyOrder] = []
     async with http.stream("GET", url) as response:
         response.raise_for_status()
         lines = [line async for line in response.aiter_lines()]
-    orders = parse_jsonl(lines)
-    return orders
+    return parse_jsonl(lines)

@@ -8,19 +8,12 @@ from datetime import timedelta
 
 import httpx
 from temporalio import activity
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 
 from engine.ingest.pull_workflow import PullInput, PullRequest, PullResult, ReboundPullWorkflow
 from engine.ingest.receiver import Receiver
+from engine.rebound.pull_api import return_pages
+from engine.temporal.schedules import ensure_schedule
 
 __all__ = [
     "PullInput",
@@ -42,16 +35,11 @@ class ReboundPullActivities:
     @activity.defn(name="pull_rebound")
     async def pull_rebound(self, req: PullRequest) -> PullResult:
         result = PullResult(cursor=req.updated_since)
-        cursor: str | None = "0"
-        while cursor is not None:
-            response = await self._http.get(
-                f"{self._api_url}/api/v2/returns",
-                params={"brand": req.brand, "updatedSince": req.updated_since, "limit": "100", "cursor": cursor},
-                headers={"Authorization": f"Bearer {self._token}"},
-            )
-            response.raise_for_status()
-            page = response.json()
-            for ret in page["returns"]:
+        pages = return_pages(
+            self._http, self._api_url, self._token, req.brand, updated_since=req.updated_since, limit=100
+        )
+        async for returns in pages:
+            for ret in returns:
                 result.returns_seen += 1
                 result.cursor = max(result.cursor, ret["updatedAt"])
                 for payload in ret["events"]:
@@ -66,7 +54,6 @@ class ReboundPullActivities:
                     elif outcome.held_id is not None:
                         result.held += 1
             activity.heartbeat(result.cursor)
-            cursor = page.get("nextCursor")
         return result
 
 
@@ -78,19 +65,10 @@ async def ensure_pull_schedule(
     client: Client, brand: str, *, every: timedelta, task_queue: str, overlap_seconds: int = 600
 ) -> str:
     """Create the brand's pull schedule if it does not exist (an existing one is left as operators set it)."""
-    sid = schedule_id(brand)
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            ReboundPullWorkflow.run,
-            PullInput(brand, overlap_seconds=overlap_seconds),
-            id=f"rebound-pull-run-{brand}",
-            task_queue=task_queue,
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    action = ScheduleActionStartWorkflow(
+        ReboundPullWorkflow.run,
+        PullInput(brand, overlap_seconds=overlap_seconds),
+        id=f"rebound-pull-run-{brand}",
+        task_queue=task_queue,
     )
-    try:
-        await client.create_schedule(sid, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
-    return sid
+    return await ensure_schedule(client, schedule_id(brand), action, every=every, overlap=ScheduleOverlapPolicy.SKIP)

@@ -34,6 +34,11 @@ def _field(payload: Any, mapping: MappingDef, name: str, *, required: bool = Tru
     return value
 
 
+def items_in(payload: Any, mapping: MappingDef) -> Any:
+    """The payload's raw items at the mapping's `items` path ([] when absent); callers check it is a list."""
+    return _field(payload, mapping, "items", required=False) or []
+
+
 def _item(raw: Any, mapping: MappingDef, index: int) -> EventItem:
     def get(name: str, required: bool = True) -> Any:
         value = jmespath.search(mapping.fields[name], raw)
@@ -69,7 +74,7 @@ def translate(payload: Any, mapping: MappingDef, *, source: str = "push") -> Tra
     kind = mapping.statuses.get(status)
     if kind is None:
         raise PayloadError(f"status: {status!r} is not mapped for brand {mapping.brand}")
-    raw_items = _field(payload, mapping, "items", required=False) or []
+    raw_items = items_in(payload, mapping)
     if not isinstance(raw_items, list):
         raise PayloadError("items: not a list")
     items = [_item(raw, mapping, i) for i, raw in enumerate(raw_items)]

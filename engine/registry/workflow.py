@@ -8,7 +8,6 @@ content-hashed; deploying the same content again re-activates the existing versi
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from engine.definitions.mapping import MappingDef
     from engine.registry.messages import (
         ActiveMapping,
         DeployRequest,
@@ -104,8 +103,3 @@ class MappingRegistryWorkflow:
     @workflow.query
     def history(self) -> RegistryHistory:
         return RegistryHistory(self.state.brand, self.state.active, list(self.state.versions), list(self.state.log))
-
-    @workflow.query
-    def mapping(self, ref: str) -> MappingDef | None:
-        record = self._find(ref)
-        return self.state.mappings.get(record.version) if record else None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,6 +17,9 @@ from engine.shopify.errors import (
     ShopifyUserError,
 )
 from engine.shopify.throttle import CostBudget
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,8 @@ class ShopifyClient:
             errors = payload.get("errors")
             codes = {((e.get("extensions") or {}).get("code")) for e in errors or [] if isinstance(e, dict)}
             throttled = "THROTTLED" in codes
-            throttled_for = self._budget.observe(shop, operation, reserved, self.last_cost, throttled=throttled)
-            if throttled_for is not None:
+            self._budget.observe(shop, operation, reserved, self.last_cost, throttled=throttled)
+            if throttled:
                 continue  # Shopify charged nothing; the next reservation waits for the deficit it reported
             if errors:
                 if "INTERNAL_SERVER_ERROR" in codes:
@@ -90,8 +94,6 @@ class ShopifyClient:
     async def _post(self, operation: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         try:
             response = await self._http.post(self.connection.url, json=body, headers=headers)
-        except (httpx.ConnectTimeout, httpx.ConnectError) as exc:
-            raise ShopifyTransientError(f"{operation}: {type(exc).__name__}: {exc}", not_sent=True) from exc
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise ShopifyTransientError(f"{operation}: {type(exc).__name__}: {exc}") from exc
         if response.status_code == 429:
@@ -118,3 +120,24 @@ class ShopifyClient:
         if user_errors:
             raise ShopifyUserError(operation, user_errors)
         return result
+
+
+def shop_client(
+    domain: str,
+    api_version: str,
+    *,
+    settings: Settings,
+    token_lookup: Callable[[str], str],
+    http: httpx.AsyncClient,
+    budget: CostBudget,
+    deadline: float | None = None,
+) -> ShopifyClient:
+    """A client for one shop: its token from ``token_lookup``, its endpoint from settings (emulator or Shopify),
+    the process's shared HTTP pool and cost budget."""
+    connection = ShopConnection(
+        domain=domain,
+        api_version=api_version,
+        access_token=token_lookup(domain),
+        endpoint=settings.shopify_endpoint_for(domain),
+    )
+    return ShopifyClient(connection, http, budget, deadline=deadline)

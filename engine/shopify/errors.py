@@ -10,15 +10,11 @@ class ShopifyError(Exception):
 
 
 class ShopifyTransientError(ShopifyError):
-    """5xx, timeouts, connection errors, THROTTLED: retry with back-off (same idempotency key).
+    """5xx, timeouts, connection errors, THROTTLED: retry with back-off (same idempotency key)."""
 
-    ``not_sent``: the request provably never reached Shopify (connect failure); otherwise a write's outcome
-    is unknown and must be read back before it is retried."""
-
-    def __init__(self, message: str, retry_after: float | None = None, *, not_sent: bool = False) -> None:
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-        self.not_sent = not_sent
 
 
 class ShopifyThrottledError(ShopifyTransientError):
@@ -26,7 +22,7 @@ class ShopifyThrottledError(ShopifyTransientError):
     ``retry_after`` seconds. Nothing was executed."""
 
     def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message, retry_after, not_sent=True)
+        super().__init__(message, retry_after)
 
 
 class ShopifyRequestError(ShopifyError):

@@ -79,10 +79,6 @@ class CostBudget:
             bucket = self._buckets[shop] = _Bucket(seen_at=self.clock())
         return bucket
 
-    @property
-    def waited_seconds(self) -> float:
-        return self.stats.waited_seconds
-
     def estimate(self, operation: str) -> float:
         return self._costs.get(operation, DEFAULT_COST)
 
@@ -169,9 +165,9 @@ class CostBudget:
 
     def observe(
         self, shop: str, operation: str, reserved: float, cost: dict[str, Any] | None, *, throttled: bool = False
-    ) -> float | None:
-        """Take Shopify's view from a response to a request that reserved ``reserved`` points. For a THROTTLED
-        answer returns the seconds until the bucket covers the request again, else None."""
+    ) -> None:
+        """Take Shopify's view from a response to a request that reserved ``reserved`` points; a THROTTLED
+        answer is counted (the caller retries, and the next admission waits for the reported deficit)."""
         bucket = self._bucket(shop)
         bucket.in_flight = max(bucket.in_flight - reserved, 0.0)
         self._learned(bucket, operation)
@@ -179,8 +175,7 @@ class CostBudget:
         if not cost:
             if throttled:
                 self.stats.throttled_responses += 1
-                return 1.0
-            return None
+            return
         requested = cost.get("requestedQueryCost")
         if requested is not None:
             self._costs[operation] = float(requested)
@@ -196,9 +191,6 @@ class CostBudget:
             bucket.seen_at = self.clock()
         if throttled:
             self.stats.throttled_responses += 1
-            deficit = self.estimate(operation) - float(status.get("currentlyAvailable", 0))
-            return max(deficit, 0.0) / bucket.restore_rate
-        return None
 
     def _check_declared_rate(self, shop: str, reported: Any) -> None:
         declared = self._declared.get(shop)

@@ -39,8 +39,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from engine.activities.shopify_steps import ShopifyActivities
     from engine.definitions.flow import StateDef, StepDef
+    from engine.definitions.mapping import DEFAULT_SLA_SECONDS
     from engine.events import EventItem, ReturnEvent
-    from engine.outcomes import ItemFacts, grades_set_the_refund, item_outcome, refund_for
+    from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for
     from engine.refunds import RefundPlan
     from engine.shopify.plans import shop_task_queue
     from engine.workflow import search
@@ -158,6 +159,11 @@ class ReturnWorkflow:
         if self.finished_at is not None:
             raise ValueError(f"the return is finished ({self.state}); nothing can be overridden")
 
+    def _require_no_refund(self) -> None:
+        """Refund overrides make sense only before a refund outcome exists (validators: not in history)."""
+        if self.refund is not None:
+            raise ValueError(f"refund already {self.refund.status} ({self.refund.refund_id or self.refund.detail})")
+
     def _release(self, action: OperatorAction, verb: str) -> OverrideResult:
         was = self.hold_reason or self.sla_reason
         self._log("operator", f"{verb}: {action.reason} (was: {was})", actor=action.operator)
@@ -244,8 +250,7 @@ class ReturnWorkflow:
     @force_refund.validator
     def _check_force_refund(self, action: OperatorAction) -> None:
         self._require(action)
-        if self.refund is not None:
-            raise ValueError(f"refund already {self.refund.status} ({self.refund.refund_id or self.refund.detail})")
+        self._require_no_refund()
         if self.order is None:
             raise ValueError("the order has not been validated yet")
         if self.mapping.refund.issuer != "engine":
@@ -262,8 +267,7 @@ class ReturnWorkflow:
     @skip_refund.validator
     def _check_skip_refund(self, action: OperatorAction) -> None:
         self._require(action)
-        if self.refund is not None:
-            raise ValueError(f"refund already {self.refund.status} ({self.refund.refund_id or self.refund.detail})")
+        self._require_no_refund()
 
     @workflow.update(name="mark_received")
     def mark_received(self, action: OperatorAction) -> OverrideResult:
@@ -649,16 +653,7 @@ class ReturnWorkflow:
 
     def _plan_refund(self) -> RefundPlan:
         assert self.order is not None
-        facts = []
-        for item in self.items.values():
-            line = self.order.line_for_sku(item.sku)
-            if line is not None:
-                override = item.refund_percent if item.sku in self.overridden_skus else None
-                facts.append(
-                    ItemFacts(
-                        item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price, override
-                    )
-                )
+        facts = item_facts(self.items.values(), self.order, self.overridden_skus)
         graded = self.graded and grades_set_the_refund(self.mapping)  # ungraded: an operator refunding early
         return refund_for(self.mapping, facts, currency=self.order.currency, graded=graded, cap=self.order.net_payment)
 
@@ -732,7 +727,8 @@ class ReturnWorkflow:
             idempotency_key="",
             registered_at=self.registered_at or "",
         )
-        deadline = workflow.now() + timedelta(seconds=self.mapping.sla_seconds.get("refund_after_trigger", 172800))
+        sla = self.mapping.sla_seconds.get("refund_after_trigger", DEFAULT_SLA_SECONDS["refund_after_trigger"])
+        deadline = workflow.now() + timedelta(seconds=sla)
         pause = timedelta(seconds=30)
         while True:
             outcome = await self._call(ShopifyActivities.find_refund, request)
