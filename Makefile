@@ -7,10 +7,10 @@ DEMO_ARGS ?=
 
 .PHONY: demo test lint typecheck unit bench clean venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml emulators/pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./emulators
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/returns demo $(DEMO_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine tests
-	$(BIN)/ruff format --check engine tests
+	$(BIN)/ruff check engine emulators tests
+	$(BIN)/ruff format --check engine emulators tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,9 +30,9 @@ test: $(STAMP) lint typecheck
 
 # Measured, never asserted: results land in docs/benchmarks.md.
 bench: $(STAMP)
-	$(BIN)/python -m engine.bench.ingest_throughput
-	$(BIN)/python -m engine.bench.backlog --returns 200 --write
-	$(BIN)/python -m engine.bench.drift_10k
+	$(BIN)/python -m emulators.bench.ingest_throughput
+	$(BIN)/python -m emulators.bench.backlog --returns 200 --write
+	$(BIN)/python -m emulators.bench.drift_10k
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

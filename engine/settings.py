@@ -1,4 +1,7 @@
-"""Runtime settings from the environment. Secrets (Shopify tokens) are read when needed, never stored in history."""
+"""Runtime settings from the environment (twelve-factor: one codebase, many deploys, no path into a checkout).
+
+Secrets (Shopify tokens, push secrets, the database password) are read when needed, never stored in history.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from engine.shipped import flows_dir as shipped_flows_dir
 
 
 @dataclass(frozen=True)
@@ -17,9 +20,10 @@ class Settings:
     namespace: str = "default"
     task_queue: str = "returns"
     shopify_endpoint: str = "https://{shop}"  # template; `{shop}` is the myshopify domain
-    flows_dir: Path = REPO_ROOT / "flows"
-    mappings_dir: Path = REPO_ROOT / "mappings"
-    data_dir: Path = REPO_ROOT / ".data"
+    flows_dir: Path | None = None  # None: the flows the package ships
+    mappings_dir: Path | None = None  # None: the brands come from the mapping registry (deployed mappings)
+    data_dir: Path = Path(".data")  # the embedded default's files, relative to the working directory
+    database_url: str | None = None  # held events; None: SQLite in data_dir
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -29,13 +33,26 @@ class Settings:
             namespace=env.get("TEMPORAL_NAMESPACE", cls.namespace),
             task_queue=env.get("RETURNS_TASK_QUEUE", cls.task_queue),
             shopify_endpoint=env.get("SHOPIFY_ENDPOINT", cls.shopify_endpoint),
-            flows_dir=Path(env.get("RETURNS_FLOWS_DIR", str(cls.flows_dir))),
-            mappings_dir=Path(env.get("RETURNS_MAPPINGS_DIR", str(cls.mappings_dir))),
-            data_dir=Path(env.get("RETURNS_DATA_DIR", str(cls.data_dir))),
+            flows_dir=_path(env.get("RETURNS_FLOWS_DIR")),
+            mappings_dir=_path(env.get("RETURNS_MAPPINGS_DIR")),
+            data_dir=Path(env.get("RETURNS_DATA_DIR") or cls.data_dir),
+            database_url=env.get("RETURNS_DATABASE_URL") or None,
         )
 
     def shopify_endpoint_for(self, domain: str) -> str:
         return self.shopify_endpoint.replace("{shop}", domain)
+
+    @property
+    def flows(self) -> Path:
+        return self.flows_dir or shipped_flows_dir()
+
+    @property
+    def event_store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'events.sqlite'}"
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def token_env_name(domain: str) -> str:

@@ -16,13 +16,13 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from emulators.demo import apply_plans, rebound_app_refund, seed_shopify
+from emulators.rebound.scenarios import Scenario, ScenarioBuilder
+from emulators.shopify.server import ShopifyEmulator
 from engine.definitions.flow import FlowDef, load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
-from engine.demo import apply_plans, rebound_app_refund, seed_shopify
-from engine.emulators.rebound.scenarios import Scenario, ScenarioBuilder
-from engine.emulators.shopify.server import ShopifyEmulator
 from engine.rebound.translate import translate
-from engine.settings import REPO_ROOT, Settings
+from engine.settings import Settings
 from engine.shopify.plans import ShopLimit, shop_limits
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.starter import Delivery, deliver, handle_for
@@ -30,8 +30,9 @@ from engine.temporal.worker import build_worker
 from engine.workflow import search
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
+from tests.paths import REPO_ROOT, SHARED
 
-SHARED = REPO_ROOT.parent / "shared"
+pytest_plugins = ["tests.postgres"]
 
 
 @pytest.fixture(scope="session")

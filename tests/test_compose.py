@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
-from engine.settings import REPO_ROOT
 from engine.workflow import search
+from tests.paths import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.temporal.yml"
 SPEC = Path(__file__).parent / "fixtures" / "compose-spec.json"

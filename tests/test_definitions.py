@@ -11,7 +11,7 @@ from engine.definitions.flow import load_flow
 from engine.definitions.mapping import load_mapping
 from engine.definitions.schema_check import load_schema as load_json_schema
 from engine.definitions.yamlfile import DefinitionError
-from engine.settings import REPO_ROOT
+from tests.paths import REPO_ROOT
 
 FLOW = (REPO_ROOT / "flows" / "return.yaml").read_text()
 CASTORE = (REPO_ROOT / "mappings" / "castore.yaml").read_text()

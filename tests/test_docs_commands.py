@@ -10,9 +10,9 @@ import shlex
 
 from temporalio.workflow import _Definition
 
-from engine.settings import REPO_ROOT
 from engine.workflow.messages import DispositionOverride, OperatorAction
 from engine.workflow.return_workflow import ReturnWorkflow
+from tests.paths import REPO_ROOT
 
 ARGUMENTS = {"override_disposition": DispositionOverride}
 

@@ -13,11 +13,11 @@ from graphql import StringValueNode, parse, validate
 from graphql.language import ArgumentNode, visit
 from graphql.language.visitor import Visitor
 
+from emulators.shopify.bulk import validate_bulk_query
+from emulators.shopify.schema import load_schema
+from emulators.shopify.server import ShopifyEmulator
+from emulators.shopify.store import OrderLineSeed
 from engine.drift.shopify_source import parse_jsonl, run_bulk
-from engine.emulators.shopify.bulk import validate_bulk_query
-from engine.emulators.shopify.schema import load_schema
-from engine.emulators.shopify.server import ShopifyEmulator
-from engine.emulators.shopify.store import OrderLineSeed
 from engine.shopify.client import ShopConnection, ShopifyClient
 from engine.shopify.documents import document
 from tests.test_shopify_documents import VERSIONS

@@ -21,21 +21,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from emulators.rebound.scenarios import Scenario
+from emulators.rebound.server import ReboundEmulator
+from emulators.shopify import returns as shopify_returns
+from emulators.shopify import reverse_logistics
 from engine.cli import main
 from engine.definitions.mapping import MappingDef, load_mapping
 from engine.drift.activities import DriftActivities
 from engine.drift.schedule import ensure_drift_schedule, run_now, schedule_id
 from engine.drift.worker import build_drift_worker
 from engine.drift.workflow import DriftInput, DriftResult
-from engine.emulators.rebound.scenarios import Scenario
-from engine.emulators.rebound.server import ReboundEmulator
-from engine.emulators.shopify import returns as shopify_returns
-from engine.emulators.shopify import reverse_logistics
 from engine.ingest.serve import AppServer
 from engine.registry.client import deploy
-from engine.settings import REPO_ROOT, token_env_name
+from engine.settings import token_env_name
 from engine.temporal.worker import build_registry_worker
 from tests.conftest import Harness
+from tests.paths import REPO_ROOT
 
 TOKEN = "rebound-api-token"
 CASTORE = REPO_ROOT / "mappings" / "castore.yaml"

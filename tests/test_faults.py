@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.rebound.scenarios import Scenario
+from emulators.rebound.scenarios import Scenario
 from tests.conftest import Harness
 
 BATCH = 6

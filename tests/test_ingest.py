@@ -21,13 +21,13 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from emulators.rebound.server import PushFaults, ReboundEmulator
 from engine.definitions.mapping import MappingDef
-from engine.emulators.rebound.server import PushFaults, ReboundEmulator
 from engine.ingest.pull import PullInput, PullResult, ReboundPullActivities, ReboundPullWorkflow
 from engine.ingest.receiver import Receiver
 from engine.ingest.serve import AppServer
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from engine.ingest.store import EventStore
+from engine.ingest.store import EventStore, open_event_store
 from engine.registry.client import NoDeployedMapping, deploy
 from engine.temporal.worker import build_registry_worker, workflow_runner
 from engine.workflow.messages import workflow_id
@@ -65,7 +65,7 @@ def receiver_for(client: Client, h: Harness, store: EventStore) -> Receiver:
 
 @pytest.fixture
 async def ingest(harness: Harness, tmp_path: Path) -> AsyncIterator[Ingest]:
-    store = EventStore(tmp_path / "events.sqlite")
+    store = await open_event_store(f"sqlite:///{tmp_path / 'events.sqlite'}")
     receiver = receiver_for(harness.client, harness, store)
     server = AppServer(receiver.app())
     url = await server.start()
@@ -76,7 +76,7 @@ async def ingest(harness: Harness, tmp_path: Path) -> AsyncIterator[Ingest]:
     finally:
         await rebound.stop()
         await server.stop()
-        store.close()
+        await store.close()
 
 
 async def no_workflow(client: Client, brand: str, rebound_id: str) -> bool:
@@ -100,7 +100,7 @@ async def test_signed_pushes_drive_a_return_duplicates_and_reordering_included(i
     assert stats.sent == 8 and stats.duplicated == 4
     assert stats.statuses[202] == 4 and stats.statuses[200] == 4  # four accepted, four acknowledged duplicates
     assert len(h.shopify.store.refunds(h.domain(sc), h.order_id(sc))) == 1
-    assert ingest.store.list() == []
+    assert await ingest.store.list() == []
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ async def test_bad_pushes_are_refused_and_held_without_touching_a_workflow(
     response = await ingest.post(brand, body, headers)
 
     assert response.status_code == expected_status, response.text
-    [held] = ingest.store.list()
+    [held] = await ingest.store.list()
     assert held.http_status == expected_status and held.body == body and held.brand == brand
     assert held.id == response.json()["held_id"]
     assert held.authenticated == (expected_status in (400, 422))
@@ -164,7 +164,7 @@ async def test_temporal_down_gives_503_holds_the_push_and_replay_completes_the_r
     first = json.dumps(sc.pushes[0]).encode()
     outcome = await down.ingest("castore", ingest.signed("castore", first), first)
     assert outcome.http_status == 503 and outcome.held_id is not None
-    [held] = ingest.store.list(status="failed")
+    [held] = await ingest.store.list(status="failed")
     assert held.authenticated and "Temporal unavailable" in held.reason
     for payload in sc.pushes[1:]:
         body = json.dumps(payload).encode()
@@ -185,8 +185,8 @@ async def test_temporal_down_gives_503_holds_the_push_and_replay_completes_the_r
 
     status = await h.wait_state(sc, "refunded")
     assert status.state == "refunded"
-    assert ingest.store.list(status="failed") == []
-    assert [e.status for e in ingest.store.list()] == ["replayed"]
+    assert await ingest.store.list(status="failed") == []
+    assert [e.status for e in await ingest.store.list()] == ["replayed"]
 
 
 async def test_dropped_push_is_caught_by_the_scheduled_pull(ingest: Ingest, temporal_env: WorkflowEnvironment) -> None:
@@ -240,7 +240,7 @@ async def test_burst_of_1000_pushes_loses_nothing(ingest: Ingest, temporal_env: 
 
         statuses = await asyncio.gather(*(send(p) for p in pushes))
     assert statuses.count(202) == 1000, {s: statuses.count(s) for s in set(statuses)}
-    assert ingest.store.list() == []
+    assert await ingest.store.list() == []
     for sc in scenarios[::25]:  # every push is in the workflow's history as a signal
         history = await temporal_env.client.get_workflow_handle(
             workflow_id("castore", sc.rebound_return_id)
@@ -266,7 +266,7 @@ async def test_bearer_mode_accepts_the_shared_token_only(ingest: Ingest) -> None
     wrong = await ingest.post("castore", body, {"Authorization": "Bearer nope"})
     right = await ingest.post("castore", body, {"Authorization": f"Bearer {SECRETS['castore']}"})
     assert (wrong.status_code, right.status_code) == (401, 202)
-    [held] = ingest.store.list()
+    [held] = await ingest.store.list()
     assert "authorization" not in {k.lower() for k in held.headers}  # the token is never stored
 
 
@@ -339,7 +339,7 @@ async def test_a_push_for_a_closed_return_is_acknowledged_and_kept_not_retried(i
     response = await ingest.post("castore", late, ingest.signed("castore", late))
 
     assert response.status_code == 200, response.text
-    [held] = ingest.store.list()
+    [held] = await ingest.store.list()
     assert held.status == "late" and held.http_status == 200 and held.body == late
     description = await h.client.get_workflow_handle(workflow_id("castore", sc.rebound_return_id)).describe()
     assert description.run_id == first_run  # still the terminated run: nothing new started

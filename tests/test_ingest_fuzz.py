@@ -17,7 +17,7 @@ from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.ingest.receiver import Receiver
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from engine.ingest.store import EventStore
+from engine.ingest.store import open_event_store
 from engine.registry.client import NoDeployedMapping
 
 SECRET = "fuzz-secret"
@@ -73,7 +73,7 @@ def test_receiver_never_fails_and_never_loses_a_push(
                 raise NoDeployedMapping(name)
             return mappings[name]
 
-        store = EventStore(tmp_path / f"fuzz-{time.monotonic_ns()}.sqlite")
+        store = await open_event_store(f"sqlite:///{tmp_path / f'fuzz-{time.monotonic_ns()}.sqlite'}")
         receiver = Receiver(client=client, flow=flow, mappings=lookup,
                             store=store, task_queue="fuzz", secrets={"castore": SECRET, "x": SECRET}.get)  # fmt: skip
         now = int(time.time())
@@ -87,11 +87,11 @@ def test_receiver_never_fails_and_never_loses_a_push(
         assert outcome.http_status in (200, 202, 400, 401, 404, 413, 422, 503), outcome
         if auth != "signed":
             assert outcome.http_status in (401, 404)
-        held = store.list()
+        held = await store.list()
         if outcome.http_status >= 300:
             assert len(held) == 1 and held[0].body == body and held[0].http_status == outcome.http_status
         else:
             assert outcome.body["status"] in ("ignored", "duplicate")
-        store.close()
+        await store.close()
 
     asyncio.run(scenario())

@@ -10,7 +10,7 @@ import pytest
 from engine.cli import main
 from engine.definitions.mapping import load_mapping
 from engine.definitions.yamlfile import DefinitionError
-from engine.settings import REPO_ROOT
+from tests.paths import REPO_ROOT
 
 BASE = (REPO_ROOT / "mappings" / "castore.yaml").read_text()
 

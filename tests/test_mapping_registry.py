@@ -14,11 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from engine.definitions.mapping import load_mapping
 from engine.registry.client import ActiveMappings, deploy
-from engine.settings import REPO_ROOT
 from engine.temporal.starter import deliver
 from engine.temporal.worker import build_registry_worker
 from engine.workflow.messages import workflow_id
 from tests.conftest import Harness
+from tests.paths import REPO_ROOT
 
 CASTORE = REPO_ROOT / "mappings" / "castore.yaml"
 # v2 sends grade A to the outlet and refunds grade C at 50 %.

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from temporalio.testing import WorkflowEnvironment
 
-from engine.emulators.rebound.scenarios import Scenario
+from emulators.rebound.scenarios import Scenario
 from engine.temporal.binaries import temporal_cli
 from engine.workflow.messages import ReturnStatus, workflow_id
 from tests.conftest import Harness

@@ -21,7 +21,7 @@ def real_schema(version: str) -> GraphQLSchema:
     path = shared_path("shopify", "schema", f"admin-{version}.graphql")
     if path.exists():
         return build_schema(path.read_text(encoding="utf-8"))
-    vendored = Path(__file__).parent.parent / "engine/emulators/shopify/schema" / f"admin-{version}.graphql.gz"
+    vendored = Path(__file__).parent.parent / "emulators/shopify/schema" / f"admin-{version}.graphql.gz"
     return build_schema(gzip.decompress(vendored.read_bytes()).decode("utf-8"))
 
 

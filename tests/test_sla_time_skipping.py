@@ -12,10 +12,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from emulators.rebound.scenarios import ScenarioBuilder
+from emulators.shopify.server import ShopifyEmulator
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
-from engine.emulators.rebound.scenarios import ScenarioBuilder
-from engine.emulators.shopify.server import ShopifyEmulator
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_test_server
 from engine.temporal.worker import build_worker

@@ -14,9 +14,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from engine.emulators.rebound.scenarios import Scenario
-from engine.emulators.shopify import OrderLineSeed, ShopifyEmulator
-from engine.emulators.shopify.cost import Plan, plan_named
+from emulators.rebound.scenarios import Scenario
+from emulators.shopify import OrderLineSeed, ShopifyEmulator
+from emulators.shopify.cost import Plan, plan_named
 from engine.shopify.client import ShopConnection, ShopifyClient
 from engine.shopify.errors import ShopifyThrottledError
 from engine.shopify.plans import ShopLimit, shop_task_queue

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from temporalio.testing import WorkflowEnvironment
 
-from engine.emulators.shopify.server import ShopifyEmulator
+from emulators.shopify.server import ShopifyEmulator
 from engine.settings import token_env_name
 from tests.conftest import Harness
+from tests.paths import REPO_ROOT
 
 
 async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -23,8 +24,12 @@ async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "engine", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     assert process.stdout is not None
-    line = await asyncio.get_running_loop().run_in_executor(None, process.stdout.readline)
-    assert b"worker polling" in line, line
+    lines = []
+    while not lines or not lines[-1].startswith(b"ready"):
+        line = await asyncio.get_running_loop().run_in_executor(None, process.stdout.readline)
+        assert line, b"".join(lines)
+        lines.append(line)
+    assert any(b"shops: castore" in line for line in lines), lines
     return process
 
 
@@ -47,6 +52,8 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
         **os.environ,
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "RETURNS_TASK_QUEUE": queue,
+        "RETURNS_WORKER_ROLES": "returns,shops",
+        "RETURNS_MAPPINGS_DIR": str(REPO_ROOT / "mappings"),
         "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
         token_env_name(domain): harness.tokens[domain],
     }

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from engine.definitions.yamlfile import LoadedYaml, Problem
-
-
-def schemas_dir() -> Path:
-    """`schemas/` at the repository top; the package carries no copy so there is one source of truth."""
-    here = Path(str(resources.files("engine"))).resolve()
-    return here.parent / "schemas"
+from engine.shipped import schemas_dir
 
 
 @cache

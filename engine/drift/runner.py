@@ -15,7 +15,7 @@ from engine.drift.activities import DriftActivities
 from engine.drift.schedule import ensure_drift_schedule, run_now
 from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
 from engine.drift.workflow import DriftInput, DriftResult
-from engine.registry.client import ActiveMappings, NoDeployedMapping
+from engine.registry.client import deployed_mappings
 from engine.settings import Settings
 from engine.temporal.connection import connect
 from engine.temporal.worker import build_registry_worker
@@ -30,35 +30,33 @@ def _env(name: str) -> str:
 
 async def run_drift(*, brand: str | None = None, alert_url: str | None = None) -> list[DriftResult]:
     settings = Settings.from_env()
-    mappings = load_mappings(settings.mappings_dir)
-    brands = [brand] if brand else sorted(mappings)
-    for name in brands:
-        if name not in mappings:
-            raise LookupError(f"no mapping for brand {name!r} in {settings.mappings_dir}")
+    files = load_mappings(settings.mappings_dir) if settings.mappings_dir else {}
     rebound_url, rebound_token = _env("REBOUND_API_URL"), _env("REBOUND_API_TOKEN")
     alert_url = alert_url or os.environ.get("DRIFT_ALERT_URL") or None
     task_queue = os.environ.get("DRIFT_TASK_QUEUE", DRIFT_TASK_QUEUE)
     client = await connect(settings)
-
-    active = ActiveMappings(client)
-
-    async def mapping(name: str) -> MappingDef:
-        try:
-            return await active.get(name)
-        except NoDeployedMapping:
-            return mappings[name]
-
     results = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0)) as http:
-        activities = DriftActivities(
-            client, settings, http, rebound_api_url=rebound_url, rebound_api_token=rebound_token, mappings=mapping
-        )
-        async with build_registry_worker(client), build_drift_worker(client, activities, task_queue=task_queue):
+        async with build_registry_worker(client):
+            deployed = await deployed_mappings(client)
+            known = {**files, **deployed}
+            brands = [brand] if brand else sorted(known)
             for name in brands:
-                judged_by = await mapping(name)
-                if judged_by is mappings[name]:
-                    print(f"drift: {name} has no deployed mapping; judging by {judged_by.source_file}", file=sys.stderr)
-                inp = DriftInput(name, alert_url=alert_url, workflow_task_queue=settings.task_queue)
-                sid = await ensure_drift_schedule(client, judged_by, inp, task_queue=task_queue)
-                results.append(await run_now(client, sid, timeout=3600))
+                if name not in known:
+                    raise LookupError(f"no deployed mapping for brand {name!r} (nor a file in RETURNS_MAPPINGS_DIR)")
+
+            async def mapping(name: str) -> MappingDef:
+                return deployed.get(name) or files[name]
+
+            activities = DriftActivities(client, settings, http, rebound_api_url=rebound_url,
+                                         rebound_api_token=rebound_token, mappings=mapping)  # fmt: skip
+            async with build_drift_worker(client, activities, task_queue=task_queue):
+                for name in brands:
+                    judged_by = await mapping(name)
+                    if name not in deployed:
+                        print(f"drift: {name} has no deployed mapping; judging by {judged_by.source_file}",
+                              file=sys.stderr)  # fmt: skip
+                    inp = DriftInput(name, alert_url=alert_url, workflow_task_queue=settings.task_queue)
+                    sid = await ensure_drift_schedule(client, judged_by, inp, task_queue=task_queue)
+                    results.append(await run_now(client, sid, timeout=3600))
     return results

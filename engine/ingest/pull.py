@@ -16,6 +16,7 @@ from engine.rebound.pull_api import return_pages
 from engine.temporal.schedules import ensure_schedule
 
 __all__ = [
+    "PULL_TASK_QUEUE",
     "PullInput",
     "PullRequest",
     "PullResult",
@@ -23,6 +24,10 @@ __all__ = [
     "ReboundPullWorkflow",
     "ensure_pull_schedule",
 ]
+
+
+PULL_TASK_QUEUE = "rebound-pull"
+DEFAULT_PULL_EVERY = timedelta(minutes=5)
 
 
 class ReboundPullActivities:

@@ -3,7 +3,8 @@
 Starlette + uvicorn: a small, typed, well-kept ASGI stack (the same one the emulators use). Status codes:
 202 accepted (the event is with Temporal), 200 duplicate / ignored status / late (return already finished),
 401 bad authentication, 400 not JSON, 413 too large, 422 schema or mapping violation, 404 unknown brand,
-503 Temporal (or the mapping registry) unreachable. Everything that is not accepted is held in the store,
+503 Temporal (or the mapping registry, or the event store) unreachable, or the same event in another receiver's
+hands this moment (Retry-After). Everything that is not accepted is held in the store,
 raw, for `returns events replay`; nothing acknowledged is lost.
 """
 
@@ -27,10 +28,11 @@ from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.definitions.schema_check import load_schema
 from engine.ingest.signatures import AuthError, AuthPolicy, secret_env_name, verify
-from engine.ingest.store import EventStore
+from engine.ingest.store import Claimed, EventStore, HeldStatus, NewHeld
 from engine.rebound.translate import PayloadError, translate
 from engine.registry.client import NoDeployedMapping
 from engine.temporal.starter import deliver
+from engine.workflow.messages import workflow_id
 
 MAX_BODY = 512 * 1024
 log = logging.getLogger("engine.ingest")
@@ -38,11 +40,16 @@ log = logging.getLogger("engine.ingest")
 MappingLookup = Callable[[str], Awaitable[MappingDef]]
 
 
+class StoreUnavailable(Exception):
+    """The event store could not be written: nothing is acknowledged, so the sender retries."""
+
+
 @dataclass
 class Outcome:
     http_status: int
     body: dict[str, Any]
     held_id: int | None = None
+    retry_after: int | None = None  # seconds, for a 503 the sender should simply retry
 
 
 def env_secret(brand: str) -> str | None:
@@ -75,92 +82,125 @@ class Receiver:
         self._validator = Draft7Validator(load_schema("rebound-push.schema.json"))
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/rebound/{brand}/events", self._endpoint, methods=["POST"])])
+        return Starlette(routes=[Route("/rebound/{brand}/events", self.endpoint, methods=["POST"])])
 
-    async def _endpoint(self, request: Request) -> JSONResponse:
+    async def endpoint(self, request: Request) -> JSONResponse:
         brand = request.path_params["brand"]
         body = await request.body()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        outcome = await self.ingest(brand, headers, body)
-        return JSONResponse(outcome.body, status_code=outcome.http_status)
+        try:
+            outcome = await self.ingest(brand, headers, body)
+        except StoreUnavailable as exc:  # nothing was acknowledged: Rebound sends it again
+            log.error("event store unavailable: %s", exc)
+            unavailable = {"status": "unavailable", "reason": "event store unavailable; retry later"}
+            outcome = Outcome(503, unavailable, retry_after=5)
+        retry = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
+        return JSONResponse(outcome.body, status_code=outcome.http_status, headers=retry)
 
-    def _hold(self, brand: str, status: int, reason: str, headers: dict[str, str], body: bytes, *,
-              authenticated: bool, kind: str = "rejected", event_id: str | None = None) -> Outcome:  # fmt: skip
-        held = self.store.hold(
-            brand=brand, status=kind, http_status=status, reason=reason, headers=headers, body=body,
-            authenticated=authenticated, event_id=event_id,
-        )  # fmt: skip
-        log.warning("held push %s for %s: %s %s", held, brand, status, reason)
-        return Outcome(status, {"status": kind, "reason": reason, "held_id": held}, held)
-
-    async def ingest(self, brand: str, headers: dict[str, str], body: bytes, *, authenticated: bool = False) -> Outcome:
-        """The whole pipeline; `authenticated=True` only for replays of pushes that passed auth on receipt."""
+    async def ingest(
+        self, brand: str, headers: dict[str, str], body: bytes, *, authenticated: bool = False,
+        held_id: int | None = None,
+    ) -> Outcome:  # fmt: skip
+        """The whole pipeline. `authenticated=True` only for pushes that passed auth on receipt (replays, the pull);
+        `held_id`: the held event being replayed, kept as it is rather than held a second time."""
         headers = {k.lower(): v for k, v in headers.items()}
+
+        async def hold(status: int, reason: str, *, authed: bool = True, kind: HeldStatus = "rejected",
+                       event_id: str | None = None, raw: bytes = body) -> Outcome:  # fmt: skip
+            held = held_id
+            if held is None:
+                try:
+                    held = await self.store.hold(NewHeld(brand, kind, status, reason, headers, raw, authed, event_id))
+                except Exception as exc:
+                    raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+                log.warning("held push %s for %s: %s %s", held, brand, status, reason)
+            return Outcome(status, {"status": kind, "reason": reason, "held_id": held}, held)
+
         if len(body) > MAX_BODY:
-            return self._hold(brand, 413, f"body larger than {MAX_BODY} bytes", headers, body[:MAX_BODY],
-                              authenticated=False)  # fmt: skip
+            return await hold(413, f"body larger than {MAX_BODY} bytes", authed=False, raw=body[:MAX_BODY])
         if not authenticated:
             secret = self.secrets(brand)
             if secret is None:
-                return self._hold(brand, 404, f"unknown brand {brand!r} (no secret configured)", headers, body,
-                                  authenticated=False)  # fmt: skip
+                return await hold(404, f"unknown brand {brand!r} (no secret configured)", authed=False)
             try:
                 verify(self.policy, secret, headers, body, time.time())
             except AuthError as err:
-                return self._hold(brand, 401, f"authentication failed: {err}", headers, body, authenticated=False)
+                return await hold(401, f"authentication failed: {err}", authed=False)
         try:
             mapping = await self.mappings(brand)
         except NoDeployedMapping:
-            return self._hold(brand, 404, f"unknown brand {brand!r} (no deployed mapping)", headers, body,
-                              authenticated=True)  # fmt: skip
+            return await hold(404, f"unknown brand {brand!r} (no deployed mapping)")
         except Exception as exc:  # the registry lives in Temporal: Temporal is unreachable
-            return self._hold(brand, 503, f"mapping registry unreachable: {type(exc).__name__}: {exc}", headers,
-                              body, authenticated=True, kind="failed")  # fmt: skip
+            return await hold(503, f"mapping registry unreachable: {type(exc).__name__}: {exc}", kind="failed")
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            return self._hold(brand, 400, f"not JSON: {exc}", headers, body, authenticated=True)
+            return await hold(400, f"not JSON: {exc}")
         errors = list(self._validator.iter_errors(payload))
         if errors:
             error = best_match(errors)
             where = "/".join(str(p) for p in error.absolute_path) or "<payload>"
-            return self._hold(brand, 422, f"schema: {where}: {error.message}", headers, body, authenticated=True)
+            return await hold(422, f"schema: {where}: {error.message}")
         try:
             translation = translate(payload, mapping, source=self.source)
         except PayloadError as exc:
-            return self._hold(brand, 422, f"mapping: {exc}", headers, body, authenticated=True)
+            return await hold(422, f"mapping: {exc}")
         event = translation.event
         if event is None:
             return Outcome(200, {"status": "ignored", "reason": f"status {translation.status!r} is ignored"})
-        if self.store.accepted(event.event_id):
+        wf_id = workflow_id(event.brand, event.rebound_return_id)
+        try:
+            claim = await self.store.claim_event(event.event_id, brand, wf_id)
+        except Exception as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if claim == "accepted":
             return Outcome(200, {"status": "duplicate", "event_id": event.event_id})
+        if claim == "in_flight":  # another receiver holds the same event this moment: the sender tries again
+            reason = "another receiver is handing this event to Temporal; retry"
+            return Outcome(503, {"status": "in_flight", "event_id": event.event_id, "reason": reason}, retry_after=1)
         try:
             delivery = await deliver(self.client, event, flow=self.flow, mapping=mapping, task_queue=self.task_queue,
                                      start_options=self.start_options)  # fmt: skip
         except Exception as exc:  # Temporal unreachable or overloaded: keep it, say so
-            return self._hold(brand, 503, f"Temporal unavailable: {type(exc).__name__}: {exc}", headers, body,
-                              authenticated=True, kind="failed", event_id=event.event_id)  # fmt: skip
-        self.store.mark_accepted(event.event_id, brand, delivery.workflow_id)
+            await self._release(event.event_id)
+            return await hold(503, f"Temporal unavailable: {type(exc).__name__}: {exc}", kind="failed",
+                              event_id=event.event_id)  # fmt: skip
+        try:
+            await self.store.confirm_event(event.event_id)
+        except Exception as exc:  # Temporal has it; the claim expires and a later copy is a no-op in the workflow
+            log.warning("could not confirm accepted event %s: %s", event.event_id, exc)
         if not delivery.accepted:
-            outcome = self._hold(brand, 200, delivery.detail, headers, body, authenticated=True, kind="late",
-                                 event_id=event.event_id)  # fmt: skip
-            return outcome
+            return await hold(200, delivery.detail, kind="late", event_id=event.event_id)
         return Outcome(202, {"status": "accepted", "event_id": event.event_id, "workflow_id": delivery.workflow_id})
 
+    async def _release(self, event_id: str) -> None:
+        try:
+            await self.store.release_event(event_id)
+        except Exception as exc:  # the claim expires on its own
+            log.warning("could not release event %s: %s", event_id, exc)
+
     async def replay(self, held_id: int) -> Outcome:
-        held = self.store.get(held_id)
-        if held is None:
-            return Outcome(404, {"status": "missing", "reason": f"no held event {held_id}"})
-        if held.status == "replayed":
-            return Outcome(409, {"status": "replayed", "reason": f"already replayed: {held.replay_result}"})
+        """Hand a held event to Temporal again; the store lets one process at a time replay it, and only once."""
+        claim = await self.store.claim_replay(held_id)
+        if not isinstance(claim, Claimed):
+            if claim.reason == "missing":
+                return Outcome(404, {"status": "missing", "reason": f"no held event {held_id}"})
+            if claim.reason == "replayed":
+                return Outcome(409, {"status": "replayed", "reason": f"already replayed: {claim.detail}"})
+            return Outcome(409, {"status": "busy", "reason": claim.detail})
+        held = claim.event
         if not held.authenticated:
             reason = "never authenticated (bad signature or unknown brand): ask Rebound to resend it"
-            self.store.note_replay_attempt(held_id, reason)
+            await self.store.note_replay_attempt(held_id, reason)
             return Outcome(403, {"status": "refused", "reason": reason})
-        outcome = await self.ingest(held.brand, held.headers, held.body, authenticated=True)
+        try:
+            outcome = await self.ingest(held.brand, held.headers, held.body, authenticated=True, held_id=held_id)
+        except BaseException:
+            await self.store.note_replay_attempt(held_id, "replay interrupted")
+            raise
         result = f"{outcome.http_status} {outcome.body.get('status')}"
         if outcome.http_status in (200, 202):
-            self.store.mark_replayed(held_id, result)
+            await self.store.mark_replayed(held_id, result)
         else:
-            self.store.note_replay_attempt(held_id, result)
+            await self.store.note_replay_attempt(held_id, result)
         return outcome

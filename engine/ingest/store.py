@@ -1,42 +1,31 @@
-"""Held events: every push the receiver could not hand to Temporal (rejected or failed) is kept, with its raw
-body and headers, until it is replayed. Accepted event ids are kept too, to acknowledge duplicates cheaply.
+"""Held events: every push the receiver could not hand to Temporal (rejected, failed, late) is kept, with its raw
+body and the headers needed to check it again, until it is replayed. Accepted event ids are kept too, to
+acknowledge duplicates cheaply.
 
-The embedded default is SQLite under .data/ (WAL, one file, safe for several receiver processes on one
-machine). Several receivers on several machines need a shared database: the same two tables on Postgres
-(the class's SQL is plain), which is what production should use.
+Two homes, one contract: SQLite under `.data/` is the embedded default (one machine); PostgreSQL
+(`RETURNS_DATABASE_URL=postgresql://...`) is the shared home several receivers on several machines need.
+`open_event_store(url)` picks one; both create or migrate their tables on open.
 """
 
-import json
-import sqlite3
-import threading
+from __future__ import annotations
+
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Literal, Protocol
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS held_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at REAL NOT NULL,
-    brand TEXT NOT NULL,
-    status TEXT NOT NULL,          -- rejected | failed | late | replayed
-    http_status INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    authenticated INTEGER NOT NULL,
-    event_id TEXT,
-    headers TEXT NOT NULL,
-    body BLOB NOT NULL,
-    replayed_at REAL,
-    replay_result TEXT
-);
-CREATE TABLE IF NOT EXISTS accepted_events (
-    event_id TEXT PRIMARY KEY,
-    brand TEXT NOT NULL,
-    workflow_id TEXT NOT NULL,
-    accepted_at REAL NOT NULL
-);
-"""
+HeldStatus = Literal["rejected", "failed", "late", "replayed"]
+HELD_STATUSES: tuple[HeldStatus, ...] = ("rejected", "failed", "late", "replayed")
 
-KEPT_HEADERS = ("content-type", "x-rebound-signature", "x-rebound-timestamp", "user-agent")
+KEPT_HEADERS = ("content-type", "x-rebound-signature", "x-rebound-timestamp", "user-agent")  # never Authorization
+MAX_REASON = 2000
+# A replay claimed by a process that died is free again after this long.
+REPLAY_CLAIM_SECONDS = 300.0
+# A hand-off to Temporal takes well under a second; a delivery claim older than this belongs to a dead receiver.
+DELIVERY_CLAIM_SECONDS = 60.0
+
+# claim_event: "claimed" (this receiver hands it off now), "accepted" (already with Temporal: a duplicate),
+# "in_flight" (another receiver is handing it off this moment: answer 503 so the sender retries).
+EventClaim = Literal["claimed", "accepted", "in_flight"]
 
 
 @dataclass
@@ -55,110 +44,92 @@ class HeldEvent:
     replay_result: str | None
 
 
-class EventStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged hold survives a power cut
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class NewHeld:
+    """What the receiver holds; the store adds the id and the time."""
 
-    def close(self) -> None:
-        self._db.close()
+    brand: str
+    status: HeldStatus
+    http_status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+    authenticated: bool
+    event_id: str | None = None
 
-    def hold(
-        self,
-        *,
-        brand: str,
-        status: str,
-        http_status: int,
-        reason: str,
-        headers: dict[str, str],
-        body: bytes,
-        authenticated: bool,
-        event_id: str | None = None,
-    ) -> int:
-        kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}  # never Authorization
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO held_events (received_at, brand, status, http_status, reason, authenticated, event_id,"
-                " headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    time.time(),
-                    brand,
-                    status,
-                    http_status,
-                    reason[:2000],
-                    int(authenticated),
-                    event_id,
-                    json.dumps(kept),
-                    body,
-                ),
-            )
-        return int(cursor.lastrowid or 0)
+    def kept_headers(self) -> dict[str, str]:
+        return {k: v for k, v in self.headers.items() if k.lower() in KEPT_HEADERS}
 
-    def accepted(self, event_id: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT 1 FROM accepted_events WHERE event_id = ?", (event_id,)).fetchone()
-        return row is not None
 
-    def mark_accepted(self, event_id: str, brand: str, workflow_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO accepted_events (event_id, brand, workflow_id, accepted_at) VALUES (?, ?, ?, ?)",
-                (event_id, brand, workflow_id, time.time()),
-            )
+@dataclass(frozen=True)
+class Claimed:
+    event: HeldEvent
 
-    def mark_replayed(self, held_id: int, result: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE held_events SET status = 'replayed', replayed_at = ?, replay_result = ? WHERE id = ?",
-                (time.time(), result, held_id),
-            )
 
-    def note_replay_attempt(self, held_id: int, result: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE held_events SET replay_result = ? WHERE id = ?", (result, held_id))
+@dataclass(frozen=True)
+class NotClaimed:
+    reason: Literal["missing", "replayed", "busy"]
+    detail: str = ""
 
-    def list(self, *, status: str | None = None, brand: str | None = None, limit: int = 100) -> list[HeldEvent]:
-        query = "SELECT * FROM held_events WHERE 1=1"
-        args: list[object] = []
-        if status:
-            query += " AND status = ?"
-            args.append(status)
-        if brand:
-            query += " AND brand = ?"
-            args.append(brand)
-        query += " ORDER BY id LIMIT ?"
-        args.append(limit)
-        with self._lock:
-            rows = self._db.execute(query, args).fetchall()
-        return [self._row(r) for r in rows]
 
-    def get(self, held_id: int) -> HeldEvent | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM held_events WHERE id = ?", (held_id,)).fetchone()
-        return self._row(row) if row else None
+class EventStore(Protocol):
+    """What the receiver, the pull and `returns events` need; every method is safe from several processes."""
 
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT status, COUNT(*) FROM held_events GROUP BY status").fetchall()
-        return {status: n for status, n in rows}
+    url_for_humans: str
 
-    @staticmethod
-    def _row(row: tuple) -> HeldEvent:
-        return HeldEvent(
-            id=row[0],
-            received_at=row[1],
-            brand=row[2],
-            status=row[3],
-            http_status=row[4],
-            reason=row[5],
-            authenticated=bool(row[6]),
-            event_id=row[7],
-            headers=json.loads(row[8]),
-            body=bytes(row[9]),
-            replayed_at=row[10],
-            replay_result=row[11],
-        )
+    async def hold(self, held: NewHeld) -> int: ...
+
+    async def claim_event(self, event_id: str, brand: str, workflow_id: str) -> EventClaim:
+        """Take an event for hand-off: of several receivers given copies at once, exactly one gets "claimed"."""
+        ...
+
+    async def confirm_event(self, event_id: str) -> None:
+        """Temporal has the claimed event: later copies are duplicates."""
+        ...
+
+    async def release_event(self, event_id: str) -> None:
+        """The hand-off failed: the next copy (or a replay) may claim it again."""
+        ...
+
+    async def claim_replay(self, held_id: int) -> Claimed | NotClaimed:
+        """Take a held event for replay: only one process at a time may replay it, and never twice."""
+        ...
+
+    async def mark_replayed(self, held_id: int, result: str) -> None: ...
+
+    async def note_replay_attempt(self, held_id: int, result: str) -> None:
+        """Record a replay that did not go through, and free the event for another try."""
+        ...
+
+    async def list(
+        self, *, status: str | None = None, brand: str | None = None, limit: int = 100
+    ) -> list[HeldEvent]: ...
+
+    async def get(self, held_id: int) -> HeldEvent | None: ...
+
+    async def counts(self) -> dict[str, int]: ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot be reached (readiness)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def now() -> float:
+    return time.time()
+
+
+async def open_event_store(url: str) -> EventStore:
+    """`sqlite:///path/events.sqlite` (the embedded default) or `postgresql://user@host/db` (production)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from engine.ingest.store_postgres import PostgresEventStore
+
+        return await PostgresEventStore.open(url)
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        from engine.ingest.store_sqlite import SqliteEventStore
+
+        return await SqliteEventStore.open(Path(url.removeprefix("sqlite:///")))
+    raise ValueError(f"RETURNS_DATABASE_URL must start with sqlite:/// or postgresql://, not {url.split(':')[0]!r}")

@@ -86,3 +86,21 @@ class ActiveMappings:
         mapping = (await active(self._client, brand)).mapping
         self._cache[brand] = (time.monotonic(), mapping)
         return mapping
+
+
+async def deployed_brands(client: Client) -> list[str]:
+    """Every brand with a registry (visibility: running `MappingRegistry` workflows)."""
+    prefix = registry_id("")
+    query = "WorkflowType = 'MappingRegistry' AND ExecutionStatus = 'Running'"
+    return sorted({wf.id.removeprefix(prefix) async for wf in client.list_workflows(query) if wf.id.startswith(prefix)})
+
+
+async def deployed_mappings(client: Client) -> dict[str, MappingDef]:
+    """The active mapping of every brand that has one (a registry queue must be served to answer)."""
+    found = {}
+    for brand in await deployed_brands(client):
+        try:
+            found[brand] = (await active(client, brand)).mapping
+        except NoDeployedMapping:
+            continue
+    return found

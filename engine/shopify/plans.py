@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Points restored per second, by plan (shopify.dev, "GraphQL Admin API rate limits").
 RESTORE_RATES: dict[str, int] = {"standard": 100, "advanced": 200, "plus": 1000, "enterprise": 2000}
-# Actual cost of one engine activity, on average: `make bench` measures 25 points (engine.bench.backlog: points spent
+# Actual cost of one engine activity, on average: `make bench` measures 25 points (emulators.bench.backlog: points spent
 # over activities scheduled, with the emulator charging Shopify's recorded cost rules). Every worker must use the
 # same figure: the task-queue rate is one value per queue on the server.
 DEFAULT_POINTS_PER_ACTIVITY = 25.0

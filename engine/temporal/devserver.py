@@ -47,7 +47,11 @@ async def start_dev_server(
         *dev_server_flags(),
     ]  # fmt: skip
     log = open(log_file or db_file.with_suffix(".log"), "ab")  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # Its own session: a Ctrl-C in the terminal reaches our process only, which stops its workers first and then
+    # the server; a server that died with the terminal's SIGINT would leave our workers retrying it for ever.
+    process = subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     for _ in range(300):
         if process.poll() is not None:
             raise RuntimeError(f"temporal dev server exited with {process.returncode}; see {log.name}")

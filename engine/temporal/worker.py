@@ -3,9 +3,7 @@ shop, dispatched by the server at that shop's rate (``engine.shopify.plans``).""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -21,7 +19,6 @@ from engine.registry.client import REGISTRY_TASK_QUEUE
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import ShopLimit, shop_limits, shop_task_queue
-from engine.temporal.connection import connect
 from engine.workflow.return_workflow import ReturnWorkflow
 
 
@@ -65,36 +62,48 @@ def build_worker(
     *,
     token_lookup: Callable[[str], str] = shopify_token,
     shops: Iterable[ShopLimit] | None = None,
+    serve_returns: bool = True,
+    serve_shops: bool = True,
     **options: object,
 ) -> ReturnWorkers:
+    """The return workflows (`serve_returns`) and the shops' Shopify queues (`serve_shops`) of one process."""
     activities = ShopifyActivities(settings, http, token_lookup)
     # Few Shopify calls in flight per queue and process: the server already dispatches each shop's queue at the
     # shop's rate; a handful at a time keeps an attempt's wait for the cost budget short.
     options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
-    # The shops come from the caller's mappings when it has them loaded; a worker process reads its mappings dir.
-    limits = list(shop_limits(load_mappings(settings.mappings_dir).values()) if shops is None else shops)
+    # The shops come from the caller's mappings when it has them loaded; else from the mappings directory.
+    if shops is None:
+        if settings.mappings_dir is None:
+            raise ValueError("build_worker needs the shops, or a mappings directory to read them from")
+        shops = shop_limits(load_mappings(settings.mappings_dir).values())
+    limits = list(shops)
     for limit in limits:
         activities.budget.declare_rate(limit.domain, limit.restore_rate)
-    main = Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[ReturnWorkflow],
-        activities=activities.all(),
-        workflow_runner=workflow_runner(),
-        **options,  # type: ignore[arg-type]
-    )
-    per_shop = [
-        Worker(
-            client,
-            task_queue=shop_task_queue(settings.task_queue, limit.domain),
-            activities=activities.all(),
-            # Server-side: one rate for the queue, whichever worker polls it (all derive the same figure).
-            max_task_queue_activities_per_second=limit.activities_per_second,
-            **options,  # type: ignore[arg-type]
+    workers = []
+    if serve_returns:
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[ReturnWorkflow],
+                activities=activities.all(),
+                workflow_runner=workflow_runner(),
+                **options,  # type: ignore[arg-type]
+            )
         )
-        for limit in limits
-    ]
-    return ReturnWorkers([main, *per_shop], limits, activities)
+    if serve_shops:
+        workers.extend(
+            Worker(
+                client,
+                task_queue=shop_task_queue(settings.task_queue, limit.domain),
+                activities=activities.all(),
+                # Server-side: one rate for the queue, whichever worker polls it (all derive the same figure).
+                max_task_queue_activities_per_second=limit.activities_per_second,
+                **options,  # type: ignore[arg-type]
+            )
+            for limit in limits
+        )
+    return ReturnWorkers(workers, limits if serve_shops else [], activities)
 
 
 def build_registry_worker(client: Client) -> Worker:
@@ -105,38 +114,3 @@ def build_registry_worker(client: Client) -> Worker:
         workflows=[MappingRegistryWorkflow],
         workflow_runner=workflow_runner(),
     )
-
-
-async def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM; in-flight activities get a grace period, then retry elsewhere."""
-    client = await connect(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
-        async with AsyncExitStack() as stack:
-            returns = await stack.enter_async_context(build_worker(client, settings, http))
-            await stack.enter_async_context(build_registry_worker(client))
-            rebound_url, rebound_token = os.environ.get("REBOUND_API_URL"), os.environ.get("REBOUND_API_TOKEN")
-            if rebound_url and rebound_token:  # the drift monitor's schedules need Rebound's API
-                from engine.drift.activities import DriftActivities
-                from engine.drift.worker import build_drift_worker
-                from engine.registry.client import ActiveMappings
-
-                mappings = ActiveMappings(client).get
-                drift = DriftActivities(
-                    client,
-                    settings,
-                    http,
-                    rebound_api_url=rebound_url,
-                    rebound_api_token=rebound_token,
-                    mappings=mappings,
-                    budget=returns.activities.budget,
-                )
-                await stack.enter_async_context(build_drift_worker(client, drift))
-            shops = ", ".join(
-                f"{limit.domain} ({limit.plan}, {limit.activities_per_second:.1f}/s)" for limit in returns.limits
-            )
-            print(f"worker polling {settings.task_queue!r} on {settings.temporal_address}; shops: {shops}", flush=True)
-            await stop.wait()

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from engine.emulators.shopify import OrderLineSeed, ShopifyEmulator
+from emulators.shopify import OrderLineSeed, ShopifyEmulator
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "engine" / "shopify" / "operations"
 TOKEN = "shpat_emulator_test"

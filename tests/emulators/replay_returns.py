@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.emulators.shopify import OrderLineSeed
-from engine.emulators.shopify.cost import SINGLE_QUERY_MAX
+from emulators.shopify import OrderLineSeed
+from emulators.shopify.cost import SINGLE_QUERY_MAX
 
 from .conftest import TOKEN, Shop
 from .parity import swap_ids

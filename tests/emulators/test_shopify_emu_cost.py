@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.shopify.cost import PLANS, Bucket, Plan
-from engine.emulators.shopify.executor import run_graphql
+from emulators.shopify.cost import PLANS, Bucket, Plan
+from emulators.shopify.executor import run_graphql
 from engine.shopify.plans import RESTORE_RATES
 
 from .conftest import Shop, operation
@@ -117,7 +117,7 @@ async def test_max_cost_exceeded_above_1000_before_any_charge(shop: Shop) -> Non
 
 
 def test_cost_model_counts_connections_by_page_size() -> None:
-    from engine.emulators.shopify import ShopifyStore
+    from emulators.shopify import ShopifyStore
 
     store = ShopifyStore()
     store.add_shop("c.myshopify.com", access_token="t")

@@ -3,7 +3,7 @@
 For each request document in the captures that Shopify answered with a cost (``local-runtime__*`` files are
 the recording proxy's own output and are skipped), the emulator prices the recorded document and variables
 (``requested_cost``) and, where data came back, the recorded data (``actual_cost``). The rules themselves
-are described in ``engine/emulators/shopify/cost.py``; the samples they do not explain are listed below, by
+are described in ``emulators/shopify/cost.py``; the samples they do not explain are listed below, by
 capture and step, each with its reason.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from engine.emulators.shopify.cost import SINGLE_QUERY_MAX, actual_cost, requested_cost
-from engine.emulators.shopify.schema import load_schema
+from emulators.shopify.cost import SINGLE_QUERY_MAX, actual_cost, requested_cost
+from emulators.shopify.schema import load_schema
 from engine.shopify.documents import all_documents
 
 from .parity import CAPTURES, H, needs_captures

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.emulators.shopify.schema import SUPPORTED_VERSIONS, schema_sdl
+from emulators.shopify.schema import SUPPORTED_VERSIONS, schema_sdl
 from tests.conftest import shared_path
 
 from .conftest import Shop, operation
@@ -21,7 +21,7 @@ def test_vendored_schema_is_shopifys(version: str) -> None:
     if not original.exists():
         pytest.skip("shared schema folder not available")
     assert schema_sdl(version) == original.read_text(encoding="utf-8")
-    vendored = Path(__file__).resolve().parents[2] / "engine/emulators/shopify/schema" / f"admin-{version}.graphql.gz"
+    vendored = Path(__file__).resolve().parents[2] / "emulators/shopify/schema" / f"admin-{version}.graphql.gz"
     assert gzip.decompress(vendored.read_bytes()) == original.read_bytes()
 
 
@@ -125,7 +125,7 @@ async def test_missing_required_variable(shop: Shop) -> None:
 async def test_every_engine_document_validates(shop: Shop, version: str) -> None:
     from graphql import parse, validate
 
-    from engine.emulators.shopify.schema import load_schema
+    from emulators.shopify.schema import load_schema
 
     operations = Path(__file__).resolve().parents[2] / "engine" / "shopify" / "operations"
     for path in sorted(operations.glob("*.graphql")):

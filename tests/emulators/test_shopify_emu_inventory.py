@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.shopify.idempotency import MISMATCH_MESSAGE, MISSING_MESSAGE
+from emulators.shopify.idempotency import MISMATCH_MESSAGE, MISSING_MESSAGE
 
 from .conftest import LOC_A, LOC_B, Shop
 

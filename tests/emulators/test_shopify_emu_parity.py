@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.shopify import OrderLineSeed
+from emulators.shopify import OrderLineSeed
 
 from . import test_shopify_emu_parity_inventory as inventory_parity
 from . import test_shopify_emu_parity_returns as returns_parity

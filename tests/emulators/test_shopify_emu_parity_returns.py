@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.shopify.schema import load_schema
+from emulators.shopify.schema import load_schema
 
 from .conftest import Shop
 from .parity import PARITY, H, capture, needs_captures

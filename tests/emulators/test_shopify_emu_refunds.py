@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.shopify.schema import SUPPORTED_VERSIONS
+from emulators.shopify.schema import SUPPORTED_VERSIONS
 
 from .conftest import LOC_B, Shop
 

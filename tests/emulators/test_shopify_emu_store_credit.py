@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine.emulators.shopify import OrderLineSeed
-from engine.emulators.shopify.schema import SUPPORTED_VERSIONS
+from emulators.shopify import OrderLineSeed
+from emulators.shopify.schema import SUPPORTED_VERSIONS
 
 from .conftest import Shop
 

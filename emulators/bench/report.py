@@ -5,7 +5,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.settings import REPO_ROOT
+from emulators.paths import REPO_ROOT
 
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nWritten by `make bench`; each section by its own benchmark module.\n"

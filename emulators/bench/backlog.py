@@ -1,8 +1,8 @@
 """A backlog of returns for one shop under Shopify's cost limit: how fast it drains and how often Shopify
 answers THROTTLED.
 
-    python -m engine.bench.backlog                      # 200 returns, Standard plan, 2 worker "processes"
-    python -m engine.bench.backlog --returns 50 --plan plus --workers 1
+    python -m emulators.bench.backlog                      # 200 returns, Standard plan, 2 worker "processes"
+    python -m emulators.bench.backlog --returns 50 --plan plus --workers 1
 
 Everything runs here: a Temporal dev server, the Shopify emulator with the shop on the chosen plan (written into
 a copy of the brand's mapping, so every worker dispatches the shop's queue at that plan's rate), and
@@ -37,15 +37,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from engine.bench.report import write_section
+from emulators.bench.report import write_section
+from emulators.demo import seed_shopify
+from emulators.paths import REPO_ROOT
+from emulators.rebound.scenarios import ScenarioBuilder
+from emulators.shopify.cost import plan_named
+from emulators.shopify.server import ShopifyEmulator
 from engine.definitions.flow import load_flow
 from engine.definitions.mapping import load_mappings
-from engine.demo import seed_shopify
-from engine.emulators.rebound.scenarios import ScenarioBuilder
-from engine.emulators.shopify.cost import plan_named
-from engine.emulators.shopify.server import ShopifyEmulator
 from engine.rebound.translate import translate
-from engine.settings import REPO_ROOT, Settings, token_env_name
+from engine.settings import Settings, token_env_name
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.starter import deliver, handle_for
@@ -254,7 +255,7 @@ def render(r: dict[str, Any]) -> str:
 {r["returns"]} returns of one shop registered at once, then carried, received and graded (full lifecycle: validate,
 create return, link, tracking, status syncs, dispose, refund, close), plan **{r["plan"]}** ({r["restore_rate"]}
 points/s, {r["bucket"]}-point bucket), {r["workers"]} worker processes each with its own cost budget, Shopify
-emulator + Temporal dev server on this machine. `python -m engine.bench.backlog --returns {r["returns"]} --plan
+emulator + Temporal dev server on this machine. `python -m emulators.bench.backlog --returns {r["returns"]} --plan
 {r["plan"]} --workers {r["workers"]} --write`.
 
 {table(r)}

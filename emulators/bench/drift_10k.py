@@ -2,7 +2,7 @@
 CSV, JSON, Slack payload) over synthesized snapshots, and of the Shopify side: the emulator's bulk operation
 over 10,000 tagged orders (JSONL written, downloaded and parsed back into orders).
 
-`python -m engine.bench.drift_10k [--returns N]`. Measured, never asserted; written into docs/benchmarks.md.
+`python -m emulators.bench.drift_10k [--returns N]`. Measured, never asserted; written into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from engine.bench.report import write_section
+from emulators.bench.report import write_section
+from emulators.paths import REPO_ROOT
+from emulators.shopify.model import Metafield
+from emulators.shopify.server import ShopifyEmulator
+from emulators.shopify.store import OrderLineSeed
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.drift.compare import compare, iso
 from engine.drift.model import (
@@ -35,10 +39,6 @@ from engine.drift.model import (
 )
 from engine.drift.report import slack_payload, table, to_csv, to_json
 from engine.drift.shopify_source import run_bulk
-from engine.emulators.shopify.model import Metafield
-from engine.emulators.shopify.server import ShopifyEmulator
-from engine.emulators.shopify.store import OrderLineSeed
-from engine.settings import REPO_ROOT
 from engine.shopify.client import ShopConnection, ShopifyClient
 
 T = TypeVar("T")

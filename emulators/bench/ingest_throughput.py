@@ -1,7 +1,7 @@
 """Pushes per second from a signed HTTP push to durable hand-off (signal-with-start accepted by Temporal).
 
 A real dev server and the real receiver on loopback; no worker polls the queue, so only the hand-off is
-measured. Several runs; the median is reported. `python -m engine.bench.ingest_throughput [--pushes N]`.
+measured. Several runs; the median is reported. `python -m emulators.bench.ingest_throughput [--pushes N]`.
 """
 
 import argparse
@@ -18,15 +18,15 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from engine.bench.report import write_section
+from emulators.bench.report import write_section
+from emulators.paths import REPO_ROOT
+from emulators.rebound.scenarios import ScenarioBuilder
+from emulators.rebound.server import ReboundEmulator
 from engine.definitions.flow import load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
-from engine.emulators.rebound.scenarios import ScenarioBuilder
-from engine.emulators.rebound.server import ReboundEmulator
 from engine.ingest.receiver import Receiver
 from engine.ingest.serve import AppServer
-from engine.ingest.store import EventStore
-from engine.settings import REPO_ROOT
+from engine.ingest.store import open_event_store
 from engine.temporal.binaries import temporal_cli
 from engine.workflow import search
 
@@ -38,7 +38,7 @@ async def one_run(env: WorkflowEnvironment, pushes: int, concurrency: int, folde
     async def lookup(brand: str) -> MappingDef:
         return mappings[brand]
 
-    store = EventStore(folder / f"events-{uuid.uuid4().hex}.sqlite")
+    store = await open_event_store(f"sqlite:///{folder / f'events-{uuid.uuid4().hex}.sqlite'}")
     receiver = Receiver(client=env.client, flow=load_flow(REPO_ROOT / "flows" / "return.yaml"), mappings=lookup,
                         store=store, task_queue=f"bench-{uuid.uuid4()}", secrets=secrets.get)  # fmt: skip
     server = AppServer(receiver.app())
@@ -63,7 +63,7 @@ async def one_run(env: WorkflowEnvironment, pushes: int, concurrency: int, folde
         statuses = await asyncio.gather(*(send(p) for p in payloads))
         elapsed = time.perf_counter() - started
     await server.stop()
-    store.close()
+    await store.close()
     return pushes / elapsed, statuses.count(202)
 
 

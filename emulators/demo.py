@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,12 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
+from emulators.paths import default_flow, mappings_dir
+from emulators.rebound.scenarios import Scenario, demo_population
+from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
+from emulators.shopify.cost import plan_named
+from emulators.shopify.server import ShopifyEmulator
+from emulators.shopify.store import OrderLineSeed, ShopifyStore
 from engine.definitions.flow import FlowDef, load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.drift.activities import DriftActivities
@@ -29,15 +36,16 @@ from engine.drift.report import table as drift_table
 from engine.drift.schedule import ensure_drift_schedule, run_now
 from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
 from engine.drift.workflow import DriftInput
-from engine.emulators.rebound.scenarios import Scenario, demo_population
-from engine.emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
-from engine.emulators.shopify.cost import plan_named
-from engine.emulators.shopify.server import ShopifyEmulator
-from engine.emulators.shopify.store import OrderLineSeed, ShopifyStore
-from engine.ingest.pull import PullInput, ReboundPullActivities, ReboundPullWorkflow, ensure_pull_schedule
+from engine.ingest.pull import (
+    PULL_TASK_QUEUE,
+    PullInput,
+    ReboundPullActivities,
+    ReboundPullWorkflow,
+    ensure_pull_schedule,
+)
 from engine.ingest.receiver import Receiver
 from engine.ingest.serve import AppServer
-from engine.ingest.store import EventStore
+from engine.ingest.store import open_event_store
 from engine.registry.client import ActiveMappings, deploy
 from engine.settings import Settings
 from engine.shopify.plans import shop_limits
@@ -223,9 +231,6 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     return "\n".join(lines)
 
 
-PULL_TASK_QUEUE = "rebound-pull"
-
-
 async def push_through_receiver(
     rebound: ReboundEmulator,
     shopify: ShopifyStore,
@@ -287,11 +292,14 @@ async def drift_report(client: Client, store: ShopifyStore, rebound: ReboundEmul
 
 async def run_demo(*, exit_after: bool = False, settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
+    main = asyncio.current_task()
+    if main is not None:  # SIGTERM stops the demo as Ctrl-C does: workers first, then the dev server
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     # A retried Shopify call (throttling, 5xx) is normal; its outcome shows in each return's status.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     logging.getLogger("engine.ingest").setLevel(logging.ERROR)
-    flow: FlowDef = load_flow(settings.flows_dir / "return.yaml")
-    mappings = load_mappings(settings.mappings_dir)
+    flow: FlowDef = load_flow(settings.flows_dir / "return.yaml" if settings.flows_dir else default_flow())
+    mappings = load_mappings(settings.mappings_dir or mappings_dir())
     print(f"flow {flow.ref}; brands: " + ", ".join(f"{b}@{m.version}" for b, m in sorted(mappings.items())))
     # Each demo starts from a fresh Temporal database: the emulators' state is in memory, so returns left by a
     # previous run could never complete (and would be drift).
@@ -302,7 +310,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
     secrets_by_brand = {brand: secrets.token_hex(24) for brand in mappings}
     emulator = ShopifyEmulator()
     rebound = ReboundEmulator(api_token=secrets.token_hex(16), secrets=secrets_by_brand)
-    store = EventStore(settings.data_dir / "events.sqlite")
+    store = await open_event_store(settings.event_store_url)
     receiver_server: AppServer | None = None
     try:
         base_url = await emulator.start()
@@ -321,6 +329,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             flows_dir=settings.flows_dir,
             mappings_dir=settings.mappings_dir,
             data_dir=settings.data_dir,
+            database_url=settings.database_url,
         )
         client = await Client.connect(server.address, namespace=settings.namespace)
         active = ActiveMappings(client)
@@ -382,7 +391,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
                 print(
                     f"{len(outcomes) - len(failed)}/{len(outcomes)} returns as expected; {refunds} refunds issued; "
                     f"stock check: {'ok' if not stock_problems else '; '.join(stock_problems)}; "
-                    f"held pushes: {store.counts() or 'none'}"
+                    f"held pushes: {await store.counts() or 'none'}"
                 )
                 print()
                 print(await drift_report(client, emulator.store, rebound, mappings, scenarios, settings.task_queue))
@@ -402,5 +411,5 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
             await receiver_server.stop()
         await rebound.stop()
         await emulator.stop()
-        store.close()
+        await store.close()
         server.stop()

@@ -1,0 +1,1 @@
+"""Benchmarks, one module each: ``python -m emulators.bench.<name>``."""

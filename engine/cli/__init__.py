@@ -1,0 +1,37 @@
+"""`returns`: the one entry point. Production: `serve` (the push receiver) and `worker` (every queue and schedule);
+the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate`, `mappings deploy|history|
+rollback|diff|preview`; held pushes: `events list|show|replay`; reconciliation: `drift`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from engine.cli import definitions, drift, events, run
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="returns", description="Rebound -> Shopify returns engine")
+    sub = p.add_subparsers(dest="command", required=True)
+    run.add_commands(sub)
+    definitions.add_commands(sub)
+    events.add_commands(sub)
+    drift.add_commands(sub)
+    return p
+
+
+# Commands that run a Temporal worker in-process for a moment: the SDK's native runtime can abort while the
+# interpreter finalizes, after the work is done and printed, turning success into SIGABRT. They end with os._exit.
+HARD_EXIT = {"mappings", "events", "drift"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    if argv is None and args.command in HARD_EXIT and getattr(args, "action", None) not in ("validate", "list", "show"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -1,0 +1,100 @@
+"""Held Rebound pushes (`RETURNS_DATABASE_URL`, SQLite under `.data/` by default): list, show, replay."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from engine.cli.common import with_registry
+from engine.ingest.store import HELD_STATUSES, EventStore
+
+T = TypeVar("T")
+
+
+def _with_store(work: Callable[[EventStore], Awaitable[T]]) -> T:
+    from engine.ingest.store import open_event_store
+    from engine.settings import Settings
+
+    async def run() -> T:
+        store = await open_event_store(Settings.from_env().event_store_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _list(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        events = await store.list(status=args.status, brand=args.brand, limit=args.limit)
+        for e in events:
+            when = dt.datetime.fromtimestamp(e.received_at, dt.UTC).isoformat(timespec="seconds")
+            print(f"{e.id:>6}  {when}  {e.brand:<10} {e.status:<9} {e.http_status}  {e.reason[:100]}")
+        print(f"{len(events)} held event(s); by status: {await store.counts()}")
+        return 0
+
+    return _with_store(work)
+
+
+def _show(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        held = await store.get(args.id)
+        if held is None:
+            print(f"no held event {args.id}")
+            return 1
+        print(json.dumps({**held.__dict__, "body": held.body.decode("utf-8", "replace")}, indent=2, default=str))
+        return 0
+
+    return _with_store(work)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Replay held events through the receiver's pipeline, with the brand's active mapping."""
+    from engine.definitions.flow import load_flow
+    from engine.ingest.receiver import Receiver
+    from engine.registry.client import ActiveMappings
+    from engine.settings import Settings
+
+    settings = Settings.from_env()
+
+    async def replay_all(store: EventStore) -> int:
+        listed = await store.list(status="failed", brand=args.brand, limit=10_000)
+        ids = args.ids or [e.id for e in listed]
+
+        async def work(client: Any) -> int:
+            receiver = Receiver(
+                client=client, flow=load_flow(settings.flows / "return.yaml"), mappings=ActiveMappings(client).get,
+                store=store, task_queue=settings.task_queue,
+            )  # fmt: skip
+            failures = 0
+            for held_id in ids:
+                outcome = await receiver.replay(held_id)
+                failures += outcome.http_status not in (200, 202)
+                print(f"{held_id}: {outcome.http_status} {outcome.body.get('status')} {outcome.body.get('reason', '')}")
+            print(f"replayed {len(ids) - failures}/{len(ids)}")
+            return 1 if failures else 0
+
+        return await with_registry(work)
+
+    return _with_store(replay_all)
+
+
+def add_commands(sub: Any) -> None:
+    events = sub.add_parser("events", help="held Rebound pushes").add_subparsers(dest="action", required=True)
+    listing = events.add_parser("list", help="held events (rejected, failed, late, replayed)")
+    listing.add_argument("--status", choices=HELD_STATUSES)
+    listing.add_argument("--brand")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.set_defaults(func=_list)
+    show = events.add_parser("show", help="one held event, raw body and headers")
+    show.add_argument("id", type=int)
+    show.set_defaults(func=_show)
+    replay = events.add_parser("replay", help="hand held events to Temporal again (default: every failed one)")
+    replay.add_argument("ids", type=int, nargs="*")
+    replay.add_argument("--brand")
+    replay.set_defaults(func=_replay)

@@ -1,0 +1,135 @@
+"""Running the engine. Production: `serve` (the push receiver under uvicorn) and `worker`. The embedded default:
+`devserver` (Temporal with our search attributes) and `demo` (needs the emulators' distribution)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from emulators.demo import run_demo  # the product's test doubles: installed by `make demo`, never in prod
+    except ImportError as err:
+        print(f"returns demo needs the emulators ({err}): pip install ./emulators, or run `make demo`", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run_demo(exit_after=args.exit))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from engine.settings import Settings
+    from engine.temporal.worker_roles import ConfigError, WorkerConfig, run_worker
+
+    try:
+        config = WorkerConfig.from_env(args.roles)
+    except ConfigError as err:
+        print(f"returns worker: {err}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_worker(Settings.from_env(), config))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "engine.ingest.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=args.access_log,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        log_level=args.log_level,
+        server_header=False,
+    )
+    return 0
+
+
+def _devserver(args: argparse.Namespace) -> int:
+    from engine.settings import Settings
+    from engine.temporal.devserver import start_dev_server
+
+    async def serve() -> None:
+        server = await start_dev_server(
+            Settings.from_env().data_dir / "temporal.db", port=args.port, ui_port=args.ui_port
+        )
+        print(f"Temporal dev server on {server.address}, UI {server.ui_url}; Ctrl-C to stop", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            server.stop()
+
+    try:
+        asyncio.run(serve())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    return 0
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def add_commands(sub: Any) -> None:
+    env = os.environ
+    serve = sub.add_parser(
+        "serve",
+        help="serve Rebound's pushes (POST /rebound/<brand>/events, GET /healthz, GET /readyz)",
+        description="The push receiver under uvicorn. Plain HTTP: put it behind your HTTPS terminator (load "
+        "balancer, ingress, nginx) and keep --proxy-headers so the access log shows the client's address. "
+        "Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (TLS/API key: Temporal's own TEMPORAL_* variables), "
+        "RETURNS_TASK_QUEUE, RETURNS_DATABASE_URL (postgresql://... in production; default SQLite under "
+        "RETURNS_DATA_DIR), REBOUND_SECRET__<BRAND> per brand, RETURNS_FLOWS_DIR (default: the shipped flows). "
+        "SIGINT/SIGTERM: stop accepting, finish the requests in flight, exit 0.",
+    )
+    serve.add_argument("--host", default=env.get("RETURNS_SERVE_HOST", "127.0.0.1"), help="default 127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(env.get("RETURNS_SERVE_PORT", "8000")), help="default 8000")
+    serve.add_argument("--workers", type=int, default=int(env.get("RETURNS_SERVE_WORKERS", "1")),
+                       help="worker processes (default 1)")  # fmt: skip
+    serve.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction,
+                       default=_env_flag("RETURNS_SERVE_PROXY_HEADERS", True),
+                       help="trust X-Forwarded-For/Proto from --forwarded-allow-ips (default on)")  # fmt: skip
+    serve.add_argument("--forwarded-allow-ips", default=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                       help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")  # fmt: skip
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction,
+                       default=_env_flag("RETURNS_SERVE_ACCESS_LOG", True),
+                       help="one line per request: client, method, path, status; never bodies or headers")  # fmt: skip
+    serve.add_argument("--graceful-timeout", type=int, default=int(env.get("RETURNS_SERVE_GRACEFUL_SECONDS", "20")),
+                       help="seconds to finish hand-offs in flight on shutdown (default 20)")  # fmt: skip
+    serve.add_argument("--log-level", default=env.get("RETURNS_LOG_LEVEL", "info"),
+                       choices=("critical", "error", "warning", "info", "debug"))  # fmt: skip
+    serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run the engine's workers: every queue and schedule, or the roles given",
+        description="Serves the return workflows, each shop's Shopify queue (at its plan's rate), the mapping "
+        "registries, Rebound's pull fallback and the drift monitor, and creates the brands' pull and drift "
+        "Schedules if missing. Brands: RETURNS_MAPPINGS_DIR when set, else every deployed mapping. Environment: "
+        "TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RETURNS_TASK_QUEUE, SHOPIFY_ENDPOINT, SHOPIFY_TOKEN__<SHOP> (or "
+        "SHOPIFY_TOKENS_FILE), REBOUND_API_URL and REBOUND_API_TOKEN (pull, drift), RETURNS_PULL_EVERY (default "
+        "5m), DRIFT_ALERT_URL, RETURNS_DATABASE_URL (held events the pull writes), RETURNS_WORKER_ROLES. "
+        "SIGINT/SIGTERM: finish activities in flight (10 s grace), exit 0.",
+    )
+    worker.add_argument("--roles", default=None,
+                        help="all (default, or RETURNS_WORKER_ROLES) or a comma list of: returns, shops, registry, "
+                        "pull, drift")  # fmt: skip
+    worker.set_defaults(func=_worker)
+
+    dev = sub.add_parser("devserver", help="run the embedded Temporal dev server with the search attributes")
+    dev.add_argument("--port", type=int, default=7233)
+    dev.add_argument("--ui-port", type=int, default=8233)
+    dev.set_defaults(func=_devserver)
+
+    demo = sub.add_parser("demo", help="run everything locally and drive a batch of returns through (make demo)")
+    demo.add_argument("--exit", action="store_true", help="exit after the report (status 0 only if all is as expected)")
+    demo.set_defaults(func=_demo)

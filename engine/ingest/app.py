@@ -1,0 +1,101 @@
+"""The push receiver as a production ASGI app (`returns serve`): built from the environment when the server
+starts, with liveness and readiness for the load balancer or orchestrator in front of it.
+
+`GET /healthz` answers 200 while the process serves. `GET /readyz` answers 200 only when Temporal and the event
+store both answer (503 and which one did not, otherwise): a receiver that cannot hand pushes off durably should
+get no traffic. Temporal is connected lazily, so the receiver starts (and holds pushes as `failed`, replayable)
+even while Temporal is still coming up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+
+from engine.definitions.flow import load_flow
+from engine.ingest.receiver import Receiver
+from engine.ingest.store import EventStore, open_event_store
+from engine.registry.client import ActiveMappings
+from engine.settings import Settings
+from engine.temporal.connection import connect_config
+
+log = logging.getLogger("engine.ingest")
+READY_TIMEOUT_SECONDS = 3.0
+
+
+async def temporal_ready(client: Client) -> None:
+    await client.workflow_service.get_system_info(
+        GetSystemInfoRequest(), timeout=timedelta(seconds=READY_TIMEOUT_SECONDS)
+    )
+
+
+async def _check(name: str, probe: Awaitable[None]) -> str | None:
+    try:
+        await asyncio.wait_for(probe, READY_TIMEOUT_SECONDS)
+    except Exception as exc:
+        return f"{name}: {type(exc).__name__}: {exc}"[:300]
+    return None
+
+
+async def readiness(client: Client, store: EventStore) -> list[str]:
+    """What is not ready (empty when everything is)."""
+    checks = await asyncio.gather(_check("temporal", temporal_ready(client)), _check("event store", store.ping()))
+    return [problem for problem in checks if problem]
+
+
+async def _healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    problems = await readiness(state.client, state.store)
+    if problems:
+        return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def _push(request: Request) -> JSONResponse:
+    receiver: Receiver = request.app.state.receiver
+    return await receiver.endpoint(request)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The app uvicorn serves; each worker process calls it once and connects on startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        conf = settings or Settings.from_env()
+        client = await Client.connect(**connect_config(conf), lazy=True)
+        store = await open_event_store(conf.event_store_url)
+        flow = load_flow(conf.flows / "return.yaml")
+        app.state.client = client
+        app.state.store = store
+        app.state.receiver = Receiver(
+            client=client, flow=flow, mappings=ActiveMappings(client).get, store=store, task_queue=conf.task_queue
+        )
+        log.info("receiver ready: Temporal %s (%s), events in %s", conf.temporal_address, conf.namespace,
+                 store.url_for_humans)  # fmt: skip
+        try:
+            yield
+        finally:  # uvicorn has finished the requests in flight before it gets here
+            await store.close()
+
+    return Starlette(
+        routes=[
+            Route("/rebound/{brand}/events", _push, methods=["POST"]),
+            Route("/healthz", _healthz, methods=["GET"]),
+            Route("/readyz", _readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

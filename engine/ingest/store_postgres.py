@@ -1,0 +1,222 @@
+"""The production event store: PostgreSQL, shared by every receiver on every machine (psycopg 3, async, pooled).
+
+Tables are created or migrated on open, under an advisory lock so receivers starting together take turns. Times
+are the database's clock (one clock for every receiver). The URL's password is never printed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from engine.ingest.store import (
+    DELIVERY_CLAIM_SECONDS,
+    MAX_REASON,
+    REPLAY_CLAIM_SECONDS,
+    Claimed,
+    EventClaim,
+    HeldEvent,
+    NewHeld,
+    NotClaimed,
+)
+
+MIGRATION_LOCK = 0x52455455524E53  # "RETURNS": pg_advisory_xact_lock key
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE IF NOT EXISTS held_events (
+            id BIGSERIAL PRIMARY KEY,
+            received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            brand TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('rejected', 'failed', 'late', 'replayed')),
+            http_status INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            authenticated BOOLEAN NOT NULL,
+            event_id TEXT,
+            headers JSONB NOT NULL,
+            body BYTEA NOT NULL,
+            replayed_at TIMESTAMPTZ,
+            replay_result TEXT,
+            replay_claimed_at TIMESTAMPTZ
+        );
+        CREATE INDEX IF NOT EXISTS held_events_status ON held_events (status, id);
+        CREATE TABLE IF NOT EXISTS accepted_events (
+            event_id TEXT PRIMARY KEY,
+            brand TEXT NOT NULL,
+            workflow_id TEXT NOT NULL,
+            accepted_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            state TEXT NOT NULL DEFAULT 'accepted' CHECK (state IN ('delivering', 'accepted')),
+            claimed_at TIMESTAMPTZ
+        );
+        """,
+    ),
+]
+
+COLUMNS = (
+    "id, EXTRACT(EPOCH FROM received_at)::float8, brand, status, http_status, reason, authenticated, event_id,"
+    " headers, body, EXTRACT(EPOCH FROM replayed_at)::float8, replay_result"
+)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and `returns events`."""
+    params = {k: v for k, v in conninfo_to_dict(url).items() if k != "password"}
+    return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+
+
+async def migrate(conn: AsyncConnection[Any]) -> int:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS returns_schema_version (version INTEGER NOT NULL)")
+        cursor = await conn.execute("SELECT MAX(version) FROM returns_schema_version")
+        row = await cursor.fetchone()
+        current = int(row[0] or 0) if row else 0
+        for version, script in MIGRATIONS:
+            if version > current:
+                for statement in filter(str.strip, script.split(";")):
+                    await conn.execute(statement)
+                await conn.execute("INSERT INTO returns_schema_version (version) VALUES (%s)", (version,))
+                current = version
+    return current
+
+
+class PostgresEventStore:
+    def __init__(self, url: str, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
+        self.url_for_humans = redacted(url)
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, max_size: int = 10) -> PostgresEventStore:
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            url, min_size=1, max_size=max_size, open=False, kwargs={"autocommit": True}
+        )
+        await pool.open(wait=True, timeout=15)
+        try:
+            async with pool.connection() as conn:
+                await migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(url, pool)
+
+    async def _one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(query, args)
+            return await cursor.fetchone() if cursor.description else None
+
+    async def _all(self, query: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(query, args)
+            return await cursor.fetchall()
+
+    async def hold(self, held: NewHeld) -> int:
+        row = await self._one(
+            "INSERT INTO held_events (brand, status, http_status, reason, authenticated, event_id, headers, body)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (held.brand, held.status, held.http_status, held.reason[:MAX_REASON], held.authenticated,
+             held.event_id, Jsonb(held.kept_headers()), held.body),
+        )  # fmt: skip
+        assert row is not None
+        return int(row[0])
+
+    async def claim_event(self, event_id: str, brand: str, workflow_id: str) -> EventClaim:
+        row = await self._one(
+            "INSERT INTO accepted_events (event_id, brand, workflow_id, state, claimed_at)"
+            " VALUES (%s, %s, %s, 'delivering', now()) ON CONFLICT (event_id) DO UPDATE SET claimed_at = now()"
+            " WHERE accepted_events.state = 'delivering'"
+            f" AND accepted_events.claimed_at < now() - interval '{int(DELIVERY_CLAIM_SECONDS)} s'"
+            " RETURNING event_id",
+            (event_id, brand, workflow_id),
+        )
+        if row is not None:
+            return "claimed"
+        state = await self._one("SELECT state FROM accepted_events WHERE event_id = %s", (event_id,))
+        return "accepted" if state and state[0] == "accepted" else "in_flight"
+
+    async def confirm_event(self, event_id: str) -> None:
+        await self._one(
+            "UPDATE accepted_events SET state = 'accepted', accepted_at = now() WHERE event_id = %s", (event_id,)
+        )
+
+    async def release_event(self, event_id: str) -> None:
+        await self._one("DELETE FROM accepted_events WHERE event_id = %s AND state = 'delivering'", (event_id,))
+
+    async def claim_replay(self, held_id: int) -> Claimed | NotClaimed:
+        row = await self._one(
+            f"UPDATE held_events SET replay_claimed_at = now() WHERE id = %s AND status <> 'replayed'"
+            f" AND (replay_claimed_at IS NULL OR replay_claimed_at < now() - interval '{int(REPLAY_CLAIM_SECONDS)} s')"
+            f" RETURNING {COLUMNS}",
+            (held_id,),
+        )
+        if row is not None:
+            return Claimed(_row(row))
+        event = await self.get(held_id)
+        if event is None:
+            return NotClaimed("missing")
+        if event.status == "replayed":
+            return NotClaimed("replayed", event.replay_result or "")
+        return NotClaimed("busy", "another process is replaying it")
+
+    async def mark_replayed(self, held_id: int, result: str) -> None:
+        await self._one(
+            "UPDATE held_events SET status = 'replayed', replayed_at = now(), replay_result = %s,"
+            " replay_claimed_at = NULL WHERE id = %s",
+            (result, held_id),
+        )
+
+    async def note_replay_attempt(self, held_id: int, result: str) -> None:
+        await self._one(
+            "UPDATE held_events SET replay_result = %s, replay_claimed_at = NULL WHERE id = %s", (result, held_id)
+        )
+
+    async def list(self, *, status: str | None = None, brand: str | None = None, limit: int = 100) -> list[HeldEvent]:
+        query = f"SELECT {COLUMNS} FROM held_events WHERE true"
+        args: list[Any] = []
+        if status:
+            query += " AND status = %s"
+            args.append(status)
+        if brand:
+            query += " AND brand = %s"
+            args.append(brand)
+        query += " ORDER BY id LIMIT %s"
+        args.append(limit)
+        return [_row(r) for r in await self._all(query, args)]
+
+    async def get(self, held_id: int) -> HeldEvent | None:
+        row = await self._one(f"SELECT {COLUMNS} FROM held_events WHERE id = %s", (held_id,))
+        return _row(row) if row else None
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._all("SELECT status, COUNT(*) FROM held_events GROUP BY status ORDER BY status")
+        return {status: int(n) for status, n in rows}
+
+    async def ping(self) -> None:
+        await self._one("SELECT 1")
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+def _row(row: tuple[Any, ...]) -> HeldEvent:
+    headers = row[8] if isinstance(row[8], dict) else json.loads(row[8])
+    return HeldEvent(
+        id=int(row[0]),
+        received_at=float(row[1]),
+        brand=row[2],
+        status=row[3],
+        http_status=int(row[4]),
+        reason=row[5],
+        authenticated=bool(row[6]),
+        event_id=row[7],
+        headers=headers,
+        body=bytes(row[9]),
+        replayed_at=None if row[10] is None else float(row[10]),
+        replay_result=row[11],
+    )

@@ -1,0 +1,243 @@
+"""The embedded event store: one SQLite file (WAL, fsync'd: an acknowledged hold survives a power cut), safe for
+several processes on one machine. Calls run in a thread so the receiver's event loop never waits on the disk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.ingest.store import (
+    DELIVERY_CLAIM_SECONDS,
+    MAX_REASON,
+    REPLAY_CLAIM_SECONDS,
+    Claimed,
+    EventClaim,
+    HeldEvent,
+    NewHeld,
+    NotClaimed,
+    now,
+)
+
+T = TypeVar("T")
+
+# Each step takes the schema from the previous one; version 1 is the layout of files written before versioning.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE IF NOT EXISTS held_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at REAL NOT NULL,
+            brand TEXT NOT NULL,
+            status TEXT NOT NULL,          -- rejected | failed | late | replayed
+            http_status INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            authenticated INTEGER NOT NULL,
+            event_id TEXT,
+            headers TEXT NOT NULL,
+            body BLOB NOT NULL,
+            replayed_at REAL,
+            replay_result TEXT
+        );
+        CREATE TABLE IF NOT EXISTS accepted_events (
+            event_id TEXT PRIMARY KEY,
+            brand TEXT NOT NULL,
+            workflow_id TEXT NOT NULL,
+            accepted_at REAL NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        """
+        ALTER TABLE held_events ADD COLUMN replay_claimed_at REAL;
+        CREATE INDEX IF NOT EXISTS held_events_status ON held_events (status, id);
+        ALTER TABLE accepted_events ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
+        ALTER TABLE accepted_events ADD COLUMN claimed_at REAL
+        """,
+    ),
+]
+
+COLUMNS = (
+    "id, received_at, brand, status, http_status, reason, authenticated, event_id, headers, body, replayed_at,"
+    " replay_result"
+)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the file to the newest schema; several processes opening it at once take turns (BEGIN IMMEDIATE)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        current = int(row[0] or 0)
+        for version, script in MIGRATIONS:
+            if version > current:
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                current = version
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return current
+
+
+class SqliteEventStore:
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.url_for_humans = f"sqlite:///{path}"
+        self._db = db
+        self._lock = threading.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteEventStore:
+        def connect() -> sqlite3.Connection:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            migrate(db)
+            return db
+
+        return cls(path, await asyncio.to_thread(connect))
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return work(self._db)
+
+        return await asyncio.to_thread(locked)
+
+    async def hold(self, held: NewHeld) -> int:
+        def insert(db: sqlite3.Connection) -> int:
+            cursor = db.execute(
+                "INSERT INTO held_events (received_at, brand, status, http_status, reason, authenticated, event_id,"
+                " headers, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now(), held.brand, held.status, held.http_status, held.reason[:MAX_REASON], int(held.authenticated),
+                 held.event_id, json.dumps(held.kept_headers()), held.body),
+            )  # fmt: skip
+            return int(cursor.lastrowid or 0)
+
+        return await self._run(insert)
+
+    async def claim_event(self, event_id: str, brand: str, workflow_id: str) -> EventClaim:
+        def claim(db: sqlite3.Connection) -> EventClaim:
+            t = now()
+            taken = db.execute(
+                "INSERT INTO accepted_events (event_id, brand, workflow_id, accepted_at, state, claimed_at)"
+                " VALUES (?, ?, ?, ?, 'delivering', ?)"
+                " ON CONFLICT (event_id) DO UPDATE SET claimed_at = excluded.claimed_at"
+                " WHERE accepted_events.state = 'delivering' AND accepted_events.claimed_at < ?",
+                (event_id, brand, workflow_id, t, t, t - DELIVERY_CLAIM_SECONDS),
+            ).rowcount
+            if taken:
+                return "claimed"
+            row = db.execute("SELECT state FROM accepted_events WHERE event_id = ?", (event_id,)).fetchone()
+            return "accepted" if row and row[0] == "accepted" else "in_flight"
+
+        return await self._run(claim)
+
+    async def confirm_event(self, event_id: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE accepted_events SET state = 'accepted', accepted_at = ? WHERE event_id = ?", (now(), event_id)
+            )
+        )
+
+    async def release_event(self, event_id: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM accepted_events WHERE event_id = ? AND state = 'delivering'", (event_id,)
+            )
+        )
+
+    async def claim_replay(self, held_id: int) -> Claimed | NotClaimed:
+        def claim(db: sqlite3.Connection) -> Claimed | NotClaimed:
+            t = now()
+            taken = db.execute(
+                "UPDATE held_events SET replay_claimed_at = ? WHERE id = ? AND status != 'replayed'"
+                " AND (replay_claimed_at IS NULL OR replay_claimed_at < ?)",
+                (t, held_id, t - REPLAY_CLAIM_SECONDS),
+            ).rowcount
+            row = db.execute(f"SELECT {COLUMNS} FROM held_events WHERE id = ?", (held_id,)).fetchone()
+            if row is None:
+                return NotClaimed("missing")
+            event = _row(row)
+            if taken:
+                return Claimed(event)
+            if event.status == "replayed":
+                return NotClaimed("replayed", event.replay_result or "")
+            return NotClaimed("busy", "another process is replaying it")
+
+        return await self._run(claim)
+
+    async def mark_replayed(self, held_id: int, result: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE held_events SET status = 'replayed', replayed_at = ?, replay_result = ?,"
+                " replay_claimed_at = NULL WHERE id = ?",
+                (now(), result, held_id),
+            )
+        )
+
+    async def note_replay_attempt(self, held_id: int, result: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE held_events SET replay_result = ?, replay_claimed_at = NULL WHERE id = ?", (result, held_id)
+            )
+        )
+
+    async def list(self, *, status: str | None = None, brand: str | None = None, limit: int = 100) -> list[HeldEvent]:
+        query = f"SELECT {COLUMNS} FROM held_events WHERE 1=1"
+        args: list[Any] = []
+        if status:
+            query += " AND status = ?"
+            args.append(status)
+        if brand:
+            query += " AND brand = ?"
+            args.append(brand)
+        query += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        rows = await self._run(lambda db: db.execute(query, args).fetchall())
+        return [_row(r) for r in rows]
+
+    async def get(self, held_id: int) -> HeldEvent | None:
+        row = await self._run(
+            lambda db: db.execute(f"SELECT {COLUMNS} FROM held_events WHERE id = ?", (held_id,)).fetchone()
+        )
+        return _row(row) if row else None
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._run(
+            lambda db: db.execute("SELECT status, COUNT(*) FROM held_events GROUP BY status ORDER BY status").fetchall()
+        )
+        return {status: n for status, n in rows}
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        await self._run(lambda db: db.close())
+
+
+def _row(row: tuple[Any, ...]) -> HeldEvent:
+    return HeldEvent(
+        id=row[0],
+        received_at=row[1],
+        brand=row[2],
+        status=row[3],
+        http_status=row[4],
+        reason=row[5],
+        authenticated=bool(row[6]),
+        event_id=row[7],
+        headers=json.loads(row[8]),
+        body=bytes(row[9]),
+        replayed_at=row[10],
+        replay_result=row[11],
+    )

@@ -1,0 +1,197 @@
+"""`returns worker`: one process serving every queue the product needs, or the roles a team chooses to split
+across processes, and making sure each brand's Schedules exist (create-if-missing: safe when several workers
+start at once, and an operator's changes to a schedule are kept).
+
+Roles: `returns` (the return workflows), `shops` (each shop's Shopify queue, dispatched at its plan's rate),
+`registry` (the brands' mapping registries), `pull` (Rebound's pull fallback, which catches lost pushes) and
+`drift` (the drift monitor). `pull` and `drift` need Rebound's API; a worker asked for them without it refuses to
+start rather than silently losing the safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from engine.definitions.durations import parse_duration
+from engine.definitions.flow import load_flow
+from engine.definitions.mapping import MappingDef, load_mappings
+from engine.registry.client import REGISTRY_TASK_QUEUE, deployed_mappings
+from engine.settings import Settings, shopify_token
+from engine.shopify.plans import shop_limits, shop_task_queue
+from engine.temporal.connection import connect
+from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
+
+ROLES: dict[str, str] = {
+    "returns": "the return workflows",
+    "shops": "each shop's Shopify queue, at its plan's rate",
+    "registry": "the brands' mapping registries",
+    "pull": "Rebound's pull fallback and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
+    "drift": "the drift monitor and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
+}
+
+
+class ConfigError(ValueError):
+    """The worker cannot start as configured; the message says what to set."""
+
+
+def parse_roles(text: str) -> tuple[str, ...]:
+    if text.strip() in ("", "all"):
+        return tuple(ROLES)
+    roles = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ConfigError(f"unknown role(s) {', '.join(unknown)}: use all or some of {', '.join(ROLES)}")
+    return roles
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    roles: tuple[str, ...] = tuple(ROLES)
+    rebound_api_url: str | None = None
+    rebound_api_token: str | None = None
+    pull_every: timedelta = timedelta(minutes=5)
+    drift_alert_url: str | None = None
+    drift_task_queue: str = "returns-drift"
+    graceful_shutdown: timedelta = timedelta(seconds=10)
+
+    @classmethod
+    def from_env(cls, roles: str | None = None) -> WorkerConfig:
+        env = os.environ
+        config = cls(
+            roles=parse_roles(roles if roles is not None else env.get("RETURNS_WORKER_ROLES", "all")),
+            rebound_api_url=env.get("REBOUND_API_URL") or None,
+            rebound_api_token=env.get("REBOUND_API_TOKEN") or None,
+            pull_every=timedelta(seconds=parse_duration(env.get("RETURNS_PULL_EVERY", "5m"))),
+            drift_alert_url=env.get("DRIFT_ALERT_URL") or None,
+            drift_task_queue=env.get("DRIFT_TASK_QUEUE", cls.drift_task_queue),
+        )
+        needs_rebound = [r for r in config.roles if r in ("pull", "drift")]
+        if needs_rebound and not (config.rebound_api_url and config.rebound_api_token):
+            raise ConfigError(
+                f"role(s) {', '.join(needs_rebound)} need Rebound's API: set REBOUND_API_URL and REBOUND_API_TOKEN, "
+                "or leave them out (--roles returns,shops,registry)"
+            )
+        return config
+
+
+async def brand_mappings(client: Client, settings: Settings) -> dict[str, MappingDef]:
+    """The brands this worker serves: RETURNS_MAPPINGS_DIR when set, else every deployed mapping."""
+    if settings.mappings_dir is not None:
+        return load_mappings(settings.mappings_dir)
+    async with build_registry_worker(client):  # the registry must answer even if no other process serves it
+        return await deployed_mappings(client)
+
+
+async def serve(
+    client: Client,
+    settings: Settings,
+    config: WorkerConfig,
+    stop: asyncio.Event,
+    *,
+    token_lookup: Callable[[str], str] = shopify_token,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Serve the configured roles until `stop` is set; in-flight activities get the grace period, then retry."""
+    mappings = await brand_mappings(client, settings)
+    limits = list(shop_limits(mappings.values()))
+    options: dict[str, object] = {"graceful_shutdown_timeout": config.graceful_shutdown}
+    roles = config.roles
+    say(f"worker on {settings.temporal_address} ({settings.namespace}), roles: {', '.join(roles)}")
+    if not mappings:
+        say("  no brands yet: deploy a mapping (returns mappings deploy), then restart the worker")
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http, AsyncExitStack() as stack:
+        returns = build_worker(client, settings, http, token_lookup=token_lookup, shops=limits,
+                               serve_returns="returns" in roles, serve_shops="shops" in roles, **options)  # fmt: skip
+        await stack.enter_async_context(returns)
+        if "returns" in roles:
+            say(f"  returns: workflows on {settings.task_queue!r}")
+        if "shops" in roles:
+            for limit in limits:
+                queue = shop_task_queue(settings.task_queue, limit.domain)
+                say(
+                    f"  shops: {limit.domain} ({limit.plan}, {limit.activities_per_second:.1f} activities/s) on {queue}"
+                )
+        if "registry" in roles:
+            await stack.enter_async_context(build_registry_worker(client))
+            say(f"  registry: {REGISTRY_TASK_QUEUE!r}")
+        if "pull" in roles:
+            await stack.enter_async_context(await _pull_worker(client, settings, config, http, stack))
+            sids = [await _ensure_pull(client, brand, config) for brand in sorted(mappings)]
+            say(f"  pull: every {_human(config.pull_every)}; schedules {', '.join(sids) or 'none'}")
+        if "drift" in roles:
+            from engine.drift.activities import DriftActivities
+            from engine.drift.schedule import ensure_drift_schedule, interval_for
+            from engine.drift.worker import build_drift_worker
+            from engine.drift.workflow import DriftInput
+            from engine.registry.client import ActiveMappings
+
+            assert config.rebound_api_url and config.rebound_api_token
+            drift = DriftActivities(client, settings, http, rebound_api_url=config.rebound_api_url,
+                                    rebound_api_token=config.rebound_api_token, mappings=ActiveMappings(client).get,
+                                    token_lookup=token_lookup, budget=returns.activities.budget)  # fmt: skip
+            await stack.enter_async_context(build_drift_worker(client, drift, task_queue=config.drift_task_queue))
+            for brand, mapping in sorted(mappings.items()):
+                inp = DriftInput(brand, alert_url=config.drift_alert_url, workflow_task_queue=settings.task_queue)
+                sid = await ensure_drift_schedule(client, mapping, inp, task_queue=config.drift_task_queue)
+                say(f"  drift: {sid} every {_human(interval_for(mapping))}")
+        say("ready; SIGINT or SIGTERM to stop")
+        await stop.wait()
+        say("stopping: finishing the activities in flight ...")
+
+
+async def _pull_worker(
+    client: Client, settings: Settings, config: WorkerConfig, http: httpx.AsyncClient, stack: AsyncExitStack
+) -> Worker:
+    from engine.ingest.pull import PULL_TASK_QUEUE, ReboundPullActivities, ReboundPullWorkflow
+    from engine.ingest.receiver import Receiver
+    from engine.ingest.store import open_event_store
+    from engine.registry.client import ActiveMappings
+
+    assert config.rebound_api_url and config.rebound_api_token
+    store = await open_event_store(settings.event_store_url)
+    stack.push_async_callback(store.close)
+    flow = load_flow(settings.flows / "return.yaml")
+    receiver = Receiver(client=client, flow=flow, mappings=ActiveMappings(client).get, store=store,
+                        task_queue=settings.task_queue, source="pull")  # fmt: skip
+    pull = ReboundPullActivities(receiver, config.rebound_api_url, config.rebound_api_token, http)
+    return Worker(client, task_queue=PULL_TASK_QUEUE, workflows=[ReboundPullWorkflow], activities=[pull.pull_rebound],
+                  workflow_runner=workflow_runner(), graceful_shutdown_timeout=config.graceful_shutdown)  # fmt: skip
+
+
+async def _ensure_pull(client: Client, brand: str, config: WorkerConfig) -> str:
+    from engine.ingest.pull import PULL_TASK_QUEUE, ensure_pull_schedule
+
+    return await ensure_pull_schedule(client, brand, every=config.pull_every, task_queue=PULL_TASK_QUEUE)
+
+
+def _human(every: timedelta) -> str:
+    seconds = int(every.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+async def run_worker(settings: Settings, config: WorkerConfig) -> int:
+    """The `returns worker` process: connect, serve, and stop cleanly on SIGINT or SIGTERM (exit 0)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        client = await connect(settings)
+    except RuntimeError as err:
+        print(f"cannot reach Temporal at {settings.temporal_address}: {err}", flush=True)
+        return 2
+    await serve(client, settings, config, stop, say=lambda line: print(line, flush=True))
+    return 0

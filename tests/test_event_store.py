@@ -1,0 +1,172 @@
+"""The held-event store's contract, on both homes: SQLite (embedded default) and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from engine.ingest import store_postgres, store_sqlite
+from engine.ingest.store import Claimed, EventStore, NewHeld, NotClaimed, open_event_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[EventStore]:
+    opened = await open_event_store(store_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def held(n: int = 0, *, status: str = "failed", brand: str = "castore", authenticated: bool = True) -> NewHeld:
+    return NewHeld(
+        brand=brand,
+        status=status,  # type: ignore[arg-type]
+        http_status=503,
+        reason=f"Temporal unavailable #{n}",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer secret", "X-Rebound-Timestamp": "1"},
+        body=b'{"order": {"reboundOrderId": "%d"}}' % n,
+        authenticated=authenticated,
+        event_id=f"ev-{n}",
+    )
+
+
+async def test_held_events_are_kept_raw_and_listed_by_status_and_brand(store: EventStore) -> None:
+    first = await store.hold(held(1))
+    second = await store.hold(held(2, status="rejected", brand="cult"))
+    assert second > first
+    got = await store.get(first)
+    assert got is not None
+    assert got.body == b'{"order": {"reboundOrderId": "1"}}' and got.http_status == 503 and got.authenticated
+    assert got.headers == {"Content-Type": "application/json", "X-Rebound-Timestamp": "1"}  # never Authorization
+    assert got.event_id == "ev-1" and got.received_at > 0 and got.replayed_at is None
+    assert [e.id for e in await store.list(status="failed")] == [first]
+    assert [e.id for e in await store.list(brand="cult")] == [second]
+    assert await store.counts() == {"failed": 1, "rejected": 1}
+    assert await store.get(second + 100) is None
+
+
+async def test_of_several_receivers_given_one_event_exactly_one_hands_it_off(store: EventStore, store_url: str) -> None:
+    other = await open_event_store(store_url)
+    try:
+        claims = await asyncio.gather(
+            *(s.claim_event("ev-9", "castore", "return-castore-9") for s in (store, other) * 3)
+        )
+        assert sorted(claims) == ["claimed"] + ["in_flight"] * 5
+        await store.confirm_event("ev-9")
+        assert await other.claim_event("ev-9", "castore", "return-castore-9") == "accepted"
+    finally:
+        await other.close()
+
+
+async def test_a_failed_hand_off_releases_the_event_for_the_next_copy(store: EventStore) -> None:
+    assert await store.claim_event("ev-10", "castore", "wf") == "claimed"
+    await store.release_event("ev-10")
+    assert await store.claim_event("ev-10", "castore", "wf") == "claimed"
+    await store.confirm_event("ev-10")
+    await store.release_event("ev-10")  # an accepted event is never released
+    assert await store.claim_event("ev-10", "castore", "wf") == "accepted"
+
+
+async def test_a_delivery_claim_left_by_a_dead_receiver_expires(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await store.claim_event("ev-11", "castore", "wf") == "claimed"  # ... and the receiver died here
+    assert await store.claim_event("ev-11", "castore", "wf") == "in_flight"
+    monkeypatch.setattr(store_sqlite, "DELIVERY_CLAIM_SECONDS", -1.0)
+    monkeypatch.setattr(store_postgres, "DELIVERY_CLAIM_SECONDS", -1.0)
+    assert await store.claim_event("ev-11", "castore", "wf") == "claimed"
+
+
+async def test_a_held_event_is_replayed_once_and_by_one_process_at_a_time(store: EventStore, store_url: str) -> None:
+    held_id = await store.hold(held(3))
+    other = await open_event_store(store_url)  # a second receiver process on the same database
+    try:
+        claims = await asyncio.gather(*(s.claim_replay(held_id) for s in (store, other, store, other)))
+        assert sum(isinstance(c, Claimed) for c in claims) == 1
+        assert {c.reason for c in claims if isinstance(c, NotClaimed)} == {"busy"}
+        await store.mark_replayed(held_id, "202 accepted")
+        again = await other.claim_replay(held_id)
+        assert again == NotClaimed("replayed", "202 accepted")
+        done = await other.get(held_id)
+        assert done is not None and done.status == "replayed" and done.replayed_at is not None
+    finally:
+        await other.close()
+    assert await store.claim_replay(held_id + 1000) == NotClaimed("missing")
+
+
+async def test_a_replay_that_did_not_go_through_frees_the_event(store: EventStore) -> None:
+    held_id = await store.hold(held(4))
+    assert isinstance(await store.claim_replay(held_id), Claimed)
+    await store.note_replay_attempt(held_id, "503 failed")
+    claim = await store.claim_replay(held_id)
+    assert isinstance(claim, Claimed) and claim.event.replay_result == "503 failed"
+
+
+async def test_a_claim_left_by_a_dead_process_expires(store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    held_id = await store.hold(held(5))
+    assert isinstance(await store.claim_replay(held_id), Claimed)  # ... and the process died here
+    assert await store.claim_replay(held_id) == NotClaimed("busy", "another process is replaying it")
+    monkeypatch.setattr(store_sqlite, "REPLAY_CLAIM_SECONDS", -1.0)
+    monkeypatch.setattr(store_postgres, "REPLAY_CLAIM_SECONDS", -1.0)
+    assert isinstance(await store.claim_replay(held_id), Claimed)
+
+
+async def test_ping_says_whether_the_store_answers(store: EventStore) -> None:
+    await store.ping()
+
+
+async def test_several_processes_opening_postgres_at_once_migrate_it_once(postgres_url: str) -> None:
+    stores = await asyncio.gather(*(open_event_store(postgres_url) for _ in range(4)))
+    try:
+        held_id = await stores[0].hold(held(6))
+        assert (await stores[3].get(held_id)) is not None
+    finally:
+        for s in stores:
+            await s.close()
+    with psycopg.connect(postgres_url) as conn:
+        versions = conn.execute("SELECT version FROM returns_schema_version ORDER BY version").fetchall()
+    assert versions == [(v,) for v, _ in store_postgres.MIGRATIONS]
+
+
+async def test_postgres_url_password_is_never_shown(postgres_url: str) -> None:
+    assert "hunter2" not in store_postgres.redacted("postgresql://returns:hunter2@db.internal:5432/returns")
+    assert "db.internal" in store_postgres.redacted("postgresql://returns:hunter2@db.internal:5432/returns")
+
+
+async def test_a_sqlite_file_from_before_versioning_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(store_sqlite.MIGRATIONS[0][1])
+    old.execute(
+        "INSERT INTO held_events (received_at, brand, status, http_status, reason, authenticated, event_id, headers,"
+        " body) VALUES (1.0, 'castore', 'failed', 503, 'old', 1, 'ev-old', '{}', x'7b7d')"
+    )
+    old.commit()
+    old.close()
+    store = await open_event_store(f"sqlite:///{path}")
+    try:
+        [kept] = await store.list()
+        assert kept.reason == "old" and kept.body == b"{}"
+        assert isinstance(await store.claim_replay(kept.id), Claimed)  # the new column exists
+    finally:
+        await store.close()
+    reopened = await open_event_store(f"sqlite:///{path}")  # opening again changes nothing
+    await reopened.close()
+
+
+def test_unknown_database_url_is_refused_with_the_scheme() -> None:
+    with pytest.raises(ValueError, match="'mysql'"):
+        asyncio.run(open_event_store("mysql://db/returns"))
