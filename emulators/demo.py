@@ -290,11 +290,14 @@ async def drift_report(client: Client, store: ShopifyStore, rebound: ReboundEmul
     return f"drift report (seeded: {'; '.join(seeded)}):\n{drift_table(findings)}"
 
 
-async def run_demo(*, exit_after: bool = False, settings: Settings | None = None) -> int:
+async def run_demo(
+    *, exit_after: bool = False, settings: Settings | None = None, port: int = 7233, ui_port: int = 8233
+) -> int:
     settings = settings or Settings.from_env()
     main = asyncio.current_task()
     if main is not None:  # SIGTERM stops the demo as Ctrl-C does: workers first, then the dev server
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal too
+            asyncio.get_running_loop().add_signal_handler(sig, main.cancel)
     # A retried Shopify call (throttling, 5xx) is normal; its outcome shows in each return's status.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     logging.getLogger("engine.ingest").setLevel(logging.ERROR)
@@ -305,7 +308,7 @@ async def run_demo(*, exit_after: bool = False, settings: Settings | None = None
     # previous run could never complete (and would be drift).
     for stale in settings.data_dir.glob("temporal.db*"):
         stale.unlink()
-    server = await start_dev_server(settings.data_dir / "temporal.db")
+    server = await start_dev_server(settings.data_dir / "temporal.db", port=port, ui_port=ui_port)
     print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
     secrets_by_brand = {brand: secrets.token_hex(24) for brand in mappings}
     emulator = ShopifyEmulator()

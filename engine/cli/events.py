@@ -71,13 +71,18 @@ def _replay(args: argparse.Namespace) -> int:
                 client=client, flow=load_flow(settings.flows / "return.yaml"), mappings=ActiveMappings(client).get,
                 store=store, task_queue=settings.task_queue,
             )  # fmt: skip
-            failures = 0
+            done = elsewhere = failed = 0
             for held_id in ids:
                 outcome = await receiver.replay(held_id)
-                failures += outcome.http_status not in (200, 202)
+                if outcome.http_status in (200, 202):
+                    done += 1
+                elif outcome.http_status == 409:  # replayed already, or being replayed by another process now
+                    elsewhere += 1
+                else:
+                    failed += 1
                 print(f"{held_id}: {outcome.http_status} {outcome.body.get('status')} {outcome.body.get('reason', '')}")
-            print(f"replayed {len(ids) - failures}/{len(ids)}")
-            return 1 if failures else 0
+            print(f"replayed {done}/{len(ids)}; {elsewhere} already replayed or in progress elsewhere; {failed} failed")
+            return 1 if failed else 0
 
         return await with_registry(work)
 

@@ -17,7 +17,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"returns demo needs the emulators ({err}): pip install ./emulators, or run `make demo`", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(run_demo(exit_after=args.exit))
+        return asyncio.run(run_demo(exit_after=args.exit, port=args.port, ui_port=args.ui_port))
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
 
@@ -35,8 +35,14 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; with this one
+    # the process exits 0 instead of dying by the signal: a requested stop is not a failure.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: None)
     uvicorn.run(
         "engine.ingest.app:create_app",
         factory=True,
@@ -132,4 +138,6 @@ def add_commands(sub: Any) -> None:
 
     demo = sub.add_parser("demo", help="run everything locally and drive a batch of returns through (make demo)")
     demo.add_argument("--exit", action="store_true", help="exit after the report (status 0 only if all is as expected)")
+    demo.add_argument("--port", type=int, default=7233, help="the dev server's port (default 7233)")
+    demo.add_argument("--ui-port", type=int, default=8233, help="the Temporal UI's port (default 8233)")
     demo.set_defaults(func=_demo)
