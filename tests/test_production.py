@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from decimal import Decimal
@@ -14,14 +17,17 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from emulators.rebound.server import ReboundEmulator
 from engine.definitions.mapping import load_mapping
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_env_name, sign
 from engine.registry.client import deploy
 from engine.settings import token_env_name
 from engine.temporal.worker import build_registry_worker
 from engine.workflow.messages import workflow_id
+from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import Harness
 from tests.paths import REPO_ROOT
 from tests.processes import Proc, free_port, spawn, wait_http
@@ -160,3 +166,73 @@ async def test_held_pushes_replayed_from_two_processes_at_once_are_each_replayed
         await stop_all([(receiver, signal.SIGINT)])
     finally:
         receiver.kill()
+
+
+async def test_two_workers_starting_at_once_serve_every_role_and_their_pull_catches_lost_pushes(
+    harness: Harness, temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """`returns worker` with no --roles runs everything: both processes create the brand's pull and drift schedules
+    (one of each, whichever starts first), and the pull catches a return none of whose pushes arrived."""
+    h = harness
+    brand = f"w{uuid.uuid4().hex[:8]}"  # a brand of this test's own, so its schedules are too
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    castore = (REPO_ROOT / "mappings" / "castore.yaml").read_text()
+    (mappings / f"{brand}.yaml").write_text(castore.replace("brand: castore", f"brand: {brand}"))
+    async with build_registry_worker(h.client):
+        await deploy(h.client, load_mapping(mappings / f"{brand}.yaml"), operator="test", note="worker roles")
+    rebound = ReboundEmulator(api_token=uuid.uuid4().hex, secrets={})
+    rebound_url = await rebound.start()
+    sc = h.new_return("pushes lost", "castore", ("A",))
+    for payload in sc.pushes:  # it all happened at Rebound; no push ever arrived
+        rebound.publish(brand, payload)
+    domain = h.domain(sc)
+    env = {
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "RETURNS_TASK_QUEUE": f"roles-{uuid.uuid4()}",
+        "RETURNS_MAPPINGS_DIR": str(mappings),
+        "RETURNS_DATA_DIR": str(tmp_path / "data"),
+        "SHOPIFY_ENDPOINT": h.settings.shopify_endpoint,
+        token_env_name(domain): h.tokens[domain],
+        "REBOUND_API_URL": rebound_url,
+        "REBOUND_API_TOKEN": rebound.api_token,
+    }
+    workers = [spawn(["worker"], env, tmp_path / f"worker-{i}.log") for i in (1, 2)]
+    pull, drift = h.client.get_schedule_handle(f"rebound-pull-{brand}"), h.client.get_schedule_handle(f"drift-{brand}")
+    try:
+        for worker in workers:
+            await worker.wait_for_line("ready;")
+            out = worker.output
+            assert "roles: returns, shops, registry, pull, drift" in out, out
+            assert f"pull: every 5m; schedules rebound-pull-{brand}" in out and f"drift: drift-{brand} every 1h" in out
+        assert (await pull.describe()).schedule.spec.intervals[0].every.total_seconds() == 300
+        await drift.describe()
+
+        await pull.trigger()
+        handle = h.client.get_workflow_handle_for(ReturnWorkflow.run, workflow_id(brand, sc.rebound_return_id))
+        for _ in range(600):
+            try:
+                status = await handle.query(ReturnWorkflow.status)
+            except RPCError:  # not started yet
+                await asyncio.sleep(0.2)
+                continue
+            if status.finished or status.needs_attention:
+                break
+            await asyncio.sleep(0.2)
+        assert status.state == "refunded" and not status.needs_attention, status.attention_reason
+        assert len(h.shopify.store.refunds(domain, h.order_id(sc))) == 1
+        await stop_all([(workers[0], signal.SIGTERM), (workers[1], signal.SIGINT)])
+    finally:
+        for worker in workers:
+            worker.kill()
+        await rebound.stop()
+        for handle in (pull, drift):
+            await handle.delete()
+
+
+def test_a_worker_asked_for_the_pull_without_rebound_s_api_refuses_to_start(tmp_path: Path) -> None:
+    env = {**os.environ, "REBOUND_API_URL": "", "REBOUND_API_TOKEN": "", "TEMPORAL_ADDRESS": "127.0.0.1:1"}
+    done = subprocess.run([sys.executable, "-m", "engine", "worker"], env=env, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "pull, drift need Rebound's API: set REBOUND_API_URL and REBOUND_API_TOKEN" in done.stderr

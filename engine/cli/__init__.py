@@ -22,9 +22,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-# Commands that run a Temporal worker in-process for a moment: the SDK's native runtime can abort while the
-# interpreter finalizes, after the work is done and printed, turning success into SIGABRT. They end with os._exit.
-HARD_EXIT = {"mappings", "events", "drift"}
+# Commands that run a Temporal worker in-process: the SDK's native runtime can abort or crash while the interpreter
+# finalizes, after the work is done and printed (seen: SIGABRT, SIGSEGV), turning a clean stop into a failure. They
+# end with os._exit once their output is flushed.
+HARD_EXIT = {"worker", "mappings", "events", "drift"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
