@@ -29,7 +29,8 @@ from engine.registry.client import ActiveMappings
 from engine.settings import Settings
 from engine.temporal.connection import connect_config
 
-log = logging.getLogger("engine.ingest")
+# uvicorn's own logger: `returns serve` prints its start-up line in the server's log format.
+log = logging.getLogger("uvicorn.error")
 READY_TIMEOUT_SECONDS = 3.0
 
 
