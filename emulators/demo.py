@@ -23,13 +23,13 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
-from emulators.paths import default_flow, mappings_dir
+from emulators.paths import flows_dir, mappings_dir
 from emulators.rebound.scenarios import Scenario, demo_population
 from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
 from emulators.shopify.store import OrderLineSeed, ShopifyStore
-from engine.definitions.flow import FlowDef, load_flow
+from engine.definitions.flow import FlowDef, load_flows
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.drift.activities import DriftActivities
 from engine.drift.report import table as drift_table
@@ -46,7 +46,9 @@ from engine.ingest.pull import (
 from engine.ingest.receiver import Receiver
 from engine.ingest.serve import AppServer
 from engine.ingest.store import open_event_store
+from engine.money import show
 from engine.registry.client import ActiveMappings, deploy
+from engine.registry.flows import ActiveFlows, deploy_flow
 from engine.settings import Settings
 from engine.shopify.plans import shop_limits
 from engine.temporal.devserver import start_dev_server
@@ -63,6 +65,16 @@ class Outcome:
     scenario: Scenario
     status: ReturnStatus | None
     problems: list[str] = field(default_factory=list)
+
+
+def inspects(flow: FlowDef) -> bool:
+    """Whether a brand's returns get graded: its flow assigns dispositions from grades (the express flow does
+    not: every item counts as the best grade on receipt), so the demo sends it inspections or not."""
+    return any(
+        call.step == "assign_dispositions" and call.params.get("ungraded", "missing") == "missing"
+        for state in flow.states.values()
+        for call in state.steps
+    )
 
 
 def seed_shopify(
@@ -203,9 +215,9 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
         )
         refund = "-"
         if s and s.refund and s.refund.status in ("issued", "already_issued", "verified"):
-            refund = f"{s.refund.amount} {mappings[o.scenario.brand].currency}"
+            refund = show(s.refund.amount, mappings[o.scenario.brand].currency)
             if s.refund_plan and s.refund_plan.method == "store_credit":
-                refund += f" store credit (+{s.refund_plan.store_credit_bonus} bonus)"
+                refund += f" store credit (+{show(s.refund_plan.store_credit_bonus, s.refund_plan.currency)} bonus)"
             if s.refund.status == "verified":
                 refund += " (by Rebound app)"
         elif s and s.refund:
@@ -301,9 +313,10 @@ async def run_demo(
     # A retried Shopify call (throttling, 5xx) is normal; its outcome shows in each return's status.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     logging.getLogger("engine.ingest").setLevel(logging.ERROR)
-    flow: FlowDef = load_flow(settings.flows_dir / "return.yaml" if settings.flows_dir else default_flow())
+    flows: dict[str, FlowDef] = load_flows(settings.flows_dir or flows_dir())
     mappings = load_mappings(settings.mappings_dir or mappings_dir())
-    print(f"flow {flow.ref}; brands: " + ", ".join(f"{b}@{m.version}" for b, m in sorted(mappings.items())))
+    print("flows: " + ", ".join(flow.ref for _, flow in sorted(flows.items())))
+    print("brands: " + ", ".join(f"{b}@{m.version} on {m.flow}" for b, m in sorted(mappings.items())))
     # Each demo starts from a fresh Temporal database: the emulators' state is in memory, so returns left by a
     # previous run could never complete (and would be drift).
     for stale in settings.data_dir.glob("temporal.db*"):
@@ -320,7 +333,8 @@ async def run_demo(
         rebound_url = await rebound.start()
         tokens: dict[str, str] = {}
         now = datetime.now(UTC)
-        scenarios = demo_population(mappings, now=now, seed=int(now.timestamp()))
+        inspected = {brand for brand, m in mappings.items() if inspects(flows[m.flow])}
+        scenarios = demo_population(mappings, now=now, seed=int(now.timestamp()), inspected=inspected)
         seed_shopify(emulator.store, mappings, scenarios, tokens)
         apply_plans(emulator, mappings)
         print(f"Shopify emulator on {base_url} (API {sorted({m.api_version for m in mappings.values()})})")
@@ -336,7 +350,7 @@ async def run_demo(
         )
         client = await Client.connect(server.address, namespace=settings.namespace)
         active = ActiveMappings(client)
-        receiver = Receiver(client=client, flow=flow, mappings=active.get, store=store,
+        receiver = Receiver(client=client, flows=ActiveFlows(client).get, mappings=active.get, store=store,
                             task_queue=settings.task_queue, secrets=secrets_by_brand.get)  # fmt: skip
         receiver_server = AppServer(receiver.app())
         receiver_url = await receiver_server.start()
@@ -351,6 +365,9 @@ async def run_demo(
                                     rebound_api_token=rebound.api_token, mappings=active.get,
                                     token_lookup=tokens.__getitem__, budget=worker.activities.budget)  # fmt: skip
             async with worker, build_registry_worker(client), pull_worker, build_drift_worker(client, drift):
+                for flow in flows.values():
+                    result = await deploy_flow(client, flow, operator="demo", note="make demo")
+                    print(f"flow {flow.name}: {result.message} ({result.version})")
                 for mapping in mappings.values():
                     result = await deploy(client, mapping, operator="demo", note="make demo")
                     print(f"mapping {mapping.brand}: {result.message} ({result.version})")

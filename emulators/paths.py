@@ -13,5 +13,6 @@ def mappings_dir() -> Path:
     return Path(os.environ.get("RETURNS_MAPPINGS_DIR") or REPO_ROOT / "mappings")
 
 
-def default_flow() -> Path:
-    return REPO_ROOT / "flows" / "return.yaml"
+def flows_dir() -> Path:
+    """RETURNS_FLOWS_DIR, else the checkout's flows."""
+    return Path(os.environ.get("RETURNS_FLOWS_DIR") or REPO_ROOT / "flows")

@@ -35,3 +35,8 @@ def to_money(value: str | int | Decimal, currency: str, rounding: str = ROUND_HA
 def fmt(value: Decimal, currency: str) -> str:
     """Plain string for transport (Temporal payloads, Shopify MoneyInput)."""
     return str(to_money(value, currency))
+
+
+def show(value: str | int | Decimal, currency: str) -> str:
+    """For people: the amount with its currency's minor units and the currency (`45.00 GBP`, never `45.0`)."""
+    return f"{to_money(value, currency)} {currency}"

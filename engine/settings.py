@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import ConfigError
 from engine.shipped import flows_dir as shipped_flows_dir
 
 
@@ -69,4 +70,4 @@ def shopify_token(domain: str) -> str:
         tokens = json.loads(Path(path).read_text(encoding="utf-8"))
         if domain in tokens:
             return str(tokens[domain])
-    raise LookupError(f"no Shopify access token for {domain}: set {token_env_name(domain)} or SHOPIFY_TOKENS_FILE")
+    raise ConfigError(f"no Shopify access token for {domain}: set {token_env_name(domain)} or SHOPIFY_TOKENS_FILE")

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from emulators.demo import apply_plans, rebound_app_refund, seed_shopify
 from emulators.rebound.scenarios import Scenario, ScenarioBuilder
 from emulators.shopify.server import ShopifyEmulator
-from engine.definitions.flow import FlowDef, load_flow
+from engine.definitions.flow import FlowDef, load_flows
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.rebound.translate import translate
 from engine.settings import Settings
@@ -36,8 +36,14 @@ pytest_plugins = ["tests.postgres"]
 
 
 @pytest.fixture(scope="session")
-def flow() -> FlowDef:
-    return load_flow(REPO_ROOT / "flows" / "return.yaml")
+def flows() -> dict[str, FlowDef]:
+    return load_flows(REPO_ROOT / "flows")
+
+
+@pytest.fixture(scope="session")
+def flow(flows: dict[str, FlowDef]) -> FlowDef:
+    """The standard flow."""
+    return flows["return"]
 
 
 @pytest.fixture(scope="session")
@@ -73,13 +79,21 @@ class Harness:
     """One test's world: seeded shops, a worker on its own task queue, helpers to push and wait."""
 
     client: Client
-    flow: FlowDef
+    flows: dict[str, FlowDef]
     mappings: dict[str, MappingDef]
     shopify: ShopifyEmulator
     settings: Settings
     tokens: dict[str, str]
     builder: ScenarioBuilder
     start_options: dict[str, object] = field(default_factory=lambda: {"activity_timeout_seconds": 5})
+
+    @property
+    def flow(self) -> FlowDef:
+        """The standard flow (most brands run on it)."""
+        return self.flows["return"]
+
+    def flow_for(self, sc: Scenario) -> FlowDef:
+        return self.flows[self.mappings[sc.brand].flow]
 
     def seed(self, *scenarios: Scenario) -> None:
         seed_shopify(self.shopify.store, self.mappings, list(scenarios), self.tokens)
@@ -90,7 +104,7 @@ class Harness:
         assert event is not None
         rebound_app_refund(self.shopify.store, self.mappings[sc.brand], sc, event.kind)
         return await deliver(
-            self.client, event, flow=self.flow, mapping=self.mappings[sc.brand],
+            self.client, event, flow=self.flow_for(sc), mapping=self.mappings[sc.brand],
             task_queue=self.settings.task_queue, start_options=self.start_options,
         )  # fmt: skip
 
@@ -111,8 +125,8 @@ class Harness:
             done = status.state == state and (
                 status.finished
                 or status.needs_attention
-                or state not in self.flow.states
-                or not self.flow.is_terminal(state)
+                or state not in self.flow_for(sc).states
+                or not self.flow_for(sc).is_terminal(state)
             )
             if done or asyncio.get_running_loop().time() > deadline:
                 return status
@@ -165,7 +179,7 @@ def shopify_settings(base_url: str, task_queue: str, address: str) -> Settings:
 async def running_harness(
     env: WorkflowEnvironment,
     shopify: ShopifyEmulator,
-    flow: FlowDef,
+    flows: dict[str, FlowDef],
     mappings: dict[str, MappingDef],
     shops: list[ShopLimit] | None = None,
 ) -> AsyncIterator[Harness]:
@@ -174,7 +188,7 @@ async def running_harness(
     assert shopify.base_url
     settings = shopify_settings(shopify.base_url, f"returns-{uuid.uuid4()}", "")
     builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
-    h = Harness(env.client, flow, mappings, shopify, settings, tokens, builder)
+    h = Harness(env.client, flows, mappings, shopify, settings, tokens, builder)
     async with httpx.AsyncClient(timeout=10) as http:
         limits = shop_limits(mappings.values()) if shops is None else shops
         async with build_worker(env.client, settings, http, token_lookup=tokens.__getitem__, shops=limits):
@@ -185,10 +199,10 @@ async def running_harness(
 async def harness(
     temporal_env: WorkflowEnvironment,
     shopify: ShopifyEmulator,
-    flow: FlowDef,
+    flows: dict[str, FlowDef],
     mappings: dict[str, MappingDef],
 ) -> AsyncIterator[Harness]:
-    async with running_harness(temporal_env, shopify, flow, mappings) as h:
+    async with running_harness(temporal_env, shopify, flows, mappings) as h:
         yield h
 
 

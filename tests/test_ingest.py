@@ -29,6 +29,7 @@ from engine.ingest.serve import AppServer
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from engine.ingest.store import EventStore, open_event_store
 from engine.registry.client import NoDeployedMapping, deploy
+from engine.registry.flows import deploy_flow, flows_from
 from engine.temporal.worker import build_registry_worker, workflow_runner
 from engine.workflow.messages import workflow_id
 from tests.conftest import Harness
@@ -59,8 +60,8 @@ def receiver_for(client: Client, h: Harness, store: EventStore) -> Receiver:
             raise NoDeployedMapping(brand)
         return h.mappings[brand]
 
-    return Receiver(client=client, flow=h.flow, mappings=lookup, store=store, task_queue=h.settings.task_queue,
-                    secrets=SECRETS.get, start_options=h.start_options)  # fmt: skip
+    return Receiver(client=client, flows=flows_from(h.flows), mappings=lookup, store=store,
+                    task_queue=h.settings.task_queue, secrets=SECRETS.get, start_options=h.start_options)  # fmt: skip
 
 
 @pytest.fixture
@@ -172,6 +173,7 @@ async def test_temporal_down_gives_503_holds_the_push_and_replay_completes_the_r
 
     # Operators replay with the CLI, against the brand's deployed mapping.
     async with build_registry_worker(temporal_env.client):
+        await deploy_flow(temporal_env.client, h.flow, operator="test", note="ingest test")
         await deploy(temporal_env.client, h.mappings["castore"], operator="test", note="ingest test")
     env = {**os.environ, "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
            "RETURNS_DATA_DIR": str(tmp_path), "RETURNS_TASK_QUEUE": h.settings.task_queue}  # fmt: skip

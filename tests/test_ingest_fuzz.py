@@ -19,6 +19,7 @@ from engine.ingest.receiver import Receiver
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from engine.ingest.store import open_event_store
 from engine.registry.client import NoDeployedMapping
+from engine.registry.flows import flows_from
 
 SECRET = "fuzz-secret"
 VALID = {
@@ -63,7 +64,7 @@ bodies = st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps
     body=bodies, auth=st.sampled_from(["signed", "forged", "none", "stale"]), brand=st.sampled_from(["castore", "x"])
 )
 def test_receiver_never_fails_and_never_loses_a_push(
-    tmp_path: Path, flow: FlowDef, mappings: dict[str, MappingDef], body: bytes, auth: str, brand: str
+    tmp_path: Path, flows: dict[str, FlowDef], mappings: dict[str, MappingDef], body: bytes, auth: str, brand: str
 ) -> None:
     async def scenario() -> None:
         client = await Client.connect("127.0.0.1:1", lazy=True)  # Temporal down: valid pushes must get 503
@@ -74,7 +75,7 @@ def test_receiver_never_fails_and_never_loses_a_push(
             return mappings[name]
 
         store = await open_event_store(f"sqlite:///{tmp_path / f'fuzz-{time.monotonic_ns()}.sqlite'}")
-        receiver = Receiver(client=client, flow=flow, mappings=lookup,
+        receiver = Receiver(client=client, flows=flows_from(flows), mappings=lookup,
                             store=store, task_queue="fuzz", secrets={"castore": SECRET, "x": SECRET}.get)  # fmt: skip
         now = int(time.time())
         headers = {

@@ -9,7 +9,7 @@ import pytest
 
 from engine.cli import main
 from engine.definitions.mapping import load_mapping
-from engine.definitions.yamlfile import DefinitionError
+from engine.errors import DefinitionError
 from tests.paths import REPO_ROOT
 
 BASE = (REPO_ROOT / "mappings" / "castore.yaml").read_text()
@@ -29,20 +29,20 @@ BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
 
 # (case id, transformation of the valid CASTORE mapping, text the first message must contain, line or None)
 CASES: list[tuple[str, Callable[[str], str | bytes], str, int | None]] = [
-    ("wrong-type", sub("return_window_days: 30", "return_window_days: thirty"), "shop.return_window_days", 10),
+    ("wrong-type", sub("return_window_days: 30", "return_window_days: thirty"), "shop.return_window_days", 11),
     ("unknown-location", sub("location: outlet", "location: outlett"), "did you mean 'outlet'", None),
     (
         "bad-jmespath",
         sub("rebound:\n", "rebound:\n  fields:\n    return_id: order.[reboundOrderId\n"),
         "rebound.fields.return_id",
-        20,
+        21,
     ),
     ("duplicate-key", sub("brand: castore\n", "brand: castore\nbrand: lounge\n"), "duplicate key 'brand'", 5),
     ("tab-indent", sub("  currency: GBP", "\tcurrency: GBP"), "invalid YAML", None),
     ("unknown-field", sub("brand: castore\n", "brand: castore\ncolour: blue\n"), "'colour' was unexpected", 5),
     ("alias-bomb", lambda _t: BOMB, "too many nodes", 1),
     ("huge-file", lambda t: t + "# " + "x" * 1_100_000 + "\n", "larger than", 1),
-    ("not-utf8", lambda t: t.encode("utf-8").replace(b"Cheshire", b"Ch\xe9shire"), "not valid UTF-8", 17),
+    ("not-utf8", lambda t: t.encode("utf-8").replace(b"Cheshire", b"Ch\xe9shire"), "not valid UTF-8", 18),
     ("empty", lambda _t: "", "file is empty", 1),
     (
         "only-comments",
@@ -52,9 +52,9 @@ CASES: list[tuple[str, Callable[[str], str | bytes], str, int | None]] = [
     ),
     ("missing-refund", lambda t: t[: t.index("refund:\n")], "'refund' is a required property", None),
     ("bad-trigger", sub("trigger: inspected", "trigger: delivered"), "refund.trigger", None),
-    ("bad-currency", sub("currency: GBP", "currency: pounds"), "shop.currency", 9),
-    ("bad-domain", sub("domain: castore-demo.myshopify.com", "domain: castore.com"), "shop.domain", 6),
-    ("location-not-gid", sub("id: gid://shopify/Location/71001", "id: 71001"), "shop.locations.dc.id", 13),
+    ("bad-currency", sub("currency: GBP", "currency: pounds"), "shop.currency", 10),
+    ("bad-domain", sub("domain: castore-demo.myshopify.com", "domain: castore.com"), "shop.domain", 7),
+    ("location-not-gid", sub("id: gid://shopify/Location/71001", "id: 71001"), "shop.locations.dc.id", 14),
     (
         "restock-without-location",
         sub("C: {disposition: processing_required", "C: {disposition: restock"),
@@ -105,8 +105,8 @@ CASES: list[tuple[str, Callable[[str], str | bytes], str, int | None]] = [
         None,
     ),
     # The plan sets how fast every worker calls the shop: a typo must not deploy (nor silently mean standard).
-    ("unknown-plan", sub("  plan: plus", "  plan: shopify-plus"), "shop.plan", 8),
-    ("unsupported-api-version", sub('api_version: "2026-07"', 'api_version: "2025-01"'), "shop.api_version", 7),
+    ("unknown-plan", sub("  plan: plus", "  plan: shopify-plus"), "shop.plan", 9),
+    ("unsupported-api-version", sub('api_version: "2026-07"', 'api_version: "2025-01"'), "shop.api_version", 8),
     ("no-registered-status", sub("    returnOrderCreated: registered\n", ""), "no status maps to 'registered'", None),
     ("yaml-syntax", sub("scale: [A, B, C, D]", "scale: [A, B, C, D"), "invalid YAML", None),
     ("top-level-list", lambda _t: "- brand: castore\n", "is not of type 'object'", 1),

@@ -24,6 +24,7 @@ from emulators.rebound.server import ReboundEmulator
 from engine.definitions.mapping import load_mapping
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_env_name, sign
 from engine.registry.client import deploy
+from engine.registry.flows import deploy_flow
 from engine.settings import token_env_name
 from engine.temporal.worker import build_registry_worker
 from engine.workflow.messages import workflow_id
@@ -62,6 +63,7 @@ async def test_a_worker_and_two_receivers_on_postgres_complete_a_return_acceptin
     sc = h.new_return("production shape", "castore", ("A", "B"))
     domain = h.domain(sc)
     async with build_registry_worker(h.client):
+        await deploy_flow(h.client, h.flow, operator="test", note="production shape")
         await deploy(h.client, h.mappings["castore"], operator="test", note="production shape")
     secret = uuid.uuid4().hex
     common = {
@@ -150,6 +152,7 @@ async def test_held_pushes_replayed_from_two_processes_at_once_are_each_replayed
         assert len(ids) == 3
 
         async with build_registry_worker(h.client):
+            await deploy_flow(h.client, h.flow, operator="test", note="brand goes live")
             await deploy(h.client, mapping, operator="test", note="brand goes live")
         replays = [spawn(["events", "replay", *map(str, ids)], env, tmp_path / f"replay-{i}.log") for i in (1, 2)]
         codes = [await asyncio.to_thread(p.process.wait, 120) for p in replays]
@@ -180,6 +183,7 @@ async def test_two_workers_starting_at_once_serve_every_role_and_their_pull_catc
     castore = (REPO_ROOT / "mappings" / "castore.yaml").read_text()
     (mappings / f"{brand}.yaml").write_text(castore.replace("brand: castore", f"brand: {brand}"))
     async with build_registry_worker(h.client):
+        await deploy_flow(h.client, h.flow, operator="test", note="worker roles")
         await deploy(h.client, load_mapping(mappings / f"{brand}.yaml"), operator="test", note="worker roles")
     rebound = ReboundEmulator(api_token=uuid.uuid4().hex, secrets={})
     rebound_url = await rebound.start()

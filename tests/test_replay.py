@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 
 from engine.temporal.starter import handle_for
 from engine.temporal.worker import workflow_runner
+from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import Harness
 
@@ -19,7 +20,8 @@ HISTORIES = Path(__file__).parent / "fixtures" / "histories"
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[ReturnWorkflow], workflow_runner=workflow_runner())
+    """Both workflow types a worker registers: returns started on flow format 1 replay on the first workflow."""
+    return Replayer(workflows=[ReturnWorkflow, LegacyReturnWorkflow], workflow_runner=workflow_runner())
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)

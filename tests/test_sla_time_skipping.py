@@ -34,14 +34,14 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def test_sla_breach_flags_needs_attention_and_the_next_milestone_clears_it(
     skipping_env: WorkflowEnvironment,
     shopify: ShopifyEmulator,
-    flow: FlowDef,
+    flows: dict[str, FlowDef],
     mappings: dict[str, MappingDef],
 ) -> None:
     tokens: dict[str, str] = {}
     assert shopify.base_url
     settings = shopify_settings(shopify.base_url, f"sla-{uuid.uuid4()}", "")
     builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=secrets.randbelow(10**8))
-    h = Harness(skipping_env.client, flow, mappings, shopify, settings, tokens, builder,
+    h = Harness(skipping_env.client, flows, mappings, shopify, settings, tokens, builder,
                 {"activity_timeout_seconds": 10, "search_attributes": False})  # fmt: skip
     sc = builder.new("no scan", "castore", lines=1)
     builder.returned(sc, 0, 1, "A")

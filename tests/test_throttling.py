@@ -17,8 +17,8 @@ from temporalio.client import Client
 from emulators.rebound.scenarios import Scenario
 from emulators.shopify import OrderLineSeed, ShopifyEmulator
 from emulators.shopify.cost import Plan, plan_named
+from engine.errors import ShopifyThrottledError
 from engine.shopify.client import ShopConnection, ShopifyClient
-from engine.shopify.errors import ShopifyThrottledError
 from engine.shopify.plans import ShopLimit, shop_task_queue
 from engine.shopify.throttle import CostBudget
 from engine.temporal.starter import handle_for
@@ -130,7 +130,7 @@ async def test_a_backlog_for_one_shop_never_fails_a_step_with_throttled(harness,
 
 
 async def test_a_shop_backlog_goes_through_the_shops_queue_and_no_workflow_sees_throttled(  # type: ignore[no-untyped-def]
-    temporal_env, shopify, flow, mappings
+    temporal_env, shopify, flows, mappings
 ) -> None:
     """Twelve returns at once on a Standard shop whose bucket is nearly empty, served by two worker sets (two
     processes' worth of cost budgets) polling the shop's queue: every Shopify step is dispatched on the shop's
@@ -138,7 +138,7 @@ async def test_a_shop_backlog_goes_through_the_shops_queue_and_no_workflow_sees_
     and each return is refunded once."""
     domain = mappings["castore"].shop_domain
     limits = [ShopLimit(domain, "standard")]
-    async with running_harness(temporal_env, shopify, flow, mappings, shops=limits) as harness:
+    async with running_harness(temporal_env, shopify, flows, mappings, shops=limits) as harness:
         # A second process's worth of workers on the same queues: its own connection and its own cost budget.
         other = await Client.connect(harness.client.service_client.config.target_host)
         async with httpx.AsyncClient(timeout=10) as http:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.definitions.mapping import MappingDef
-from engine.rebound.translate import PayloadError, translate
+from engine.errors import PayloadError
+from engine.rebound.translate import translate
 
 PUSH = {
     "order": {

@@ -45,7 +45,7 @@ def test_the_installed_engine_validates_a_mapping_kept_anywhere(installed: Path,
     assert ok.returncode == 0 and "1 file(s) checked, 0 problem(s)" in ok.stdout, ok.stdout + ok.stderr
     refused = run([returns, "mappings", "validate", str(bad)], tmp_path)
     assert refused.returncode == 1
-    assert f"{bad}:8:3: shop.plan:" in refused.stdout and "platinum" in refused.stdout, refused.stdout
+    assert f"{bad}:9:3: shop.plan:" in refused.stdout and "platinum" in refused.stdout, refused.stdout
 
 
 def test_the_installed_engine_serves_and_works_with_no_source_tree(installed: Path, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ from emulators.paths import REPO_ROOT
 from emulators.rebound.scenarios import ScenarioBuilder
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
-from engine.definitions.flow import load_flow
+from engine.definitions.flow import load_flows
 from engine.definitions.mapping import load_mappings
 from engine.rebound.translate import translate
 from engine.settings import Settings, token_env_name
@@ -58,7 +58,7 @@ BRAND = "castore"
 
 
 async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str, Any]:
-    flow = load_flow(REPO_ROOT / "flows" / "return.yaml")
+    flows = load_flows(REPO_ROOT / "flows")
     mappings_dir = Path(tempfile.mkdtemp(prefix="bench-mappings-"))
     shutil.copytree(REPO_ROOT / "mappings", mappings_dir, dirs_exist_ok=True)
     brand_file = mappings_dir / f"{BRAND}.yaml"
@@ -125,7 +125,7 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
             event = translate(payload, mapping).event
             assert event is not None
             await deliver(
-                env.client, event, flow=flow, mapping=mapping, task_queue=settings.task_queue,
+                env.client, event, flow=flows[mapping.flow], mapping=mapping, task_queue=settings.task_queue,
                 start_options=start_options,
             )  # fmt: skip
 

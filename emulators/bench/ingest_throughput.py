@@ -22,11 +22,12 @@ from emulators.bench.report import write_section
 from emulators.paths import REPO_ROOT
 from emulators.rebound.scenarios import ScenarioBuilder
 from emulators.rebound.server import ReboundEmulator
-from engine.definitions.flow import load_flow
+from engine.definitions.flow import load_flows
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.ingest.receiver import Receiver
 from engine.ingest.serve import AppServer
 from engine.ingest.store import open_event_store
+from engine.registry.flows import flows_from
 from engine.temporal.binaries import temporal_cli
 from engine.workflow import search
 
@@ -39,7 +40,7 @@ async def one_run(env: WorkflowEnvironment, pushes: int, concurrency: int, folde
         return mappings[brand]
 
     store = await open_event_store(f"sqlite:///{folder / f'events-{uuid.uuid4().hex}.sqlite'}")
-    receiver = Receiver(client=env.client, flow=load_flow(REPO_ROOT / "flows" / "return.yaml"), mappings=lookup,
+    receiver = Receiver(client=env.client, flows=flows_from(load_flows(REPO_ROOT / "flows")), mappings=lookup,
                         store=store, task_queue=f"bench-{uuid.uuid4()}", secrets=secrets.get)  # fmt: skip
     server = AppServer(receiver.app())
     url = await server.start()

@@ -80,6 +80,12 @@ CATALOGUE: dict[str, list[tuple[str, str, str]]] = {
         ("CULT-MASK-75", "Clay mask 75ml", "24.99"),
         ("CULT-OIL-15", "Facial oil 15ml", "79.00"),
     ],
+    "oliver": [
+        ("OB-MUG-TEAL", "Stoneware mug", "12.50"),
+        ("OB-VASE-PINK", "Ridged glass vase", "35.00"),
+        ("OB-CUSH-MUST", "Velvet cushion", "45.00"),
+        ("OB-DRESS-FLRL", "Floral midi dress", "89.00"),
+    ],
     "lounge": [
         ("LNG-BRA-BLK", "Essential bralette", "32.00"),
         ("LNG-BRF-BLK", "Essential briefs", "16.00"),
@@ -216,53 +222,67 @@ class ScenarioBuilder:
             sc.expected_bonus = to_money(bonus, mapping.currency)
 
 
-def demo_population(mappings: dict[str, MappingDef], *, now: datetime, seed: int = 7) -> list[Scenario]:
-    """A realistic mixed batch (13 returns per brand): what the demo drives through and checks."""
+def demo_population(
+    mappings: dict[str, MappingDef], *, now: datetime, seed: int = 7, inspected: set[str] | None = None
+) -> list[Scenario]:
+    """A realistic mixed batch (13 returns per brand): what the demo drives through and checks. Brands not in
+    `inspected` (an express flow) never get an inspection push: their returns end with the receipt."""
     b = ScenarioBuilder(mappings, now=now, seed=seed)
     out: list[Scenario] = []
     for brand in sorted(mappings):
+        graded = inspected is None or brand in inspected
+        until = "processed" if graded else "arrivedAtHub"
         sellable = b._grade(brand, "restock")
         damaged = b._grade(brand, "not_restocked")
         for n in range(3):  # full returns, all sellable
             sc = b.new(f"full return #{n + 1}", brand, lines=2)
             for i, line in enumerate(sc.order_lines):
                 b.returned(sc, i, line.quantity, sellable)
-            b.lifecycle(sc)
+            b.lifecycle(sc, until=until)
             out.append(sc)
         for n in range(2):  # partial: one line of three
             sc = b.new(f"partial return #{n + 1}", brand, lines=3)
             b.returned(sc, 1, 1, sellable)
-            b.lifecycle(sc)
+            b.lifecycle(sc, until=until)
             out.append(sc)
-        sc = b.new("damaged item not restocked", brand, lines=2)
-        b.returned(sc, 0, 1, sellable)
-        b.returned(sc, 1, 1, damaged)
-        b.lifecycle(sc)
+        if graded:
+            sc = b.new("damaged item not restocked", brand, lines=2)
+            b.returned(sc, 0, 1, sellable)
+            b.returned(sc, 1, 1, damaged)
+        else:
+            sc = b.new("two units, restocked on receipt", brand, lines=2)
+            b.returned(sc, 0, 1, sellable)
+            b.returned(sc, 1, 1, sellable)
+        b.lifecycle(sc, until=until)
         out.append(sc)
         sc = b.new("duplicated pushes", brand, lines=1)
         b.returned(sc, 0, 1, sellable)
-        b.lifecycle(sc)
+        b.lifecycle(sc, until=until)
         sc.pushes = [p for push in sc.pushes for p in (push, push)]
         out.append(sc)
-        sc = b.new("out of order: inspection first", brand, lines=2)
+        sc = b.new(f"out of order: {'inspection' if graded else 'receipt'} first", brand, lines=2)
         b.returned(sc, 0, 1, sellable)
         b.returned(sc, 1, 1, sellable)
-        b.lifecycle(sc)
-        sc.pushes = [sc.pushes[3], sc.pushes[0], sc.pushes[2], sc.pushes[1]]
+        b.lifecycle(sc, until=until)
+        sc.pushes = [sc.pushes[-1], *sc.pushes[:-1]]
         out.append(sc)
-        sc = b.new("missing item in parcel", brand, lines=2)
-        b.returned(sc, 0, 1, sellable)
-        b.returned(sc, 1, 1, None)
-        b.lifecycle(sc)
+        if graded:
+            sc = b.new("missing item in parcel", brand, lines=2)
+            b.returned(sc, 0, 1, sellable)
+            b.returned(sc, 1, 1, None)
+        else:
+            sc = b.new("single unit, restocked on receipt", brand, lines=1)
+            b.returned(sc, 0, 1, sellable)
+        b.lifecycle(sc, until=until)
         out.append(sc)
         sc = b.new("direct to warehouse (DTR)", brand, lines=2)
         b.returned(sc, 0, 1, sellable)
         b.returned(sc, 1, 1, sellable)
-        b.lifecycle(sc, direct=True)
+        b.lifecycle(sc, direct=True, until=until)
         out.append(sc)
         sc = b.new("merchant fault (faulty)", brand, lines=1)
         b.returned(sc, 0, 1, sellable, fault=False)
-        b.lifecycle(sc)
+        b.lifecycle(sc, until=until)
         out.append(sc)
         sc = b.new("outside the return window", brand, lines=1, days_ago=90)
         b.returned(sc, 0, 1, sellable)

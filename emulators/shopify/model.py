@@ -227,6 +227,7 @@ class Order:
     closed_at: datetime | None = None  # set by orderCancel (see order_cancel)
     cancel_reason: str | None = None  # OrderCancelReason
     cancel_staff_note: str | None = None
+    note: str | None = None  # the staff-visible order note (orderUpdate overwrites it)
 
     def line(self, line_item_id: str) -> LineItem | None:
         return next((li for li in self.line_items if li.id == line_item_id), None)

@@ -1,4 +1,5 @@
-"""Order annotations the engine writes: ``metafieldsSet`` (upsert, atomic) and ``tagsAdd`` (no duplicates)."""
+"""Order annotations the engine writes: ``metafieldsSet`` (upsert, atomic), ``tagsAdd`` (no duplicates),
+``tagsRemove`` (case-insensitive) and the note through ``orderUpdate`` (overwrites, as Shopify documents)."""
 
 from __future__ import annotations
 
@@ -75,5 +76,34 @@ def add_tags(store: ShopifyStore, shop: Shop, order_id: str, tags: list[str] | s
             order.tags.append(tag)
             known.add(tag.lower())
     order.tags.sort(key=str.lower)
+    order.updated_at = store.clock.now()
+    return Outcome(order)
+
+
+def remove_tags(store: ShopifyStore, shop: Shop, order_id: str, tags: list[str]) -> Outcome[Order]:
+    """Removing a tag the order does not have is not an error (Shopify answers with no userErrors)."""
+    order = shop.orders.get(order_id)
+    if order is None:
+        return Outcome(errors=[UserError(["id"], "Order does not exist")])
+    gone = {t.strip().lower() for t in tags}
+    order.tags = [t for t in order.tags if t.lower() not in gone]
+    order.updated_at = store.clock.now()
+    return Outcome(order)
+
+
+UPDATABLE = {"id", "note"}  # the OrderInput fields the emulator models
+
+
+def update_order(store: ShopifyStore, shop: Shop, fields: dict[str, Any]) -> Outcome[Order]:
+    """``orderUpdate``: "The new contents for the note associated with the order. Overwrites the existing note"
+    (OrderInput.note in the 2026-07 schema). Other OrderInput fields are not modelled and refused by name."""
+    order = shop.orders.get(fields.get("id", ""))
+    if order is None:
+        return Outcome(errors=[UserError(["id"], "Order does not exist")])
+    unmodelled = sorted(set(fields) - UPDATABLE)
+    if unmodelled:
+        raise NotImplementedError(f"the emulator's orderUpdate models id and note only, not {', '.join(unmodelled)}")
+    if "note" in fields:
+        order.note = fields["note"]
     order.updated_at = store.clock.now()
     return Outcome(order)

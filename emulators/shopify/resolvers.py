@@ -377,6 +377,16 @@ def build_root(ctx: RequestContext) -> Root:
             "userErrors": _errors(outcome.errors),
         }
 
+    def tags_remove(_info: GraphQLResolveInfo, id: str, tags: list[str]) -> View:  # noqa: A002
+        outcome = order_annotations.remove_tags(store, shop, id, tags)
+        committed(outcome)
+        return {"node": views.order(outcome.value) if outcome.value else None, "userErrors": _errors(outcome.errors)}
+
+    def order_update(_info: GraphQLResolveInfo, input: dict[str, Any]) -> View:  # noqa: A002
+        outcome = order_annotations.update_order(store, shop, input)
+        committed(outcome)
+        return {"order": views.order(outcome.value) if outcome.value else None, "userErrors": _errors(outcome.errors)}
+
     root = Root(
         {
             "order": order,
@@ -411,6 +421,8 @@ def build_root(ctx: RequestContext) -> Root:
             "storeCreditAccountCredit": store_credit_account_credit,
             "metafieldsSet": metafields_set,
             "tagsAdd": tags_add,
+            "tagsRemove": tags_remove,
+            "orderUpdate": order_update,
         }
     )
     root.update(bulk.root_fields(ctx, root))  # bulk operations: see bulk.py

@@ -412,7 +412,7 @@ class ShopifyStore:
         }
 
     def order_summary(self, domain: str, order_id: str) -> dict[str, Any]:
-        """Keys: ``name``, ``customer_id``, ``financial_status``, ``tags``, ``metafields``, ``refundable``
+        """Keys: ``name``, ``customer_id``, ``financial_status``, ``tags``, ``note``, ``metafields``, ``refundable``
         {sku: qty}, ``net_payment``."""
         order = self._order(self.shop(domain), order_id)
         return {
@@ -421,6 +421,7 @@ class ShopifyStore:
             "customer_id": order.customer_id,
             "financial_status": order.financial_status(),
             "tags": list(order.tags),
+            "note": order.note,
             "metafields": {f"{ns}.{key}": m.value for (ns, key), m in order.metafields.items()},
             "refundable": {(li.sku or li.id): order.refundable_quantity(li.id) for li in order.line_items},
             "net_payment": order.net_payment(),

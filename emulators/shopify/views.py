@@ -138,6 +138,7 @@ class Views:
             "test": False,
             "fullyPaid": True,
             "tags": lambda _info: list(order.tags),
+            "note": lambda _info: order.note,
             "displayFinancialStatus": lambda _info: order.financial_status(),
             "displayFulfillmentStatus": lambda _info: fulfillment_status(),
             "returnStatus": lambda _info: return_status(),

@@ -168,3 +168,30 @@ class BonusOutcome:
     status: str  # credited | already_credited
     transaction_id: str | None = None
     amount: str = "0"
+
+
+@dataclass
+class OrderTagInput:
+    shop: ShopRef
+    order_id: str
+    tag: str
+
+
+@dataclass
+class OrderNoteInput:
+    """One line for the order's note; `marker` (the Rebound id and the step) makes the append happen once."""
+
+    shop: ShopRef
+    order_id: str
+    marker: str
+    text: str
+
+
+@dataclass
+class NotifyInput:
+    """A message about a return; the URL is read by the worker from `url_env`, never carried in history."""
+
+    url_env: str
+    format: str  # json | slack
+    message: str
+    facts: dict[str, str] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli.common import operator, with_registry
-from engine.definitions.yamlfile import DefinitionError
+from engine.errors import DefinitionError
 
 
 def _validate(paths: Sequence[str], loader: Callable[[Path], Any], fmt: str) -> int:

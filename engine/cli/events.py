@@ -55,9 +55,9 @@ def _show(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     """Replay held events through the receiver's pipeline, with the brand's active mapping."""
-    from engine.definitions.flow import load_flow
     from engine.ingest.receiver import Receiver
     from engine.registry.client import ActiveMappings
+    from engine.registry.flows import ActiveFlows
     from engine.settings import Settings
 
     settings = Settings.from_env()
@@ -68,7 +68,7 @@ def _replay(args: argparse.Namespace) -> int:
 
         async def work(client: Any) -> int:
             receiver = Receiver(
-                client=client, flow=load_flow(settings.flows / "return.yaml"), mappings=ActiveMappings(client).get,
+                client=client, flows=ActiveFlows(client).get, mappings=ActiveMappings(client).get,
                 store=store, task_queue=settings.task_queue,
             )  # fmt: skip
             done = elsewhere = failed = 0

@@ -23,8 +23,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from engine.errors import ConfigError
     from engine.settings import Settings
-    from engine.temporal.worker_roles import ConfigError, WorkerConfig, run_worker
+    from engine.temporal.worker_roles import WorkerConfig, run_worker
 
     try:
         config = WorkerConfig.from_env(args.roles)

@@ -1,22 +1,40 @@
-"""Flow definitions: the lifecycle as data, validated before a workflow ever sees it."""
+"""Flow definitions (format 2): the lifecycle as data, validated before a workflow ever sees it.
 
+A flow names its states, each of a *kind* (`start`, `milestone`, `terminal`); the order of its milestones; which
+canonical event moves a return to which state; and the steps each state runs, every one a `{step, with, when}`
+from the catalog (`engine.definitions.catalog`). The interpreter knows kinds and declared transitions, never a
+state's or a step's name.
+"""
+
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import jmespath
-from jmespath.exceptions import JMESPathError
+from typing import Any, Literal
 
 from engine.definitions.durations import parse_duration
 from engine.definitions.schema_check import schema_problems
-from engine.definitions.yamlfile import DefinitionError, LoadedYaml, Problem, read_yaml
+from engine.definitions.yamlfile import LoadedYaml, read_yaml
+from engine.errors import DefinitionError
 
-TERMINAL_KINDS = ("terminal",)
+StateKind = Literal["start", "milestone", "terminal"]
+EVENT_KINDS = ("registered", "in_transit", "received", "inspected", "cancelled")  # canonical events (translate)
+FORMAT = 2
 
 
 @dataclass
-class StepDef:
-    name: str
-    when: str | None = None
+class StepCall:
+    """One step as a flow lists it."""
+
+    step: str
+    params: dict[str, Any] = field(default_factory=dict)  # the YAML's `with:`
+    when: str | None = None  # JMESPath over {mapping, return}: the step runs only when it is truthy
+    on_reaching: str | None = None  # JMESPath naming a milestone: run there already (once per return)
+    outcomes: dict[str, str] = field(default_factory=dict)  # outcome -> state (the YAML's `on_<outcome>:`)
+
+    @property
+    def key(self) -> str:
+        """Identity for "once": the step with its parameters (two tags are two steps)."""
+        return self.step if not self.params else f"{self.step}:{json.dumps(self.params, sort_keys=True)}"
 
 
 @dataclass
@@ -28,11 +46,12 @@ class SlaDef:
 @dataclass
 class StateDef:
     name: str
-    kind: str = "milestone"
-    steps: list[StepDef] = field(default_factory=list)
+    kind: StateKind = "milestone"
+    steps: list[StepCall] = field(default_factory=list)
     then: str | None = None
-    allowed_from: list[str] | None = None
+    allowed_from: list[str] | None = None  # terminals: the states it may be entered from (None: any)
     sla: SlaDef | None = None
+    description: str = ""
 
 
 @dataclass
@@ -46,66 +65,55 @@ class FlowDef:
     events: dict[str, str]
     states: dict[str, StateDef]
     linger_seconds: int = 30 * 86400
+    format: int = FORMAT
+    description: str = ""
+    source_file: str = ""
 
     def rank(self, state: str) -> int:
         return self.milestones.index(state) if state in self.milestones else -1
 
     def is_terminal(self, state: str) -> bool:
-        return self.states[state].kind == "terminal"
+        st = self.states.get(state)
+        return st is not None and st.kind == "terminal"
+
+    @property
+    def start(self) -> str:
+        return self.milestones[0]
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}#{self.content_hash[:12]}"
 
+    def later_steps(self) -> list[tuple[StateDef, StepCall]]:
+        """Steps a mapping may bring forward (`on_reaching`), in flow order."""
+        return [(st, call) for st in self.states.values() for call in st.steps if call.on_reaching]
 
-def _semantic_problems(doc: LoadedYaml) -> list[Problem]:
-    data = doc.data
-    problems: list[Problem] = []
-    states: dict[str, dict] = data["states"]
-    for i, m in enumerate(data["milestones"]):
-        if m not in states:
-            problems.append(doc.problem(("milestones", i), f"milestone {m!r} has no entry under states"))
-    for kind, target in data["events"].items():
-        if target not in states:
-            problems.append(doc.problem(("events", kind), f"event {kind!r} targets unknown state {target!r}"))
-    for name, st in states.items():
-        for key in ("then",):
-            if st.get(key) and st[key] not in states:
-                problems.append(doc.problem(("states", name, key), f"unknown state {st[key]!r}"))
-        for j, src in enumerate(st.get("allowed_from") or []):
-            if src not in states:
-                problems.append(doc.problem(("states", name, "allowed_from", j), f"unknown state {src!r}"))
-        for j, step in enumerate(st.get("steps") or []):
-            if isinstance(step, dict) and step.get("when"):
-                try:
-                    jmespath.compile(step["when"])
-                except JMESPathError as exc:
-                    problems.append(
-                        doc.problem(("states", name, "steps", j, "when"), f"JMESPath does not compile: {exc}")
-                    )
-    if not any(st.get("kind") == "hold" for st in states.values()):
-        problems.append(doc.problem(("states",), "no hold state (kind: hold) for needs_attention"))
-    return problems
+
+def step_call(raw: dict[str, Any]) -> StepCall:
+    outcomes = {key.removeprefix("on_"): str(value) for key, value in raw.items() if key.startswith("on_")}
+    outcomes.pop("reaching", None)
+    return StepCall(raw["step"], dict(raw.get("with") or {}), raw.get("when"), raw.get("on_reaching"), outcomes)
 
 
 def flow_from_yaml(doc: LoadedYaml) -> FlowDef:
+    from engine.definitions.flow_checks import semantic_problems
+
     problems = schema_problems(doc, "flow.schema.json")
-    if not problems:
-        problems = _semantic_problems(doc)
+    problems += semantic_problems(doc, schema_failed=bool(problems))
     if problems:
-        raise DefinitionError(problems)
+        raise DefinitionError(sorted(problems, key=lambda p: (p.line, p.column)))
     data = doc.data
     states: dict[str, StateDef] = {}
     for name, st in data["states"].items():
-        steps = [StepDef(s) if isinstance(s, str) else StepDef(s["step"], s.get("when")) for s in st.get("steps", [])]
         sla = st.get("sla")
         states[name] = StateDef(
             name=name,
             kind=st.get("kind", "milestone"),
-            steps=steps,
+            steps=[step_call(raw) for raw in st.get("steps") or []],
             then=st.get("then"),
             allowed_from=st.get("allowed_from"),
             sla=SlaDef(parse_duration(sla["within"]), sla["reason"]) if sla else None,
+            description=st.get("description", ""),
         )
     return FlowDef(
         name=data["name"],
@@ -115,8 +123,19 @@ def flow_from_yaml(doc: LoadedYaml) -> FlowDef:
         events=dict(data["events"]),
         states=states,
         linger_seconds=parse_duration(data.get("linger", "30d")),
+        description=data.get("description", ""),
+        source_file=doc.file,
     )
 
 
 def load_flow(path: Path) -> FlowDef:
     return flow_from_yaml(read_yaml(path))
+
+
+def load_flows(folder: Path) -> dict[str, FlowDef]:
+    """Every flow in a folder, by name; the first problem file stops the load with all its problems."""
+    flows = {}
+    for path in sorted(folder.glob("*.yaml")):
+        flow = load_flow(path)
+        flows[flow.name] = flow
+    return flows

@@ -11,7 +11,8 @@ from jmespath.exceptions import JMESPathError
 
 from engine.definitions.durations import parse_duration
 from engine.definitions.schema_check import schema_problems
-from engine.definitions.yamlfile import DefinitionError, LoadedYaml, Problem, read_yaml
+from engine.definitions.yamlfile import LoadedYaml, Problem, read_yaml
+from engine.errors import DefinitionError
 
 DEFAULT_FIELDS = {
     "return_id": "order.reboundOrderId",
@@ -129,6 +130,7 @@ class MappingDef:
     owners: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OWNERS))
     source_file: str = ""
     plan: str = "standard"  # the shop's Shopify plan: its API rate (engine.shopify.plans)
+    flow: str = "return"  # the flow (by name) this brand's returns run on
 
     def reason_for(self, code: str) -> ReasonRule:
         """Exact code, then case-insensitive, then the free-text patterns, then the default."""
@@ -289,6 +291,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
     slas = data.get("slas") or {}
     return MappingDef(
         brand=data["brand"],
+        flow=data.get("flow", "return"),
         version=doc.content_hash[:16],
         shop_domain=shop["domain"],
         api_version=shop["api_version"],

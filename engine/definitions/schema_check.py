@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import cache
 from typing import Any
@@ -25,7 +26,10 @@ def _hint(error: ValidationError) -> str:
         allowed = sorted((error.schema.get("properties") or {}).keys())
         return f"allowed keys here: {', '.join(allowed)}" if allowed else ""
     if error.validator == "enum":
-        return "use one of: " + ", ".join(map(str, error.validator_value))
+        options = [str(v) for v in error.validator_value]
+        typed = str(error.instance) if isinstance(error.instance, str) else ""
+        close = difflib.get_close_matches(typed, options, n=1, cutoff=0.75) if typed else []
+        return f"did you mean {close[0]!r}?" if close else "use one of: " + ", ".join(options)
     if error.validator == "required":
         return "add the missing key"
     if error.validator == "type":

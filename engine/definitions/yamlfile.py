@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from engine.errors import DefinitionError
+
 MAX_BYTES = 1_000_000  # a mapping or flow is a few KB; anything larger is a mistake or an attack
 MAX_NODES = 50_000  # bounds alias expansion ("billion laughs")
 
@@ -41,14 +43,6 @@ class Problem:
             "message": self.message,
             "hint": self.hint,
         }
-
-
-class DefinitionError(Exception):
-    """Raised with every problem found, never a bare traceback for bad input."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass

@@ -30,11 +30,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from engine.activities.shopify import REFUND_MARKER
 from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
+from engine.money import show
 from engine.outcomes import grades_set_the_refund
 
-MARKER = "[rebound-return:"
+MARKER = REFUND_MARKER
 REFUNDED = {"issued", "already_issued", "verified", "preempted", "nothing_to_refund"}
 PAID = REFUNDED - {"nothing_to_refund"}
 FINISHED = {"refunded", "cancelled", "rejected"}
@@ -237,6 +239,7 @@ def _refund(
     consumed: set[str],
 ) -> None:
     rid = w.rebound_return_id
+    cur = ctx.mapping.currency
     refunds = [r for _o, r in marked]
     if len(refunds) >= 2:
         ctx.add(
@@ -262,7 +265,8 @@ def _refund(
         shopify_amount, engine_amount = _money(refunds[0].amount), _money(w.refund_amount)
         if shopify_amount is not None and engine_amount is not None and shopify_amount != engine_amount:
             ctx.add(
-                "amount_mismatch", rid, rid, order_name, f"Shopify refunded {shopify_amount}, engine {engine_amount}",
+                "amount_mismatch", rid, rid, order_name,
+                f"Shopify refunded {show(shopify_amount, cur)}, engine {show(engine_amount, cur)}",
                 refund=refunds[0].id, shopify_amount=shopify_amount, engine_amount=engine_amount,
             )  # fmt: skip
             return
@@ -271,7 +275,8 @@ def _refund(
         shopify_amount, planned = _money(found.amount if found else None), _money(w.planned_refund)
         if shopify_amount is not None and planned is not None and shopify_amount != planned:
             ctx.add(
-                "amount_mismatch", rid, rid, order_name, f"app refunded {shopify_amount}, rules {planned}",
+                "amount_mismatch", rid, rid, order_name,
+                f"app refunded {show(shopify_amount, cur)}, rules {show(planned, cur)}",
                 refund=w.refund_id, shopify_amount=shopify_amount, expected_amount=planned,
             )  # fmt: skip
             return
@@ -373,7 +378,8 @@ def _manual_refunds(
         preempted = [rid for rid in rids if flows.get(rid) and flows[rid].refund_id == refund.id]
         rid = preempted[0] if preempted else (rids[0] if len(rids) == 1 else "")
         ctx.add(
-            "manual_refund", refund.id, rid, order.name, f"refund of {refund.amount} made outside the engine",
+            "manual_refund", refund.id, rid, order.name,
+            f"refund of {show(refund.amount, ctx.mapping.currency)} made outside the engine",
             refund=refund.id, amount=refund.amount, created_at=refund.created_at, note=refund.note,
             shopify_order=order.id, preempted_return=preempted[0] if preempted else None,
         )  # fmt: skip

@@ -10,8 +10,9 @@ import httpx
 from engine.definitions.mapping import MappingDef
 from engine.drift.compare import parse_time
 from engine.drift.model import ReboundItem, ReboundReturn
+from engine.errors import PayloadError
 from engine.rebound.pull_api import return_pages
-from engine.rebound.translate import PayloadError, translate
+from engine.rebound.translate import translate
 
 
 def summarise(record: dict[str, Any], mapping: MappingDef) -> ReboundReturn:

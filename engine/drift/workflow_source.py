@@ -59,7 +59,7 @@ def _uncapped(plan: RefundPlan) -> str:
 
 
 def visibility_query(brand: str, task_queue: str | None = None) -> str:
-    query = f"WorkflowType = 'ReturnWorkflow' AND {search.BRAND.name} = '{brand}'"
+    query = f"{search.RETURNS_QUERY} AND {search.BRAND.name} = '{brand}'"
     if task_queue:
         query += f" AND TaskQueue = '{task_queue}'"
     return query

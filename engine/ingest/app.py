@@ -22,10 +22,10 @@ from starlette.routing import Route
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from engine.definitions.flow import load_flow
 from engine.ingest.receiver import Receiver
 from engine.ingest.store import EventStore, open_event_store
 from engine.registry.client import ActiveMappings
+from engine.registry.flows import ActiveFlows
 from engine.settings import Settings
 from engine.temporal.connection import connect_config
 
@@ -79,11 +79,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         conf = settings or Settings.from_env()
         client = await Client.connect(**connect_config(conf), lazy=True)
         store = await open_event_store(conf.event_store_url)
-        flow = load_flow(conf.flows / "return.yaml")
         app.state.client = client
         app.state.store = store
         app.state.receiver = Receiver(
-            client=client, flow=flow, mappings=ActiveMappings(client).get, store=store, task_queue=conf.task_queue
+            client=client,
+            flows=ActiveFlows(client).get,
+            mappings=ActiveMappings(client).get,
+            store=store,
+            task_queue=conf.task_queue,
         )
         log.info("receiver ready: Temporal %s (%s), events in %s", conf.temporal_address, conf.namespace,
                  store.url_for_humans)  # fmt: skip

@@ -27,10 +27,12 @@ from temporalio.client import Client
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.definitions.schema_check import load_schema
-from engine.ingest.signatures import AuthError, AuthPolicy, secret_env_name, verify
+from engine.errors import AuthError, PayloadError
+from engine.ingest.signatures import AuthPolicy, secret_env_name, verify
 from engine.ingest.store import Claimed, EventStore, HeldStatus, NewHeld
-from engine.rebound.translate import PayloadError, translate
+from engine.rebound.translate import translate
 from engine.registry.client import NoDeployedMapping
+from engine.registry.flows import NoDeployedFlow
 from engine.temporal.starter import deliver
 from engine.workflow.messages import workflow_id
 
@@ -38,6 +40,7 @@ MAX_BODY = 512 * 1024
 log = logging.getLogger("engine.ingest")
 
 MappingLookup = Callable[[str], Awaitable[MappingDef]]
+FlowLookup = Callable[[str], Awaitable[FlowDef]]
 
 
 class StoreUnavailable(Exception):
@@ -61,7 +64,7 @@ class Receiver:
         self,
         *,
         client: Client,
-        flow: FlowDef,
+        flows: FlowLookup,
         mappings: MappingLookup,
         store: EventStore,
         task_queue: str,
@@ -71,7 +74,7 @@ class Receiver:
         source: str = "push",
     ) -> None:
         self.client = client
-        self.flow = flow
+        self.flows = flows
         self.mappings = mappings
         self.store = store
         self.task_queue = task_queue
@@ -128,10 +131,13 @@ class Receiver:
                 return await hold(401, f"authentication failed: {err}", authed=False)
         try:
             mapping = await self.mappings(brand)
+            flow = await self.flows(mapping.flow)
         except NoDeployedMapping:
             return await hold(404, f"unknown brand {brand!r} (no deployed mapping)")
-        except Exception as exc:  # the registry lives in Temporal: Temporal is unreachable
-            return await hold(503, f"mapping registry unreachable: {type(exc).__name__}: {exc}", kind="failed")
+        except NoDeployedFlow as exc:
+            return await hold(404, f"brand {brand!r}: {exc}")
+        except Exception as exc:  # the registries live in Temporal: Temporal is unreachable
+            return await hold(503, f"registry unreachable: {type(exc).__name__}: {exc}", kind="failed")
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -159,7 +165,7 @@ class Receiver:
             reason = "another receiver is handing this event to Temporal; retry"
             return Outcome(503, {"status": "in_flight", "event_id": event.event_id, "reason": reason}, retry_after=1)
         try:
-            delivery = await deliver(self.client, event, flow=self.flow, mapping=mapping, task_queue=self.task_queue,
+            delivery = await deliver(self.client, event, flow=flow, mapping=mapping, task_queue=self.task_queue,
                                      start_options=self.start_options)  # fmt: skip
         except Exception as exc:  # Temporal unreachable or overloaded: keep it, say so
             await self._release(event.event_id)

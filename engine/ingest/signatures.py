@@ -9,6 +9,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from engine.errors import AuthError
+
 SIGNATURE_HEADER = "X-Rebound-Signature"
 TIMESTAMP_HEADER = "X-Rebound-Timestamp"
 
@@ -33,10 +35,6 @@ class AuthPolicy:
             mode=os.environ.get("REBOUND_AUTH_MODE", "hmac"),
             tolerance_seconds=int(os.environ.get("REBOUND_SIGNATURE_TOLERANCE", "300")),
         )
-
-
-class AuthError(Exception):
-    """Why a push is not trusted (never includes the secret or the expected signature)."""
 
 
 def verify(policy: AuthPolicy, secret: str | None, headers: dict[str, str], body: bytes, now: float) -> None:

@@ -14,11 +14,8 @@ from typing import Any
 import jmespath
 
 from engine.definitions.mapping import MappingDef
+from engine.errors import PayloadError
 from engine.events import EventItem, ReturnEvent
-
-
-class PayloadError(ValueError):
-    """The payload cannot become a canonical event; the message names the field."""
 
 
 @dataclass

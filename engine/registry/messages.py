@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 
 
@@ -67,3 +68,39 @@ class RegistryHistory:
     active: str | None
     versions: list[VersionRecord]
     log: list[str]
+
+
+def flow_registry_id(name: str) -> str:
+    return f"flow-registry-{name}"
+
+
+@dataclass
+class FlowRegistryState:
+    """Every deployed version of one flow; carried across continue-as-new."""
+
+    name: str
+    versions: list[VersionRecord] = field(default_factory=list)
+    flows: dict[str, FlowDef] = field(default_factory=dict)
+    active: str | None = None
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FlowDeployRequest:
+    flow: FlowDef
+    operator: str
+    note: str = ""
+
+
+@dataclass
+class ActiveFlow:
+    number: int
+    version: str
+    flow: FlowDef
+    deployed_by: str
+    deployed_at: str
+
+
+def flow_version(flow: FlowDef) -> str:
+    """A flow's version is its content (the hash), as a mapping's is."""
+    return flow.content_hash[:16]

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from engine.shopify.documents import document
-from engine.shopify.errors import (
+from engine.errors import (
     ShopifyRequestError,
     ShopifyThrottledError,
     ShopifyTransientError,
     ShopifyUserError,
 )
+from engine.shopify.documents import document
 from engine.shopify.throttle import CostBudget
 
 if TYPE_CHECKING:

@@ -13,12 +13,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from engine.activities.shopify_steps import ShopifyActivities
+from engine.activities.all import ShopifyActivities
 from engine.definitions.mapping import load_mappings
 from engine.registry.client import REGISTRY_TASK_QUEUE
+from engine.registry.flow_workflow import FlowRegistryWorkflow
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import ShopLimit, shop_limits, shop_task_queue
+from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
 
 
@@ -85,7 +87,8 @@ def build_worker(
             Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[ReturnWorkflow],
+                # Returns started before flow format 2 run to their end on the first workflow.
+                workflows=[ReturnWorkflow, LegacyReturnWorkflow],
                 activities=activities.all(),
                 workflow_runner=workflow_runner(),
                 **options,  # type: ignore[arg-type]
@@ -107,10 +110,10 @@ def build_worker(
 
 
 def build_registry_worker(client: Client) -> Worker:
-    """The brands' mapping registries; any process may poll it (workers, and the CLI while it deploys)."""
+    """The brands' mapping registries and the flows'; any process may poll it (workers, the CLI while it deploys)."""
     return Worker(
         client,
         task_queue=REGISTRY_TASK_QUEUE,
-        workflows=[MappingRegistryWorkflow],
+        workflows=[MappingRegistryWorkflow, FlowRegistryWorkflow],
         workflow_runner=workflow_runner(),
     )

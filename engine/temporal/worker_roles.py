@@ -23,8 +23,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from engine.definitions.durations import parse_duration
-from engine.definitions.flow import load_flow
 from engine.definitions.mapping import MappingDef, load_mappings
+from engine.errors import ConfigError
 from engine.registry.client import REGISTRY_TASK_QUEUE, deployed_mappings
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import shop_limits, shop_task_queue
@@ -38,10 +38,6 @@ ROLES: dict[str, str] = {
     "pull": "Rebound's pull fallback and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
     "drift": "the drift monitor and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
 }
-
-
-class ConfigError(ValueError):
-    """The worker cannot start as configured; the message says what to set."""
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -156,12 +152,12 @@ async def _pull_worker(
     from engine.ingest.receiver import Receiver
     from engine.ingest.store import open_event_store
     from engine.registry.client import ActiveMappings
+    from engine.registry.flows import ActiveFlows
 
     assert config.rebound_api_url and config.rebound_api_token
     store = await open_event_store(settings.event_store_url)
     stack.push_async_callback(store.close)
-    flow = load_flow(settings.flows / "return.yaml")
-    receiver = Receiver(client=client, flow=flow, mappings=ActiveMappings(client).get, store=store,
+    receiver = Receiver(client=client, flows=ActiveFlows(client).get, mappings=ActiveMappings(client).get, store=store,
                         task_queue=settings.task_queue, source="pull")  # fmt: skip
     pull = ReboundPullActivities(receiver, config.rebound_api_url, config.rebound_api_token, http)
     return Worker(client, task_queue=PULL_TASK_QUEUE, workflows=[ReboundPullWorkflow], activities=[pull.pull_rebound],

@@ -25,6 +25,10 @@ class ReturnStart:
     max_activity_attempts: int = 8
     search_attributes: bool = True  # the time-skipping test server has no custom search attributes
 
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id(self.brand, self.rebound_return_id)
+
 
 @dataclass
 class OperatorAction:
@@ -54,7 +58,7 @@ class OverrideResult:
 @dataclass
 class AuditEntry:
     at: str
-    kind: str  # event | duplicate | transition | step | sla | hold | operator | ignored
+    kind: str  # event | duplicate | transition | step | sla | hold | operator | refused | ignored
     detail: str
     actor: str = "engine"
 

@@ -13,6 +13,10 @@ MAPPING_VERSION = SearchAttributeKey.for_keyword("MappingVersion")
 
 ALL = (BRAND, RETURN_STATE, REBOUND_RETURN_ID, SHOPIFY_ORDER, NEEDS_ATTENTION, MAPPING_VERSION)
 
+# The returns' workflow types: the flow interpreter, and the first workflow while its returns drain.
+RETURN_WORKFLOW_TYPES = ("Return", "ReturnWorkflow")
+RETURNS_QUERY = "WorkflowType IN (" + ", ".join(f"'{name}'" for name in RETURN_WORKFLOW_TYPES) + ")"
+
 
 def dev_server_flags() -> list[str]:
     """`--search-attribute Name=Type` flags for `temporal server start-dev`."""

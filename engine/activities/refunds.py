@@ -1,0 +1,165 @@
+"""Money: the refund issued exactly once (`issue_refund`), a refund Rebound's app made looked for (`find_refund`),
+and the store-credit bonus credited once (`credit_bonus`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+
+from engine.activities.messages import BonusInput, BonusOutcome, IssueRefundInput, RefundOutcome
+from engine.activities.orders import snapshot
+from engine.activities.shopify import (
+    ShopifyAccess,
+    bonus_key,
+    classified,
+    money,
+    parse_time,
+    refund_marker,
+    set_metafield,
+)
+from engine.errors import ShopifyUserError
+from engine.shopify.client import ShopifyClient
+
+
+def _our_refund(order: dict[str, Any], rebound_id: str) -> dict[str, Any] | None:
+    marker = refund_marker(rebound_id)
+    return next((r for r in order.get("refunds") or [] if marker in (r.get("note") or "")), None)
+
+
+def _covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, Any] | None:
+    """A refund made since the return was registered, by someone else, for any of the same line items."""
+    our_lines = {line.line_item_id for line in req.plan.lines}
+    since = parse_time(req.registered_at) if req.registered_at else None
+    for refund in order.get("refunds") or []:
+        if since and parse_time(refund["createdAt"]) < since:
+            continue
+        lines = {n["lineItem"]["id"] for n in refund["refundLineItems"]["nodes"]}
+        if lines & our_lines:
+            return refund
+    return None
+
+
+def _preempted(manual: dict[str, Any]) -> RefundOutcome:
+    """Someone refunded these items outside the engine: a finance exception, not a failure."""
+    amount = str(money(manual["totalRefundedSet"]))
+    return RefundOutcome(
+        "preempted", manual["id"], amount, f"{manual['id']} created {manual['createdAt']} covers these items"
+    )
+
+
+class RefundActivities:
+    def __init__(self, shopify: ShopifyAccess) -> None:
+        self.shopify = shopify
+
+    @activity.defn(name="issue_refund")
+    async def issue_refund(self, req: IssueRefundInput) -> RefundOutcome:
+        """At most one refund per Rebound return: idempotency key, plus a read of the order's refunds first
+        (keys expire after 24 h and staff refund by hand)."""
+        async with classified():
+            client = self.shopify.client(req.shop)
+            order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+            ours = _our_refund(order, req.rebound_return_id)
+            if ours is not None:
+                return RefundOutcome("already_issued", ours["id"], str(money(ours["totalRefundedSet"])))
+            manual = _covering_refund(order, req)
+            if manual is not None:
+                return _preempted(manual)
+            snap = snapshot(order)
+            if snap.sale_transaction_id is None and req.plan.method != "store_credit":
+                problem = {"field": ["transactions"], "message": "order has no successful payment to refund"}
+                raise ShopifyUserError("RefundCreate", [problem])
+            amount = min(Decimal(req.plan.total), Decimal(snap.net_payment))
+            refund_input: dict[str, Any] = {
+                "orderId": req.order_id,
+                "note": f"Rebound return {req.rebound_return_id} {refund_marker(req.rebound_return_id)}",
+                "notify": False,
+                "refundLineItems": [
+                    {"lineItemId": line.line_item_id, "quantity": line.quantity, "restockType": "NO_RESTOCK"}
+                    for line in req.plan.lines
+                ],
+            }
+            if req.plan.method == "store_credit":
+                credit = {"amount": str(amount), "currencyCode": snap.currency}
+                refund_input["refundMethods"] = [{"storeCreditRefund": {"amount": credit}}]
+            else:
+                sale = {"orderId": req.order_id, "parentId": snap.sale_transaction_id, "amount": str(amount),
+                        "gateway": snap.gateway, "kind": "REFUND"}  # fmt: skip
+                refund_input["transactions"] = [sale]
+            try:
+                variables = {"input": refund_input, "idempotencyKey": req.idempotency_key}
+                result = await client.mutate("RefundCreate", "refundCreate", variables)
+            except ShopifyUserError:
+                # Refused on its merits: if someone refunded these items since our read, that is a pre-emption
+                # (a finance exception), not a failure of ours.
+                order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+                manual = _covering_refund(order, req)
+                if manual is None:
+                    raise
+                return _preempted(manual)
+            refund = result["refund"]
+            refunded = money(refund["totalRefundedSet"])
+            if refunded != amount:  # never silently accept a refund of another amount: finance must look at it
+                problem = {
+                    "field": ["amount"],
+                    "message": f"Shopify refunded {refunded} for {refund['id']}, {amount} was asked",
+                }
+                raise ShopifyUserError("RefundCreate", [problem])
+            return RefundOutcome("issued", refund["id"], str(refunded))
+
+    @activity.defn(name="find_refund")
+    async def find_refund(self, req: IssueRefundInput) -> RefundOutcome:
+        """For brands whose refunds Rebound's app issues: is there a refund for these items?"""
+        async with classified():
+            client = self.shopify.client(req.shop)
+            order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+            found = _our_refund(order, req.rebound_return_id) or _covering_refund(order, req)
+            if found is None:
+                return RefundOutcome("not_found", None, "0", "no refund for these items yet")
+            return RefundOutcome("verified", found["id"], str(money(found["totalRefundedSet"])))
+
+    @activity.defn(name="credit_bonus")
+    async def credit_bonus(self, req: BonusInput) -> BonusOutcome:
+        """Store-credit bonus, once: recorded on the order right after crediting, and looked for before."""
+        async with classified():
+            client = self.shopify.client(req.shop)
+            order = await self.shopify.order(client, req.order_id, req.rebound_return_id)
+            record = order.get("bonusRecord")
+            if record:
+                return BonusOutcome("already_credited", json.loads(record["value"]).get("transaction_id"), req.amount)
+            if req.customer_id is None:
+                problem = {"field": ["id"], "message": "the order has no customer to credit"}
+                raise ShopifyUserError("StoreCreditBonus", [problem])
+            # An earlier call may have credited and stopped before recording it (a retry, or a call the
+            # workflow repeated after waiting for the shop's budget): look for that credit first.
+            found = await self._recent_credit(client, req, parse_time(req.not_before))
+            if found:
+                await self._record_bonus(client, req, found)
+                return BonusOutcome("already_credited", found, req.amount)
+            credit = {"creditAmount": {"amount": req.amount, "currencyCode": req.currency}}
+            result = await client.mutate("StoreCreditBonus", "storeCreditAccountCredit",
+                                         {"id": req.customer_id, "creditInput": credit})  # fmt: skip
+            transaction_id = result["storeCreditAccountTransaction"]["id"]
+            await self._record_bonus(client, req, transaction_id)
+            return BonusOutcome("credited", transaction_id, req.amount)
+
+    async def _recent_credit(self, client: ShopifyClient, req: BonusInput, since: datetime) -> str | None:
+        data = await client.execute("CustomerStoreCredit", {"id": req.customer_id})
+        for account in ((data.get("customer") or {}).get("storeCreditAccounts") or {}).get("nodes", []):
+            for tx in account["transactions"]["nodes"]:  # newest first
+                same = Decimal(str(tx["amount"]["amount"])) == Decimal(req.amount)
+                manual = tx.get("event") in (None, "ADJUSTMENT")  # not a refund's own credit
+                # Shopify's createdAt has whole seconds; allow for that and a little clock skew.
+                recent = parse_time(tx["createdAt"]) >= since - timedelta(seconds=5)
+                if tx.get("id") and same and manual and recent:
+                    return str(tx["id"])
+        return None
+
+    async def _record_bonus(self, client: ShopifyClient, req: BonusInput, transaction_id: str) -> None:
+        value = json.dumps(
+            {"rebound_return_id": req.rebound_return_id, "transaction_id": transaction_id, "amount": req.amount}
+        )
+        await set_metafield(client, req.order_id, ["rebound-return"], bonus_key(req.rebound_return_id), value)

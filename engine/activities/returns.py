@@ -1,0 +1,142 @@
+"""The Shopify return: opened once and linked to the Rebound return (`create_return`), tracking on its reverse
+delivery (`attach_tracking`), closed or cancelled at the end."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from temporalio import activity
+
+from engine.activities.messages import CreateReturnInput, ReturnRefInput, ShopifyReturnRef, TrackingInput
+from engine.activities.shopify import ShopifyAccess, classified
+from engine.errors import ShopifyUserError
+from engine.shopify.client import ShopifyClient
+
+
+def linked_return_id(order: dict[str, Any]) -> str | None:
+    metafield = order.get("metafield")
+    if not metafield:
+        return None
+    try:
+        value = json.loads(metafield["value"])
+    except (ValueError, TypeError):
+        return None
+    linked = value.get("shopify_return_id") if isinstance(value, dict) else None
+    return str(linked) if linked else None
+
+
+def _linked_elsewhere(order: dict[str, Any]) -> set[str]:
+    """Shopify returns already linked to some Rebound return (ours or another) by the order's metafields."""
+    linked = set()
+    for node in ((order.get("reboundLinks") or {}).get("nodes")) or []:
+        try:
+            value = json.loads(node["value"])
+        except (ValueError, TypeError):
+            continue
+        if isinstance(value, dict) and value.get("shopify_return_id"):
+            linked.add(str(value["shopify_return_id"]))
+    return linked
+
+
+def _matching_unlinked_return(order: dict[str, Any], wanted: dict[str, int]) -> str | None:
+    taken = _linked_elsewhere(order)
+    for ret in (order.get("returns") or {}).get("nodes", []):
+        if ret["status"] not in ("OPEN", "REQUESTED") or ret["id"] in taken:
+            continue
+        lines: dict[str, int] = {}
+        for node in ret["returnLineItems"]["nodes"]:
+            fli = (node.get("fulfillmentLineItem") or {}).get("id")
+            if fli:
+                lines[fli] = lines.get(fli, 0) + node["quantity"]
+        if lines == wanted:
+            return str(ret["id"])
+    return None
+
+
+def _ref_from_return(ret: dict[str, Any], *, adopted: bool) -> ShopifyReturnRef:
+    rfos = ret["reverseFulfillmentOrders"]["nodes"]
+    if not rfos:
+        raise ShopifyUserError(
+            "ReturnCreate", [{"field": ["return"], "message": "return has no reverse fulfillment order"}]
+        )
+    rfo = rfos[0]
+    lines = {node["fulfillmentLineItem"]["id"]: node["id"] for node in rfo["lineItems"]["nodes"]}
+    return ShopifyReturnRef(ret["id"], ret.get("name") or ret["id"], rfo["id"], lines, adopted)
+
+
+class ReturnActivities:
+    def __init__(self, shopify: ShopifyAccess) -> None:
+        self.shopify = shopify
+
+    async def _return_ref(self, client: ShopifyClient, return_id: str, *, adopted: bool) -> ShopifyReturnRef:
+        data = await client.execute("ReturnForSync", {"id": return_id})
+        if data.get("return") is None:
+            raise ShopifyUserError("ReturnForSync", [{"field": ["id"], "message": f"return {return_id} not found"}])
+        return _ref_from_return(data["return"], adopted=adopted)
+
+    @activity.defn(name="create_return")
+    async def create_return(self, req: CreateReturnInput) -> ShopifyReturnRef:
+        async with classified():
+            client = self.shopify.client(req.shop)
+            order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "returns")
+            linked = linked_return_id(order)
+            if linked:
+                return await self._return_ref(client, linked, adopted=True)
+            # An earlier call (a retry, or a call the workflow repeated after waiting for the shop's budget)
+            # may have created the return and stopped before linking it: adopt it rather than create another.
+            adopted = _matching_unlinked_return(order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines})
+            link = {"shopify_return_id": adopted}
+            if adopted:
+                ref = await self._return_ref(client, adopted, adopted=True)
+                await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
+                return ref
+            handles = sorted({ln.reason_handle for ln in req.lines} | {"other-reason"})
+            defs = await client.execute("ReturnReasonDefinitions", {"handles": handles})
+            by_handle = {d["handle"]: d["id"] for d in defs["returnReasonDefinitions"]["nodes"] if not d["deleted"]}
+            line_inputs = []
+            for line in req.lines:
+                reason_id = by_handle.get(line.reason_handle) or by_handle.get("other-reason")
+                if reason_id is None:
+                    problem = {"field": ["returnReasonDefinitionId"], "message": f"no reason {line.reason_handle!r}"}
+                    raise ShopifyUserError("ReturnCreate", [problem])
+                line_inputs.append(
+                    {
+                        "fulfillmentLineItemId": line.fulfillment_line_item_id,
+                        "quantity": line.quantity,
+                        "returnReasonDefinitionId": reason_id,
+                        "returnReasonNote": line.note,
+                    }
+                )
+            return_input = {"orderId": req.order_id, "returnLineItems": line_inputs, "requestedAt": req.requested_at}
+            result = await client.mutate("ReturnCreate", "returnCreate", {"returnInput": return_input})
+            ref = _ref_from_return(result["return"], adopted=False)
+            link = {"shopify_return_id": ref.return_id}
+            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
+            return ref
+
+    @activity.defn(name="attach_tracking")
+    async def attach_tracking(self, req: TrackingInput) -> None:
+        async with classified():
+            client = self.shopify.client(req.shop)
+            data = await client.execute("ReturnForSync", {"id": req.return_id})
+            for rfo in (data.get("return") or {}).get("reverseFulfillmentOrders", {}).get("nodes", []):
+                for delivery in rfo["reverseDeliveries"]["nodes"]:
+                    tracking = (delivery.get("deliverable") or {}).get("tracking") or {}
+                    if tracking.get("number") == req.number:
+                        return
+            tracking_input: dict[str, Any] = {"number": req.number}
+            if req.url:
+                tracking_input["url"] = req.url
+            await client.mutate("ReverseDeliveryCreate", "reverseDeliveryCreateWithShipping",
+                                {"rfoId": req.rfo_id, "tracking": tracking_input})  # fmt: skip
+
+    @activity.defn(name="close_return")
+    async def close_return(self, req: ReturnRefInput) -> None:
+        async with classified():
+            await self.shopify.client(req.shop).mutate("ReturnClose", "returnClose", {"id": req.return_id})
+
+    @activity.defn(name="cancel_return")
+    async def cancel_return(self, req: ReturnRefInput) -> None:
+        async with classified():
+            await self.shopify.client(req.shop).mutate("ReturnCancel", "returnCancel", {"id": req.return_id})
