@@ -98,7 +98,7 @@ SIZES = ("XS", "S", "M", "L", "XL")
 
 def catalogue(brand: str) -> list[Product]:
     products = []
-    for i, (base, title, price) in enumerate(CATALOGUE[brand]):
+    for i, (base, title, price) in enumerate(CATALOGUE.get(brand, [])):
         sizes = SIZES if brand in ("castore", "lounge") else ("",)
         for j, size in enumerate(sizes):
             sku = f"{base}-{size}" if size else base
@@ -153,7 +153,7 @@ class ScenarioBuilder:
 
     def push(self, sc: Scenario, status: str, at: datetime, *, graded: bool = False) -> dict[str, Any]:
         prices = {line.sku: line.unit_price for line in sc.order_lines}
-        product = {p.sku: p for p in self.products[sc.brand]}
+        product = {p.sku: p for p in self.products.get(sc.brand, [])}
         items = []
         for unit in sc.units:
             if graded and unit.grade is None:
@@ -161,10 +161,10 @@ class ScenarioBuilder:
             item: dict[str, Any] = {
                 "reboundItemId": unit.item_id,
                 "clientItemId": unit.sku,
-                "ean": product[unit.sku].ean,
+                "ean": product[unit.sku].ean if unit.sku in product else "0000000000000",
                 "sku": unit.sku,
                 "reasonCode": unit.reason,
-                "articleDescription": product[unit.sku].title,
+                "articleDescription": product[unit.sku].title if unit.sku in product else unit.sku,
                 "commercialValue": str(prices[unit.sku]),
                 "commercialValueCurrency": self.mappings[sc.brand].currency,
                 "quantity": "1",

@@ -31,7 +31,14 @@ HARD_EXIT = {"worker", "mappings", "events", "drift"}
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     code: int = args.func(args)
-    if argv is None and args.command in HARD_EXIT and getattr(args, "action", None) not in ("validate", "list", "show"):
+    if (
+        argv is None
+        and (
+            args.command in HARD_EXIT
+            or getattr(args, "action", None) in ("deploy", "history", "rollback", "diff", "test")
+        )
+        and getattr(args, "action", None) not in ("validate", "list", "show")
+    ):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

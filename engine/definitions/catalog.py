@@ -196,3 +196,23 @@ def template_placeholders(text: str) -> list[str]:
 
 def render_template(text: str, facts: dict[str, str]) -> str:
     return text.format_map({name: facts.get(name, "") for name in template_placeholders(text)})
+
+
+def catalog_table() -> str:
+    """The catalog as docs/flows.md shows it (a test keeps the page in step with this)."""
+    rows = [
+        "| step | runs | needs earlier | `with:` | Shopify priority | what it does |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for spec in STEPS:
+        params = (
+            ", ".join(f"`{name}`{' (required)' if name in spec.required_params else ''}" for name in spec.params) or "-"
+        )
+        needs = ", ".join(f"`{r}`" for r in spec.requires) or "-"
+        runs = "once per return" if spec.scope == "return" else "once per state"
+        outcomes = "".join(
+            f" Outcome `{o}`: `on_{o}:` names where it leads." for o in spec.outcomes if o not in spec.summary
+        )
+        priority = str(spec.priority) if spec.activity and spec.activity != "notify" else "-"
+        rows.append(f"| `{spec.name}` | {runs} | {needs} | {params} | {priority} | {spec.summary}{outcomes} |")
+    return "\n".join(rows)

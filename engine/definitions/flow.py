@@ -89,6 +89,31 @@ class FlowDef:
         return [(st, call) for st in self.states.values() for call in st.steps if call.on_reaching]
 
 
+def flow_changes(current: FlowDef, proposed: FlowDef) -> list[str]:
+    """What a proposed flow changes, state by state, in words (`returns flows diff`)."""
+    changes = []
+    for key in ("milestones", "events", "linger_seconds"):
+        if getattr(current, key) != getattr(proposed, key):
+            changes.append(f"{key}: {getattr(current, key)} -> {getattr(proposed, key)}")
+    for name in sorted(set(current.states) | set(proposed.states)):
+        old, new = current.states.get(name), proposed.states.get(name)
+        if old is None or new is None:
+            changes.append(f"state {name}: {'added' if old is None else 'removed'}")
+            continue
+        old_steps, new_steps = [c.key for c in old.steps], [c.key for c in new.steps]
+        if old_steps != new_steps:
+            changes.append(f"state {name}: steps {old_steps} -> {new_steps}")
+        for attr in ("kind", "then", "allowed_from", "sla"):
+            if getattr(old, attr) != getattr(new, attr):
+                changes.append(f"state {name}: {attr} {getattr(old, attr)} -> {getattr(new, attr)}")
+        for before, after in zip(old.steps, new.steps, strict=False):
+            if before.key == after.key and (before.when, before.on_reaching, before.outcomes) != (
+                after.when, after.on_reaching, after.outcomes
+            ):  # fmt: skip
+                changes.append(f"state {name}: {after.step} conditions changed")
+    return changes
+
+
 def step_call(raw: dict[str, Any]) -> StepCall:
     outcomes = {key.removeprefix("on_"): str(value) for key, value in raw.items() if key.startswith("on_")}
     outcomes.pop("reaching", None)

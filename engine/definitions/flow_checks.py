@@ -246,7 +246,8 @@ def semantic_problems(doc: LoadedYaml, *, schema_failed: bool = False) -> list[P
     if not checker.states:
         return []
     checker.structure()
+    broken_structure = bool(checker.problems)
     checker.steps()
-    if not checker.problems:  # paths over a broken structure would only repeat its problems
+    if not broken_structure:  # paths over unresolved states would only repeat those problems
         checker.paths()
     return checker.problems
