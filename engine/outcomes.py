@@ -4,14 +4,14 @@ preview and the diff all compute it the same way."""
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from engine.definitions.mapping import MappingDef
 from engine.refunds import RefundLineInput, RefundPlan, plan_refund
 
 if TYPE_CHECKING:
     from engine.activities.messages import OrderSnapshot
-    from engine.workflow.messages import ItemStatus
+    from engine.workflow.messages import Disposition, ItemStatus
 
 
 @dataclass
@@ -45,7 +45,7 @@ def item_facts(
 
 @dataclass
 class ItemOutcome:
-    disposition: str
+    disposition: "Disposition"
     location_id: str | None
     refund_percent: str
 
@@ -55,7 +55,8 @@ def item_outcome(mapping: MappingDef, grade: str | None, reason: str, *, graded:
     rule = mapping.grade_for(grade)
     grade_percent = Decimal(rule.refund_percent) if graded else Decimal(100)
     percent = grade_percent * Decimal(mapping.reason_for(reason).refund_percent) / 100
-    return ItemOutcome(rule.disposition, mapping.location_id(rule.location), format(percent.normalize(), "f"))
+    disposition = cast("Disposition", rule.disposition)  # the mapping's schema allows these four only
+    return ItemOutcome(disposition, mapping.location_id(rule.location), format(percent.normalize(), "f"))
 
 
 def grades_set_the_refund(mapping: MappingDef) -> bool:

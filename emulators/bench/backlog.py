@@ -267,7 +267,7 @@ activity ({r["activities_scheduled"]} activities). Each process's cost budget th
 against `throttleStatus`: the in-process worker's calls waited {w["waits"]} times ({w["wait_seconds"]} s summed),
 {w["throttled_retried_in_place"]} THROTTLED were retried in place and {w["attempts_deferred_for_budget"]} attempts were
 handed back to their workflow to wait. Under a backlog the queue hands out refunds and restocks before opening
-new returns (`STEP_PRIORITY`), so returns finish progressively instead of all at the end.
+new returns (each step's priority in the catalog), so returns finish progressively instead of all at the end.
 
 Before the shop queue (same machine, same 200 returns, the emulator then over-pricing reads): with only the
 in-process budgets, 1 process drained at 103 points/s with 0 THROTTLED but 149 returns exhausted their retries

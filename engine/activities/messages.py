@@ -1,6 +1,7 @@
 """Activity inputs and outputs. Plain dataclasses with money as strings: nothing secret, nothing float."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from engine.events import EventItem
 from engine.refunds import RefundPlan
@@ -107,11 +108,15 @@ class OrderStatusInput:
     refund_id: str | None = None
 
 
+ShopifyDisposition = Literal["RESTOCKED", "NOT_RESTOCKED", "PROCESSING_REQUIRED", "MISSING"]
+RefundStatus = Literal["issued", "already_issued", "preempted", "not_found", "verified", "nothing_to_refund", "skipped"]
+
+
 @dataclass
 class Disposal:
     rfo_line_id: str
     quantity: int
-    disposition: str  # Shopify ReverseFulfillmentOrderDispositionType
+    disposition: ShopifyDisposition  # Shopify's ReverseFulfillmentOrderDispositionType
     location_id: str | None = None
 
 
@@ -140,7 +145,7 @@ class IssueRefundInput:
 
 @dataclass
 class RefundOutcome:
-    status: str  # issued | already_issued | preempted | not_found
+    status: RefundStatus
     refund_id: str | None = None
     amount: str = "0"
     detail: str = ""
@@ -165,7 +170,7 @@ class BonusInput:
 
 @dataclass
 class BonusOutcome:
-    status: str  # credited | already_credited
+    status: Literal["credited", "already_credited"]
     transaction_id: str | None = None
     amount: str = "0"
 

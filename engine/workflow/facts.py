@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.events import ReturnEvent
     from engine.money import show
     from engine.refunds import RefundPlan
-    from engine.workflow.messages import AuditEntry, ItemStatus, OperatorAction, ReturnStart, ReturnStatus
+    from engine.workflow.messages import AuditEntry, AuditKind, ItemStatus, OperatorAction, ReturnStart, ReturnStatus
 
 NOT_STARTED = "new"  # before the first event: no state of the flow yet (flows may not name a state so)
 
@@ -128,7 +128,7 @@ class ReturnFacts:
             "shopify_return": self.shopify_return.name if self.shopify_return else "none",
         }
 
-    def _log(self, kind: str, detail: str, actor: str = "engine") -> None:
+    def _log(self, kind: AuditKind, detail: str, actor: str = "engine") -> None:
         self.audit.append(AuditEntry(workflow.now().isoformat(), kind, detail, actor))
 
     def current_status(self) -> ReturnStatus:

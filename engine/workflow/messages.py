@@ -1,6 +1,7 @@
 """Workflow input, signals and query results."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from engine.activities.messages import BonusOutcome, OrderSnapshot, RefundOutcome, ShopifyReturnRef
 from engine.definitions.flow import FlowDef
@@ -55,10 +56,14 @@ class OverrideResult:
     needs_attention: bool
 
 
+AuditKind = Literal["event", "duplicate", "transition", "step", "sla", "hold", "operator", "refused", "ignored"]
+Disposition = Literal["restock", "not_restocked", "processing_required", "missing"]
+
+
 @dataclass
 class AuditEntry:
     at: str
-    kind: str  # event | duplicate | transition | step | sla | hold | operator | refused | ignored
+    kind: AuditKind
     detail: str
     actor: str = "engine"
 
@@ -70,7 +75,7 @@ class ItemStatus:
     quantity: int
     reason: str
     grade: str | None = None
-    disposition: str | None = None
+    disposition: Disposition | None = None
     location_id: str | None = None
     refund_percent: str | None = None
 

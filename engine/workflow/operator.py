@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue
@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.catalog import CATALOG
     from engine.events import ReturnEvent
     from engine.workflow.facts import NOT_STARTED, ReturnFacts
-    from engine.workflow.messages import DispositionOverride, OperatorAction, OverrideResult
+    from engine.workflow.messages import Disposition, DispositionOverride, OperatorAction, OverrideResult
     from engine.workflow.steps import SHOPIFY_DISPOSITION
 
 A = TypeVar("A", OperatorAction, DispositionOverride)
@@ -130,7 +130,7 @@ class OperatorOverrides(ReturnFacts):
         location_id = self.mapping.location_id(change.location) if change.disposition == "restock" else None
         for item in self.items.values():
             if item.sku == change.sku:
-                item.disposition = change.disposition
+                item.disposition = cast(Disposition, change.disposition)  # the validator checked it
                 item.location_id = location_id
                 if change.refund_percent is not None:
                     item.refund_percent = change.refund_percent

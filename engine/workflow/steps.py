@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         RefundOutcome,
         ReturnLineRequest,
         ReturnRefInput,
+        ShopifyDisposition,
         ShopifyReturnRef,
         TrackingInput,
         ValidateOrderInput,
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.shopify.plans import shop_task_queue
     from engine.workflow.facts import ReturnFacts
 
-SHOPIFY_DISPOSITION = {
+SHOPIFY_DISPOSITION: dict[str, ShopifyDisposition] = {
     "restock": "RESTOCKED",
     "not_restocked": "NOT_RESTOCKED",
     "processing_required": "PROCESSING_REQUIRED",
@@ -220,7 +221,7 @@ class StepBodies(ReturnFacts):
 
     async def step_restock_items(self, call: StepCall) -> str | None:
         order, ret = self._need_order("restock_items"), self._need_return("restock_items")
-        grouped: dict[tuple[str, str, str | None], int] = {}
+        grouped: dict[tuple[str, ShopifyDisposition, str | None], int] = {}
         for item in self.items.values():
             line = order.line_for_sku(item.sku)
             rfo_line = ret.rfo_lines.get(line.fulfillment_line_item_id) if line else None

@@ -8,7 +8,7 @@ from engine.definitions.mapping import MappingDef
 from engine.events import ReturnEvent
 from engine.refunds import RefundPlan
 from engine.workflow.legacy.definitions_v1 import FlowDef, ReturnStart
-from engine.workflow.messages import AuditEntry, ItemStatus, OperatorAction
+from engine.workflow.messages import AuditEntry, AuditKind, ItemStatus, OperatorAction
 
 
 class LegacyFacts:
@@ -51,7 +51,7 @@ class LegacyFacts:
     def needs_attention(self) -> bool:
         return self.hold_reason is not None or self.sla_reason is not None
 
-    def _log(self, kind: str, detail: str, actor: str = "engine") -> None:
+    def _log(self, kind: AuditKind, detail: str, actor: str = "engine") -> None:
         raise NotImplementedError
 
     def _upsert(self) -> None:

@@ -1,6 +1,7 @@
 """The first workflow's operator overrides (frozen; see the package docstring)."""
 
 from decimal import Decimal
+from typing import cast
 
 from temporalio import workflow
 
@@ -9,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.events import ReturnEvent
     from engine.workflow.legacy.facts_v1 import LegacyFacts
     from engine.workflow.legacy.steps_v1 import SHOPIFY_DISPOSITION
-    from engine.workflow.messages import DispositionOverride, OperatorAction, OverrideResult
+    from engine.workflow.messages import Disposition, DispositionOverride, OperatorAction, OverrideResult
 
 
 class LegacyOverrides(LegacyFacts):
@@ -83,7 +84,7 @@ class LegacyOverrides(LegacyFacts):
         location_id = self.mapping.location_id(change.location)
         for item in self.items.values():
             if item.sku == change.sku:
-                item.disposition = change.disposition
+                item.disposition = cast(Disposition, change.disposition)  # the validator checked it
                 item.location_id = location_id if change.disposition == "restock" else None
                 if change.refund_percent is not None:
                     item.refund_percent = change.refund_percent

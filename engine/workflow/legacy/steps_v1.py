@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         RefundOutcome,
         ReturnLineRequest,
         ReturnRefInput,
+        ShopifyDisposition,
         ShopifyReturnRef,
         TrackingInput,
         ValidateOrderInput,
@@ -38,9 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from engine.workflow import search
     from engine.workflow.legacy.definitions_v1 import StepDef
     from engine.workflow.legacy.facts_v1 import LegacyFacts
-    from engine.workflow.messages import AuditEntry
+    from engine.workflow.messages import AuditEntry, AuditKind
 
-SHOPIFY_DISPOSITION = {
+SHOPIFY_DISPOSITION: dict[str, ShopifyDisposition] = {
     "restock": "RESTOCKED",
     "not_restocked": "NOT_RESTOCKED",
     "processing_required": "PROCESSING_REQUIRED",
@@ -226,7 +227,7 @@ class LegacySteps(LegacyFacts):
     async def _step_restock_items(self) -> None:
         if self.shopify_return is None or self.order is None:
             raise StepFailed("restock_items: no Shopify return to dispose")
-        grouped: dict[tuple[str, str, str | None], int] = {}
+        grouped: dict[tuple[str, ShopifyDisposition, str | None], int] = {}
         for item in self.items.values():
             line = self.order.line_for_sku(item.sku)
             rfo_line = self.shopify_return.rfo_lines.get(line.fulfillment_line_item_id) if line else None
@@ -373,7 +374,7 @@ class LegacySteps(LegacyFacts):
         self._log("sla", f"{self.state}: {state.sla.reason}")
         self._upsert()
 
-    def _log(self, kind: str, detail: str, actor: str = "engine") -> None:
+    def _log(self, kind: AuditKind, detail: str, actor: str = "engine") -> None:
         self.audit.append(AuditEntry(workflow.now().isoformat(), kind, detail, actor))
 
     def _upsert(self) -> None:

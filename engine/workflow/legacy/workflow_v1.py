@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.workflow.legacy.steps_v1 import LegacySteps
     from engine.workflow.messages import AuditEntry, ItemStatus, OperatorAction, ReturnStatus
 
+# Steps that run once in each state listing them; every other step runs once per return.
 PER_STATE_STEPS = {"sync_order_status", "attach_tracking"}
 
 
