@@ -113,12 +113,18 @@ class ShopifyClient:
         return payload
 
     async def mutate(self, operation: str, field: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """Run a mutation and raise ShopifyUserError on userErrors; returns the mutation's payload."""
+        """Run a mutation document and raise ShopifyUserError on the userErrors of any of its mutations (a document
+        may send several, e.g. metafieldsSet and tagsAdd); returns the payload of `field`."""
         data = await self.execute(operation, variables)
-        result: dict[str, Any] = data.get(field) or {}
-        user_errors = result.get("userErrors") or []
+        user_errors = [
+            {**error, "mutation": root}
+            for root, payload in data.items()
+            if isinstance(payload, dict)
+            for error in payload.get("userErrors") or []
+        ]
         if user_errors:
             raise ShopifyUserError(operation, user_errors)
+        result: dict[str, Any] = data.get(field) or {}
         return result
 
 
