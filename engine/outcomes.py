@@ -66,9 +66,8 @@ def grades_set_the_refund(mapping: MappingDef) -> bool:
     return mapping.refund.trigger == "inspected"
 
 
-def refund_for(
-    mapping: MappingDef, items: list[ItemFacts], *, currency: str, graded: bool, cap: str | None
-) -> RefundPlan:
+def refund_lines(mapping: MappingDef, items: list[ItemFacts], *, graded: bool) -> list[RefundLineInput]:
+    """What the mapping refunds of each item: the line, the quantity, the percent and who is at fault."""
     lines: dict[str, RefundLineInput] = {}
     for item in items:
         outcome = item_outcome(mapping, item.grade, item.reason, graded=graded)
@@ -82,9 +81,15 @@ def refund_for(
             lines[key] = RefundLineInput(
                 item.line_item_id, item.sku, item.quantity, item.unit_price, outcome.refund_percent, fault
             )
+    return list(lines.values())
+
+
+def refund_for(
+    mapping: MappingDef, items: list[ItemFacts], *, currency: str, graded: bool, cap: str | None
+) -> RefundPlan:
     rules = mapping.refund
     return plan_refund(
-        list(lines.values()),
+        refund_lines(mapping, items, graded=graded),
         currency=currency,
         return_shipping_fee=rules.return_shipping_fee,
         restocking_fee_percent=rules.restocking_fee_percent,

@@ -88,3 +88,35 @@ def plan_refund(
             to_money(total * Decimal(store_credit_bonus_percent) / 100, currency, rounding), currency
         )
     return plan
+
+
+GIFT_CARD_GATEWAY = "gift_card"
+
+
+@dataclass(frozen=True)
+class Tender:
+    """A payment a refund can go back to, and what it can still give back."""
+
+    parent_id: str
+    gateway: str
+    refundable: str
+
+    @property
+    def gift_card(self) -> bool:
+        return self.gateway == GIFT_CARD_GATEWAY
+
+
+def split_refund(total: str, tenders: list[Tender], *, gift_cards: str = "first") -> list[tuple[Tender, str]]:
+    """Which payments a refund goes back to and how much each: gift cards first (or last), the others in the order
+    they were taken, each up to what it can still give back. Raises ValueError when they cannot cover the total."""
+    left = Decimal(total)
+    order = sorted(tenders, key=lambda t: t.gift_card != (gift_cards == "first"))  # stable: keeps payment order
+    split = []
+    for tender in order:
+        take = min(left, Decimal(tender.refundable))
+        if take > 0:
+            split.append((tender, str(take)))
+            left -= take
+    if left > 0:
+        raise ValueError(f"the order's payments can give back {Decimal(total) - left} of the {total} to refund")
+    return split

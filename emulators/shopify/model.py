@@ -94,8 +94,9 @@ class LineItem:
     sku: str | None
     title: str
     quantity: int
-    unit_price: Decimal  # after all discounts
+    unit_price: Decimal  # after all discounts, in the order's presentment currency
     inventory_item_id: str | None  # None: custom line item
+    tax_rate: Decimal = Decimal("0")  # its one tax line (UK VAT 0.2, a US sales tax 0.08875)
 
 
 @dataclass
@@ -133,6 +134,7 @@ class RefundLine:
     location_id: str | None
     restocked: bool
     subtotal: Decimal
+    total_tax: Decimal = Decimal("0")
 
 
 @dataclass
@@ -228,6 +230,11 @@ class Order:
     cancel_reason: str | None = None  # OrderCancelReason
     cancel_staff_note: str | None = None
     note: str | None = None  # the staff-visible order note (orderUpdate overwrites it)
+    # Money on an order (prices, shipping, transactions, refunds) is in the customer's presentment currency;
+    # `currency` is the shop's. Shop money is presentment money / `exchange_rate`, rounded to the cent.
+    presentment_currency: str | None = None  # None: the shop's currency
+    exchange_rate: Decimal = Decimal("1")
+    taxes_included: bool = True  # UK/EU prices include VAT; US and some markets add tax on top
 
     def line(self, line_item_id: str) -> LineItem | None:
         return next((li for li in self.line_items if li.id == line_item_id), None)
@@ -276,8 +283,43 @@ class Order:
     def refunded_shipping(self) -> Decimal:
         return sum((r.shipping for r in self.refunds), Decimal("0"))
 
+    @property
+    def presentment(self) -> str:
+        return self.presentment_currency or self.currency
+
+    def line_tax(self, line: LineItem, quantity: int) -> Decimal:
+        """Tax on `quantity` units of a line: inside the price when taxes are included, on top otherwise."""
+        total = line.unit_price * quantity
+        if self.taxes_included:
+            tax = total - total / (1 + line.tax_rate)
+        else:
+            tax = total * line.tax_rate
+        return tax.quantize(Decimal("0.01"))
+
+    def total_tax(self) -> Decimal:
+        return sum((self.line_tax(li, li.quantity) for li in self.line_items), Decimal("0"))
+
     def total_price(self) -> Decimal:
-        return sum((li.unit_price * li.quantity for li in self.line_items), Decimal("0")) + self.shipping
+        lines = sum((li.unit_price * li.quantity for li in self.line_items), Decimal("0"))
+        return lines + (Decimal("0") if self.taxes_included else self.total_tax()) + self.shipping
+
+    def shop_amount(self, amount: Decimal) -> Decimal:
+        """Presentment money in the shop's currency, at the order's rate."""
+        return (amount / self.exchange_rate).quantize(Decimal("0.01"))
+
+    def refunded_from(self, transaction_id: str) -> Decimal:
+        return sum(
+            (t.amount for t in self.transactions if t.kind == "REFUND" and t.status == "SUCCESS"
+             and t.parent_id == transaction_id),
+            Decimal("0"),
+        )  # fmt: skip
+
+    def refundable_from(self, tx: Transaction) -> Decimal:
+        """What a payment can still give back: its amount less the refunds made against it."""
+        return max(tx.amount - self.refunded_from(tx.id), Decimal("0"))
+
+    def payments(self) -> list[Transaction]:
+        return [t for t in self.transactions if t.kind in ("SALE", "CAPTURE") and t.status == "SUCCESS"]
 
 
 @dataclass

@@ -59,6 +59,12 @@ def money_v2(amount: Decimal, currency: str) -> dict[str, str]:
     return {"amount": format_amount(amount), "currencyCode": currency}
 
 
-def money_bag(amount: Decimal, currency: str) -> dict[str, dict[str, str]]:
-    """A ``MoneyBag``; the emulator has a single currency, so shop and presentment money agree."""
-    return {"shopMoney": money_v2(amount, currency), "presentmentMoney": money_v2(amount, currency)}
+def money_bag(
+    amount: Decimal, currency: str, presentment: Decimal | None = None, presentment_currency: str | None = None
+) -> dict[str, dict[str, str]]:
+    """A ``MoneyBag``: shop money, and the customer's presentment money (the same unless given)."""
+    shown = amount if presentment is None else presentment
+    return {
+        "shopMoney": money_v2(amount, currency),
+        "presentmentMoney": money_v2(shown, presentment_currency or currency),
+    }

@@ -80,6 +80,42 @@ def _line_subtotal(order: Order, line: LineItem, quantity: int, restock_type: st
     return line.unit_price * quantity
 
 
+def line_value(order: Order, line: LineItem, quantity: int) -> Decimal:
+    """What `quantity` units of a line cost the customer: the price, plus its tax when taxes were added on top."""
+    price = line.unit_price * quantity
+    return price if order.taxes_included else price + order.line_tax(line, quantity)
+
+
+# Not in any recording: worded from RefundInput.currency's description in the 2026-04/07 schemas ("This must be
+# the presentment currency, which is the currency used by the customer. This is a required field for orders where
+# the currency and presentment currency differ.") and, for a payment refunded beyond what it can give back, from
+# the recorded net-payment message and OrderTransaction.maximumRefundableV2 ("the maximum amount that can be
+# refunded").
+CURRENCY_REQUIRED_MESSAGE = "Currency is required for orders where the currency and presentment currency differ"
+CURRENCY_MISMATCH_MESSAGE = "Currency must be the presentment currency, which is the currency used by the customer"
+
+
+def _over_a_payment(order: Order, inputs: list[dict[str, Any]], parents: list[Transaction]) -> UserError | None:
+    """A split refund giving one payment back more than it took (the total may still be within the order's)."""
+    taken: dict[str, Decimal] = {}
+    for index, (tx, parent) in enumerate(zip(inputs, parents, strict=True)):
+        taken[parent.id] = taken.get(parent.id, Decimal("0")) + to_decimal(tx["amount"])
+        if taken[parent.id] > order.refundable_from(parent):
+            asked = format_with_symbol(to_decimal(tx["amount"]), order.presentment)
+            cap = format_with_symbol(order.refundable_from(parent), order.presentment)
+            message = f"Refund amount {asked} is greater than the maximum refundable {cap} of transaction {parent.id}"
+            return UserError(["transactions", str(index), "amount"], message)
+    return None
+
+
+def _currency_error(order: Order, currency: object) -> UserError | None:
+    if currency is None:
+        return UserError(["currency"], CURRENCY_REQUIRED_MESSAGE) if order.presentment != order.currency else None
+    if currency != order.presentment:
+        return UserError(["currency"], CURRENCY_MISMATCH_MESSAGE)
+    return None
+
+
 def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any]) -> Outcome[Refund]:
     order = shop.orders.get(refund_input.get("orderId") or "")
     if order is None:
@@ -105,6 +141,9 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
     if errors:
         return Outcome(errors=errors)
 
+    currency_error = _currency_error(order, refund_input.get("currency"))
+    if currency_error is not None:
+        return Outcome(errors=[currency_error])
     transaction_inputs: list[dict[str, Any]] = list(refund_input.get("transactions") or [])
     amount = Decimal("0")
     parents: list[Transaction] = []
@@ -123,10 +162,14 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
     amount += sum((c.amount for c in credits.value), Decimal("0"))
     if amount > order.net_payment():
         message = (
-            f"Refund amount {format_with_symbol(amount, order.currency)} is greater than "
-            f"net payment received {format_with_symbol(order.net_payment(), order.currency)}"
+            f"Refund amount {format_with_symbol(amount, order.presentment)} is greater than "
+            f"net payment received {format_with_symbol(order.net_payment(), order.presentment)}"
         )
         return Outcome(errors=[UserError(None, message)])
+
+    over = _over_a_payment(order, transaction_inputs, parents)  # after the order-level check, as Shopify words it
+    if over is not None:
+        return Outcome(errors=[over])
 
     now = store.clock.now()
     refund_lines: list[RefundLine] = []
@@ -153,6 +196,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
                 location_id=location_id,
                 restocked=restocked,
                 subtotal=_line_subtotal(order, line, quantity, restock_type),
+                total_tax=order.line_tax(line, quantity),
             )
         )
     transaction_ids = []

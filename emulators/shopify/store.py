@@ -150,9 +150,18 @@ class ShopifyStore:
         gateway: str = "shopify_payments",
         currency: str | None = None,
         customer_id: str | None = None,
+        presentment_currency: str | None = None,
+        exchange_rate: Decimal | str = Decimal("1"),
+        taxes_included: bool = True,
+        tax_rate: Decimal | str = Decimal("0"),
+        payments: Sequence[tuple[str, Decimal | str]] = (),
     ) -> str:
-        """A paid order (one SALE for lines + shipping); unknown SKUs become products without stock.
+        """A paid order; unknown SKUs become products without stock.
 
+        Prices, shipping and payments are in ``presentment_currency`` (the customer's; default the shop's), shop
+        money is that over ``exchange_rate``. Every line has ``tax_rate`` (VAT 0.2 ...), inside its price unless
+        ``taxes_included`` is False. ``payments`` are (gateway, amount) SALEs, e.g. a gift card then a card; the
+        last one takes what the others leave of the total. Without them: one SALE on ``gateway``.
         ``customer_id`` (a Customer GID) is reused, or created if the shop does not know it; without it the
         order gets a customer of its own."""
         shop = self.shop(domain)
@@ -176,6 +185,7 @@ class ShopifyStore:
                 quantity=seed.quantity,
                 unit_price=to_decimal(seed.unit_price),
                 inventory_item_id=item_id,
+                tax_rate=to_decimal(tax_rate),
             )
             line_items.append(line)
             shipped = seed.quantity if seed.fulfilled is None else seed.fulfilled
@@ -197,10 +207,16 @@ class ShopifyStore:
             shipping=to_decimal(shipping),
             updated_at=created,
             customer_id=ensure_customer(self, shop, customer_id).id,
+            presentment_currency=presentment_currency,
+            exchange_rate=to_decimal(exchange_rate),
+            taxes_included=taxes_included,
         )
-        order.transactions.append(
-            Transaction(self.new_id("OrderTransaction"), "SALE", order.total_price(), gateway, created)
-        )
+        split = list(payments) or [(gateway, order.total_price())]
+        left = order.total_price()
+        for index, (gw, amount) in enumerate(split):
+            paid = left if index == len(split) - 1 else min(to_decimal(amount), left)
+            order.transactions.append(Transaction(self.new_id("OrderTransaction"), "SALE", paid, gw, created))
+            left -= paid
         shop.orders[order.id] = order
         return order.id
 
@@ -259,22 +275,22 @@ class ShopifyStore:
             if line is None:
                 raise ValueError(f"order {order.name} has no line with SKU {sku!r}")
             refund_lines.append({"lineItemId": line.id, "quantity": quantity, "restockType": "NO_RESTOCK"})
-        sale = next(t for t in order.transactions if t.kind in ("SALE", "CAPTURE"))
         refund_input: dict[str, Any] = {
             "orderId": order.id,
             "note": note or None,
             "refundLineItems": refund_lines,
+            "currency": order.presentment,
         }
-        if to_decimal(amount) > 0:
-            refund_input["transactions"] = [
-                {
-                    "amount": str(amount),
-                    "gateway": sale.gateway,
-                    "kind": "REFUND",
-                    "orderId": order.id,
-                    "parentId": sale.id,
-                }
-            ]
+        left = to_decimal(amount)
+        transactions = []
+        for sale in order.payments():  # staff refund the payments in the order they were taken
+            take = min(left, order.refundable_from(sale))
+            if take > 0:
+                transactions.append({"amount": str(take), "gateway": sale.gateway, "kind": "REFUND",
+                                     "orderId": order.id, "parentId": sale.id})  # fmt: skip
+                left -= take
+        if transactions:
+            refund_input["transactions"] = transactions
         outcome = create_refund(self, shop, refund_input)
         if outcome.value is None:
             raise ValueError("; ".join(e.message for e in outcome.errors))
@@ -305,7 +321,8 @@ class ShopifyStore:
 
     # ---- read side for assertions --------------------------------------------------------------------
     def refunds(self, domain: str, order_id: str) -> list[dict[str, Any]]:
-        """Each refund: ``id``, ``note``, ``amount`` (Decimal, all methods), ``store_credit`` (Decimal, the part
+        """Each refund: ``id``, ``note``, ``amount`` (Decimal, all methods, in ``currency``: the order's presentment
+        currency; ``shop_amount`` in the shop's), ``transactions`` [(gateway, amount)], ``store_credit`` (the part
         refunded to store credit), ``method`` (``"original"``, ``"store_credit"`` or ``"mixed"``), ``lines``
         ({sku: qty}), ``created_at``."""
         order = self._order(self.shop(domain), order_id)
@@ -325,6 +342,9 @@ class ShopifyStore:
                     "id": refund.id,
                     "note": refund.note,
                     "amount": refund.amount,
+                    "currency": order.presentment,
+                    "shop_amount": order.shop_amount(refund.amount),
+                    "transactions": [(t.gateway, t.amount) for t in txs],
                     "store_credit": to_credit,
                     "method": method,
                     "lines": by_sku,
@@ -480,6 +500,8 @@ class ShopifyStore:
             {
                 **r,
                 "amount": format_amount(r["amount"]),
+                "shop_amount": format_amount(r["shop_amount"]),
+                "transactions": [[gateway, format_amount(amount)] for gateway, amount in r["transactions"]],
                 "store_credit": format_amount(r["store_credit"]),
                 "created_at": iso(r["created_at"]),
             }

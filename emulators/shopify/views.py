@@ -51,6 +51,7 @@ from .reasons import definition_by_id
 from .returnable import returnable_id, returnable_lines
 from .shipping_lines import shipping_lines
 from .store_credit import remaining
+from .suggested_refund import suggested_refund
 
 if TYPE_CHECKING:
     from .store import ShopifyStore
@@ -79,6 +80,11 @@ class Views:
 
     def money(self, amount: Decimal, currency: str | None = None) -> View:
         return money_bag(amount, currency or self.shop.currency)
+
+    @staticmethod
+    def order_money(order: Order, amount: Decimal) -> View:
+        """An amount on an order (kept in its presentment currency) as a MoneyBag in both currencies."""
+        return money_bag(order.shop_amount(amount), order.currency, amount, order.presentment)
 
     # ---- orders -------------------------------------------------------------------------------------
     def order(self, order: Order) -> View:
@@ -117,7 +123,11 @@ class Views:
             "legacyResourceId": _legacy_id(order.id),
             "name": order.name,
             "currencyCode": cur,
-            "presentmentCurrencyCode": cur,
+            "presentmentCurrencyCode": order.presentment,
+            "taxesIncluded": order.taxes_included,
+            "totalTaxSet": lambda _info: self.order_money(order, order.total_tax()),
+            "currentTotalTaxSet": lambda _info: self.order_money(order, order.total_tax()),
+            "suggestedRefund": lambda _info, **args: suggested_refund(self, order, args),
             "processedAt": iso(order.processed_at),
             "createdAt": iso(order.created_at),
             "updatedAt": iso(order.updated_at or order.created_at),
@@ -133,7 +143,7 @@ class Views:
             ),
             "shippingLines": lambda _info, **a: shipping_lines(self, order, a),
             "fulfillmentOrders": lambda _info, **a: fulfillment_orders(self, order, a),
-            "totalRefundedShippingSet": lambda _info: self.money(order.refunded_shipping(), cur),
+            "totalRefundedShippingSet": lambda _info: self.order_money(order, order.refunded_shipping()),
             "confirmed": True,
             "test": False,
             "fullyPaid": True,
@@ -159,20 +169,20 @@ class Views:
                 if order.customer_id in self.shop.customers
                 else None
             ),
-            "totalPriceSet": lambda _info: self.money(order.total_price(), cur),
-            "subtotalPriceSet": lambda _info: self.money(order.total_price() - order.shipping, cur),
-            "totalShippingPriceSet": lambda _info: self.money(order.shipping, cur),
-            "currentTotalPriceSet": lambda _info: self.money(
-                Decimal("0") if order.cancelled_at else order.total_price() - order.refunded(), cur
+            "totalPriceSet": lambda _info: self.order_money(order, order.total_price()),
+            "subtotalPriceSet": lambda _info: self.order_money(order, order.total_price() - order.shipping),
+            "totalShippingPriceSet": lambda _info: self.order_money(order, order.shipping),
+            "currentTotalPriceSet": lambda _info: self.order_money(
+                order, Decimal("0") if order.cancelled_at else order.total_price() - order.refunded()
             ),
-            "totalReceivedSet": lambda _info: self.money(order.received(), cur),
-            "totalRefundedSet": lambda _info: self.money(order.refunded(), cur),
-            "netPaymentSet": lambda _info: self.money(order.net_payment(), cur),
-            "totalOutstandingSet": lambda _info: self.money(Decimal("0"), cur),
+            "totalReceivedSet": lambda _info: self.order_money(order, order.received()),
+            "totalRefundedSet": lambda _info: self.order_money(order, order.refunded()),
+            "netPaymentSet": lambda _info: self.order_money(order, order.net_payment()),
+            "totalOutstandingSet": lambda _info: self.order_money(order, Decimal("0")),
         }
 
     def line_item(self, order: Order, line: LineItem) -> View:
-        price = self.money(line.unit_price, order.currency)
+        price = self.order_money(order, line.unit_price)
         unfulfilled = line.quantity - order.fulfilled_quantity(line.id)
         return {
             "__typename": "LineItem",
@@ -192,8 +202,9 @@ class Views:
             "discountedUnitPriceAfterAllDiscountsSet": price,
             "discountedUnitPriceSet": price,
             "originalUnitPriceSet": price,
-            "discountedTotalSet": self.money(line.unit_price * line.quantity, order.currency),
-            "originalTotalSet": self.money(line.unit_price * line.quantity, order.currency),
+            "discountedTotalSet": self.order_money(order, line.unit_price * line.quantity),
+            "originalTotalSet": self.order_money(order, line.unit_price * line.quantity),
+            "taxLines": lambda _info, first=None, **_: [self.tax_line(order, line)] if line.tax_rate else [],
             "variant": lambda _info: self.variant(line),
         }
 
@@ -230,8 +241,8 @@ class Views:
             "__typename": "FulfillmentLineItem",
             "id": fli.id,
             "quantity": fli.quantity,
-            "originalTotalSet": self.money(line.unit_price * fli.quantity if line else Decimal(0), order.currency),
-            "discountedTotalSet": self.money(line.unit_price * fli.quantity if line else Decimal(0), order.currency),
+            "originalTotalSet": self.order_money(order, line.unit_price * fli.quantity if line else Decimal(0)),
+            "discountedTotalSet": self.order_money(order, line.unit_price * fli.quantity if line else Decimal(0)),
             "lineItem": (lambda _info: self.line_item(order, line)) if line else None,
         }
 
@@ -247,7 +258,10 @@ class Views:
             "manuallyCapturable": False,
             "createdAt": iso(tx.created_at),
             "processedAt": iso(tx.created_at),
-            "amountSet": self.money(tx.amount, order.currency),
+            "amountSet": self.order_money(order, tx.amount),
+            "maximumRefundableV2": (
+                money_v2(order.refundable_from(tx), order.presentment) if tx.kind in ("SALE", "CAPTURE") else None
+            ),
             "parentTransaction": (lambda _info: self.transaction(order, parent)) if parent else None,
             "order": lambda _info: self.order(order),
         }
@@ -262,7 +276,7 @@ class Views:
             "createdAt": iso(refund.created_at),
             "updatedAt": iso(refund.created_at),
             "processedAt": iso(refund.created_at),
-            "totalRefundedSet": self.money(refund.amount, order.currency),
+            "totalRefundedSet": self.order_money(order, refund.amount),
             "order": lambda _info: self.order(order),
             "return": None,
             "refundLineItems": lambda _info, **a: connection(refund.lines, a, lambda rl: self.refund_line(order, rl)),
@@ -283,9 +297,19 @@ class Views:
             "restocked": rl.restocked,
             "lineItem": (lambda _info: self.line_item(order, line)) if line else None,
             "location": self.location(location) if location else None,
-            "priceSet": self.money(line.unit_price if line else Decimal(0), order.currency),
-            "subtotalSet": self.money(rl.subtotal, order.currency),
-            "totalTaxSet": self.money(Decimal("0"), order.currency),
+            "priceSet": self.order_money(order, line.unit_price if line else Decimal(0)),
+            "subtotalSet": self.order_money(order, rl.subtotal),
+            "totalTaxSet": self.order_money(order, rl.total_tax),
+        }
+
+    def tax_line(self, order: Order, line: LineItem) -> View:
+        return {
+            "__typename": "TaxLine",
+            "title": "VAT" if order.taxes_included else "Sales tax",
+            "rate": float(line.tax_rate),
+            "ratePercentage": float(line.tax_rate * 100),
+            "priceSet": self.order_money(order, order.line_tax(line, line.quantity)),
+            "channelLiable": False,
         }
 
     def metafield(self, mf: Metafield) -> View:

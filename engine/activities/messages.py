@@ -3,8 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from engine.definitions.mapping import RefundRules
 from engine.events import EventItem
-from engine.refunds import RefundPlan
+from engine.refunds import RefundLineInput, RefundPlan
 
 
 @dataclass
@@ -28,16 +29,29 @@ class OrderLine:
 
 
 @dataclass
+class Payment:
+    """One payment of an order (a card, a gift card), in the presentment currency."""
+
+    transaction_id: str
+    gateway: str
+    amount: str
+    refundable: str  # what it can still give back
+
+
+@dataclass
 class OrderSnapshot:
     order_id: str
     name: str
-    currency: str
+    currency: str  # the customer's presentment currency: prices, payments and refunds are in it
     processed_at: str
     sale_transaction_id: str | None
     gateway: str | None
     net_payment: str
     lines: list[OrderLine] = field(default_factory=list)
     customer_id: str | None = None
+    shop_currency: str = ""  # the shop's, when it differs (a EUR order on a GBP shop)
+    taxes_included: bool = True
+    payments: list[Payment] = field(default_factory=list)
 
     def line_for_sku(self, sku: str) -> OrderLine | None:
         return next((line for line in self.lines if line.sku == sku), None)
@@ -138,9 +152,22 @@ class IssueRefundInput:
     shop: ShopRef
     rebound_return_id: str
     order_id: str
-    plan: RefundPlan
+    plan: RefundPlan  # the engine's own estimate, from the order's prices
     idempotency_key: str
     registered_at: str
+    # What the mapping refunds (lines, quantities, percentages, fault) and its rules: the activity asks Shopify's
+    # suggestedRefund what those lines are worth with tax and discounts, in presentment money, and prices them.
+    lines: list[RefundLineInput] = field(default_factory=list)
+    rules: RefundRules | None = None
+
+
+@dataclass
+class RefundTender:
+    """Part of a refund going back to one payment."""
+
+    gateway: str
+    amount: str
+    parent_id: str | None = None
 
 
 @dataclass
@@ -149,6 +176,9 @@ class RefundOutcome:
     refund_id: str | None = None
     amount: str = "0"
     detail: str = ""
+    currency: str = ""  # the amount's (the order's presentment currency)
+    tenders: list[RefundTender] = field(default_factory=list)
+    plan: RefundPlan | None = None  # the plan as priced by Shopify's suggestedRefund, when the engine refunded
 
 
 @dataclass

@@ -12,6 +12,7 @@ from engine.activities.messages import (
     OrderLine,
     OrderSnapshot,
     OrderStatusInput,
+    Payment,
     ValidateOrderInput,
     ValidateOrderResult,
 )
@@ -48,16 +49,25 @@ def snapshot(order: dict[str, Any]) -> OrderSnapshot:
             )
         )
     sale = sales[0] if sales else None
+    payments = [
+        Payment(t["id"], t["gateway"], str(money(t["amountSet"])),
+                str((t.get("maximumRefundableV2") or {}).get("amount") or money(t["amountSet"])))
+        for t in sales
+    ]  # fmt: skip
+    presentment = order.get("presentmentCurrencyCode") or order["currencyCode"]
     return OrderSnapshot(
         order_id=order["id"],
         name=order["name"],
-        currency=order["currencyCode"],
+        currency=presentment,
         processed_at=order["processedAt"],
         sale_transaction_id=sale["id"] if sale else None,
         gateway=sale["gateway"] if sale else None,
         net_payment=str(paid - refunded),
         lines=lines,
         customer_id=(order.get("customer") or {}).get("id"),
+        shop_currency=order["currencyCode"],
+        taxes_included=bool(order.get("taxesIncluded", True)),
+        payments=payments,
     )
 
 

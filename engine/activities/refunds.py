@@ -10,8 +10,16 @@ from typing import Any
 
 from temporalio import activity
 
-from engine.activities.messages import BonusInput, BonusOutcome, IssueRefundInput, RefundOutcome
+from engine.activities.messages import (
+    BonusInput,
+    BonusOutcome,
+    IssueRefundInput,
+    OrderSnapshot,
+    RefundOutcome,
+    RefundTender,
+)
 from engine.activities.orders import snapshot
+from engine.activities.pricing import priced_plan
 from engine.activities.shopify import (
     ShopifyAccess,
     bonus_key,
@@ -22,6 +30,7 @@ from engine.activities.shopify import (
     set_metafield,
 )
 from engine.errors import ShopifyUserError
+from engine.refunds import RefundPlan, Tender, split_refund
 from engine.shopify.client import ShopifyClient
 
 
@@ -69,26 +78,27 @@ class RefundActivities:
             if manual is not None:
                 return _preempted(manual)
             snap = snapshot(order)
-            if snap.sale_transaction_id is None and req.plan.method != "store_credit":
-                problem = {"field": ["transactions"], "message": "order has no successful payment to refund"}
-                raise ShopifyUserError("RefundCreate", [problem])
-            amount = min(Decimal(req.plan.total), Decimal(snap.net_payment))
+            plan, tenders = await self._priced(client, req, snap)
+            amount = Decimal(plan.total)
             refund_input: dict[str, Any] = {
                 "orderId": req.order_id,
                 "note": f"Rebound return {req.rebound_return_id} {refund_marker(req.rebound_return_id)}",
                 "notify": False,
+                "currency": snap.currency,
                 "refundLineItems": [
                     {"lineItemId": line.line_item_id, "quantity": line.quantity, "restockType": "NO_RESTOCK"}
-                    for line in req.plan.lines
+                    for line in plan.lines
                 ],
             }
-            if req.plan.method == "store_credit":
+            if plan.method == "store_credit":
                 credit = {"amount": str(amount), "currencyCode": snap.currency}
                 refund_input["refundMethods"] = [{"storeCreditRefund": {"amount": credit}}]
             else:
-                sale = {"orderId": req.order_id, "parentId": snap.sale_transaction_id, "amount": str(amount),
-                        "gateway": snap.gateway, "kind": "REFUND"}  # fmt: skip
-                refund_input["transactions"] = [sale]
+                refund_input["transactions"] = [
+                    {"orderId": req.order_id, "parentId": t.parent_id, "amount": t.amount, "gateway": t.gateway,
+                     "kind": "REFUND"}
+                    for t in tenders
+                ]  # fmt: skip
             try:
                 variables = {"input": refund_input, "idempotencyKey": req.idempotency_key}
                 result = await client.mutate("RefundCreate", "refundCreate", variables)
@@ -108,7 +118,32 @@ class RefundActivities:
                     "message": f"Shopify refunded {refunded} for {refund['id']}, {amount} was asked",
                 }
                 raise ShopifyUserError("RefundCreate", [problem])
-            return RefundOutcome("issued", refund["id"], str(refunded))
+            return RefundOutcome("issued", refund["id"], str(refunded), currency=snap.currency, tenders=tenders,
+                                 plan=plan)  # fmt: skip
+
+    async def _priced(
+        self, client: ShopifyClient, req: IssueRefundInput, snap: OrderSnapshot
+    ) -> tuple[RefundPlan, list[RefundTender]]:
+        """The refund in the customer's currency: the mapping's lines and percentages, valued by Shopify's
+        suggestedRefund (price with tax and discounts), the mapping's fees at the order's rate; then split across
+        the payments (gift cards first or last). A return started before this had only a plan: it keeps it."""
+        plan = req.plan
+        if req.lines and req.rules is not None:
+            lines = [{"lineItemId": line.line_item_id, "quantity": line.quantity} for line in req.lines]
+            suggested = (await client.execute("SuggestedRefund", {"id": req.order_id, "lines": lines}))["order"]
+            plan = priced_plan(req.lines, req.rules, suggested["suggestedRefund"], snap)
+        tenders = [Tender(p.transaction_id, p.gateway, p.refundable) for p in snap.payments]
+        if plan.method == "store_credit" or Decimal(plan.total) == 0:
+            return plan, []
+        if not tenders:
+            problem = {"field": ["transactions"], "message": "order has no successful payment to refund"}
+            raise ShopifyUserError("RefundCreate", [problem])
+        gift_cards = req.rules.gift_cards if req.rules is not None else "first"
+        try:
+            split = split_refund(plan.total, tenders, gift_cards=gift_cards)
+        except ValueError as exc:
+            raise ShopifyUserError("RefundCreate", [{"field": ["transactions"], "message": str(exc)}]) from None
+        return plan, [RefundTender(t.gateway, amount, t.parent_id) for t, amount in split]
 
     @activity.defn(name="find_refund")
     async def find_refund(self, req: IssueRefundInput) -> RefundOutcome:

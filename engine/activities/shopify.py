@@ -53,7 +53,9 @@ def refund_marker(rebound_return_id: str) -> str:
 
 
 def money(node: dict[str, Any] | None) -> Decimal:
-    return Decimal(str(((node or {}).get("shopMoney") or {}).get("amount") or "0"))
+    """A MoneyBag's amount in the customer's presentment currency (what refunds are made in)."""
+    bag = node or {}
+    return Decimal(str((bag.get("presentmentMoney") or bag.get("shopMoney") or {}).get("amount") or "0"))
 
 
 def parse_time(text: str) -> datetime:

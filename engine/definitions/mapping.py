@@ -87,6 +87,7 @@ class RefundRules:
     return_shipping_fee: str = "0"
     restocking_fee_percent: str = "0"
     rounding: str = "ROUND_HALF_UP"
+    gift_cards: str = "first"  # a split payment's gift card is refunded first (or last) among its payments
 
 
 @dataclass
@@ -189,6 +190,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
             return_shipping_fee=money_text(refund.get("return_shipping_fee", 0)),
             restocking_fee_percent=percent_text(refund.get("restocking_fee_percent", 0)),
             rounding=refund.get("rounding", "ROUND_HALF_UP"),
+            gift_cards=refund.get("gift_cards", "first"),
         ),
         free_text=[FreeTextRule(r["pattern"], r["code"]) for r in data["reasons"].get("free_text") or []],
         grade_scale=list(data["grades"]["scale"]),

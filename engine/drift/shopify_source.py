@@ -48,7 +48,7 @@ def _order(obj: dict[str, Any]) -> ShopifyOrder:
             id=r["id"],
             note=r.get("note") or "",
             created_at=r.get("createdAt") or "",
-            amount=str(((r.get("totalRefundedSet") or {}).get("shopMoney") or {}).get("amount") or "0"),
+            amount=str(((r.get("totalRefundedSet") or {}).get("presentmentMoney") or {}).get("amount") or "0"),
         )
         for r in obj.get("refunds") or []
     ]

@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.errors import StepFailed
     from engine.events import EventItem
     from engine.money import show
-    from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for
+    from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for, refund_lines
     from engine.refunds import RefundPlan
     from engine.shopify.plans import shop_task_queue
     from engine.workflow.facts import ReturnFacts
@@ -255,10 +255,14 @@ class StepBodies(ReturnFacts):
         return refund_for(self.mapping, facts, currency=order.currency, graded=graded, cap=order.net_payment)
 
     def _refund_request(self, key: str) -> IssueRefundInput:
+        """The plan, and what it is made of (the mapping's lines and rules) for Shopify to value it."""
         order = self._need_order("issue_refund")
         assert self.refund_plan is not None
+        facts = item_facts(self.items.values(), order, self.overridden_skus)
+        graded = self.graded and grades_set_the_refund(self.mapping)
+        lines = refund_lines(self.mapping, facts, graded=graded)
         return IssueRefundInput(self.shop, self.start.rebound_return_id, order.order_id, self.refund_plan, key,
-                                self.registered_at or "")  # fmt: skip
+                                self.registered_at or "", lines, self.mapping.refund)  # fmt: skip
 
     async def step_issue_refund(self, call: StepCall) -> str | None:
         self.refund_plan = self.plan_refund()
@@ -270,6 +274,9 @@ class StepBodies(ReturnFacts):
         key = f"rebound-refund-{self.start.brand}-{self.start.rebound_return_id}"
         self.refund = await self._call(CATALOG["issue_refund"], self._refund_request(key), RefundOutcome)
         outcome = self.refund
+        if outcome.plan is not None:  # as Shopify valued it: tax, discounts, the customer's currency
+            self.refund_plan = outcome.plan
+            currency = outcome.plan.currency
         self._log("step", f"issue_refund: {outcome.status} {show(outcome.amount, currency)} {outcome.detail}".rstrip())
         if outcome.status == "preempted":
             self.sla_reason = f"finance: refund pre-empted by a refund already in Shopify ({outcome.detail})"

@@ -67,7 +67,7 @@ async def test_same_key_same_input_refunds_once(shop: Shop) -> None:
     assert first["userErrors"] == [] and second["userErrors"] == []
     assert second["refund"]["id"] == first["refund"]["id"]
     assert len(shop.store.refunds(shop.domain, shop.order_id)) == 1
-    assert first["refund"]["totalRefundedSet"]["shopMoney"] == {"amount": "24.95", "currencyCode": "GBP"}
+    assert first["refund"]["totalRefundedSet"]["presentmentMoney"] == {"amount": "24.95", "currencyCode": "GBP"}
     order = await shop.order()
     assert [t["kind"] for t in order["transactions"]] == ["SALE", "REFUND"]
     assert order["transactions"][1]["gateway"] == "shopify_payments"  # the parent's, not the input's "manual"

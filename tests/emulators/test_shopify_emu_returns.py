@@ -116,7 +116,7 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
     )
     refund_payload = refund["data"]["refundCreate"]
     assert refund_payload["userErrors"] == []
-    assert refund_payload["refund"]["totalRefundedSet"]["shopMoney"] == {
+    assert refund_payload["refund"]["totalRefundedSet"]["presentmentMoney"] == {
         "amount": "49.9",
         "currencyCode": "GBP",
     }

@@ -22,14 +22,14 @@ async def test_order_for_return_shapes(shop: Shop) -> None:
     assert order["metafield"] is None
     tee = next(li for li in order["lineItems"]["nodes"] if li["sku"] == "TEE-M")
     assert tee["quantity"] == 2 and tee["refundableQuantity"] == 2
-    assert tee["discountedUnitPriceAfterAllDiscountsSet"]["shopMoney"] == {
+    assert tee["discountedUnitPriceAfterAllDiscountsSet"]["presentmentMoney"] == {
         "amount": "24.95",
         "currencyCode": "GBP",
     }
     assert tee["variant"]["inventoryItem"]["id"] == shop.tee_item
     [sale] = order["transactions"]
     assert sale["kind"] == "SALE" and sale["gateway"] == "shopify_payments"
-    assert sale["amountSet"]["shopMoney"]["amount"] == "64.9"  # 2 x 24.95 + 10.00 + 5.00
+    assert sale["amountSet"]["presentmentMoney"]["amount"] == "64.9"  # 2 x 24.95 + 10.00 + 5.00
     [fulfillment] = order["fulfillments"]
     assert {n["quantity"] for n in fulfillment["fulfillmentLineItems"]["nodes"]} == {2, 1}
     assert order["refunds"] == [] and order["returns"]["nodes"] == []

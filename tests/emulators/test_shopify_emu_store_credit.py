@@ -148,7 +148,7 @@ async def test_orders_share_a_customer_passed_in(shop: Shop) -> None:
 async def test_store_credit_refund_credits_the_customer(shop: Shop, version: str) -> None:
     payload = await shop.refund_create(await _store_credit_input(shop), "sc-1", version=version)
     assert payload["userErrors"] == []
-    assert payload["refund"]["totalRefundedSet"]["shopMoney"] == {"amount": "24.95", "currencyCode": "GBP"}
+    assert payload["refund"]["totalRefundedSet"]["presentmentMoney"] == {"amount": "24.95", "currencyCode": "GBP"}
     assert payload["order"]["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
 
     customer_id = _customer(shop)
