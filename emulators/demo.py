@@ -24,7 +24,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from emulators.paths import flows_dir, mappings_dir
-from emulators.rebound.scenarios import Scenario, demo_population
+from emulators.rebound.scenarios import SHIPPING, Scenario, demo_population
 from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
@@ -96,12 +96,20 @@ def seed_shopify(
                 stock={loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()},
             )
     for sc in scenarios:
+        if sc.same_order_as:
+            continue  # a second return: the first one's scenario seeds the order
+        money = sc.money
         store.add_order(
             mappings[sc.brand].shop_domain,
             name=sc.order_name,
             processed_at=sc.order_processed_at,
             lines=[OrderLineSeed(line.sku, line.quantity, line.unit_price) for line in sc.order_lines],
-            shipping=Decimal("3.95"),
+            shipping=SHIPPING,
+            presentment_currency=money.presentment_currency,
+            exchange_rate=money.exchange_rate,
+            taxes_included=money.taxes_included,
+            tax_rate=money.tax_rate,
+            payments=[(gateway, amount) for gateway, amount in money.payments],
         )
 
 
@@ -159,14 +167,25 @@ def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, st
     domain = mappings[sc.brand].shop_domain
     if status.state != sc.expected_state:
         problems.append(f"state {status.state}, expected {sc.expected_state}")
+    if sc.expected_attention and sc.expected_attention not in (status.attention_reason or ""):
+        problems.append(f"attention {status.attention_reason!r}, expected it to name {sc.expected_attention}")
     order_id = store.find_order_id(domain, sc.order_name)
     refunds = store.refunds(domain, order_id) if order_id else []
+    if mappings[sc.brand].refund.issuer == "engine":  # an order may carry several returns' refunds: ours only
+        refunds = [r for r in refunds if f"[rebound-return:{sc.rebound_return_id}]" in (r["note"] or "")]
     total = sum((Decimal(str(r["amount"])) for r in refunds), Decimal(0))
     if sc.expected_state == "refunded":
-        if len(refunds) != 1:
-            problems.append(f"{len(refunds)} refunds in Shopify, expected 1")
+        if len(refunds) != sc.expected_refunds:
+            problems.append(f"{len(refunds)} refunds in Shopify, expected {sc.expected_refunds}")
         if total != sc.expected_refund:
             problems.append(f"Shopify refunded {total}, expected {sc.expected_refund}")
+        currencies = {r["currency"] for r in refunds}
+        if sc.expected_currency and currencies - {sc.expected_currency}:
+            problems.append(f"refunded in {', '.join(sorted(currencies))}, expected {sc.expected_currency}")
+        if sc.expected_transactions:
+            paid_back = sorted((g, Decimal(str(a))) for r in refunds for g, a in r["transactions"])
+            if paid_back != sorted(sc.expected_transactions):
+                problems.append(f"transactions {paid_back}, expected {sorted(sc.expected_transactions)}")
         if sc.expected_bonus and order_id:
             customer = store.order_summary(domain, order_id)["customer_id"]
             balance = store.store_credit(domain, customer).get(mappings[sc.brand].currency, Decimal(0))
@@ -215,7 +234,13 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
         )
         refund = "-"
         if s and s.refund and s.refund.status in ("issued", "already_issued", "verified"):
-            refund = show(s.refund.amount, mappings[o.scenario.brand].currency)
+            currency = s.refund.currency or mappings[o.scenario.brand].currency
+            amount = sum((Decimal(r.amount) for r in s.refunds), Decimal(0)) if s.refunds else Decimal(s.refund.amount)
+            refund = show(amount, currency)
+            if len(s.refunds) > 1:
+                refund += f" in {len(s.refunds)} refunds"
+            if len(s.refund.tenders) > 1:
+                refund += " (" + " + ".join(f"{show(t.amount, currency)} {t.gateway}" for t in s.refund.tenders) + ")"
             if s.refund_plan and s.refund_plan.method == "store_credit":
                 refund += f" store credit (+{show(s.refund_plan.store_credit_bonus, s.refund_plan.currency)} bonus)"
             if s.refund.status == "verified":

@@ -17,6 +17,15 @@ class EventItem:
 
 
 @dataclass
+class ParcelRef:
+    """One parcel of a return order: its tracking and the Rebound items packed in it."""
+
+    tracking_number: str
+    item_ids: list[str] = field(default_factory=list)
+    tracking_url: str | None = None
+
+
+@dataclass
 class ReturnEvent:
     event_id: str
     kind: str
@@ -30,3 +39,4 @@ class ReturnEvent:
     location: str | None = None
     raw_status: str = ""
     source: str = "push"
+    parcels: list[ParcelRef] = field(default_factory=list)  # when the return order has several

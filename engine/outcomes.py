@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
-from engine.definitions.mapping import MappingDef
+from engine.definitions.mapping import MappingDef, RefundRules
 from engine.refunds import RefundLineInput, RefundPlan, plan_refund
 
 if TYPE_CHECKING:
@@ -85,9 +85,16 @@ def refund_lines(mapping: MappingDef, items: list[ItemFacts], *, graded: bool) -
 
 
 def refund_for(
-    mapping: MappingDef, items: list[ItemFacts], *, currency: str, graded: bool, cap: str | None
+    mapping: MappingDef,
+    items: list[ItemFacts],
+    *,
+    currency: str,
+    graded: bool,
+    cap: str | None,
+    rules: RefundRules | None = None,
 ) -> RefundPlan:
-    rules = mapping.refund
+    """`rules`: the mapping's, unless the caller adjusted them (a later parcel's refund charges no second fee)."""
+    rules = rules or mapping.refund
     return plan_refund(
         refund_lines(mapping, items, graded=graded),
         currency=currency,

@@ -90,7 +90,7 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
     "when that does not compile": (edit("when: \"mapping.refund.issuer == 'rebound_app'\"", "when: \"mapping.refund.issuer ==\""),
                                    "mapping.refund.issuer ==\"", ["states.refunded.steps[2].when", "JMESPath does not compile"]),
     "when naming a field that does not exist": (edit("mapping.refund.method == 'store_credit'", "mapping.refund.methd == 'store_credit'"),
-                                                "methd", ["mapping.refund.methd does not exist", "fields here: issuer, method"]),
+                                                "methd", ["mapping.refund.methd does not exist", "fields here: gift_cards, issuer, method"]),
     "on_reaching naming a context that does not exist": (edit("on_reaching: mapping.refund.trigger", "on_reaching: refund.trigger"),
                                                           "on_reaching: refund.trigger", ["refund does not exist", "fields here: mapping, return"]),
     "template placeholder": (edit("- step: sync_order_status\n    sla:\n      within: 7d",

@@ -33,11 +33,33 @@ class OrderLineSpec:
 
 
 @dataclass
+class Parcel:
+    """One parcel of a multi-parcel return: which units are in it, how many days after the first it arrives
+    (None: never)."""
+
+    tracking_number: str
+    units: list[int]  # indexes into the scenario's units
+    late_days: int | None = 0
+
+
+@dataclass
 class ReturnedUnit:
     item_id: str
     sku: str
     reason: str
     grade: str | None  # None: missing at inspection
+
+
+@dataclass
+class OrderMoney:
+    """How the order was paid: in the shop's currency with VAT inside the price and one card payment unless said
+    otherwise. Prices of the scenario's lines are in ``presentment_currency``."""
+
+    presentment_currency: str | None = None  # None: the shop's currency
+    exchange_rate: Decimal = Decimal(1)  # presentment units per shop unit
+    taxes_included: bool = True
+    tax_rate: Decimal = Decimal("0.2")
+    payments: list[tuple[str, Decimal]] = field(default_factory=list)  # (gateway, amount); the last takes the rest
 
 
 @dataclass
@@ -56,6 +78,14 @@ class Scenario:
     expected_restock: dict[str, int] = field(default_factory=dict)  # "sku@location gid" -> qty
     expected_refund: Decimal = Decimal("0")
     expected_bonus: Decimal = Decimal("0")
+    money: OrderMoney = field(default_factory=OrderMoney)
+    same_order_as: str | None = None  # a second return of another scenario's order (seeded once, by that one)
+    expected_currency: str = ""  # the refund's currency ('' : the shop's)
+    expected_transactions: list[tuple[str, Decimal]] = field(default_factory=list)  # (gateway, amount), if checked
+    expected_problem: str = ""  # the words a rejection must give
+    parcels: list[Parcel] = field(default_factory=list)  # several parcels (none: one, as Rebound usually sends)
+    expected_refunds: int = 1  # refunds of this return in Shopify (one per parcel when the brand acts per parcel)
+    expected_attention: str = ""  # words the return's needs-attention reason must contain
 
     def app_refund(self) -> tuple[dict[str, int], Decimal]:
         """What Rebound's own Shopify app refunds at its milestone: every registered item, in full."""
@@ -125,11 +155,28 @@ class ScenarioBuilder:
     def _grade(self, brand: str, disposition: str) -> str:
         return next(g for g, r in self.mappings[brand].grades.items() if r.disposition == disposition)
 
-    def new(self, name: str, brand: str, lines: int = 2, days_ago: int = 10) -> Scenario:
+    def new(
+        self,
+        name: str,
+        brand: str,
+        lines: int = 2,
+        days_ago: int = 10,
+        money: OrderMoney | None = None,
+        quantity: int | None = None,
+    ) -> Scenario:
+        """A new order and its first return. Prices are the catalogue's converted at the order's rate; each line
+        of 1 or 2 units unless `quantity` says."""
         self.counter += 1
         self.order_no[brand] += 1
+        money = money or OrderMoney()
+        currency = money.presentment_currency or self.mappings[brand].currency
         picks = self.rng.sample(self.products[brand], lines)
-        order_lines = [OrderLineSpec(p.sku, self.rng.choice((1, 1, 2)), p.price) for p in picks]
+        order_lines = [
+            OrderLineSpec(p.sku, self.rng.choice((1, 1, 2)), to_money(p.price * money.exchange_rate, currency))
+            for p in picks
+        ]
+        for line in order_lines:
+            line.quantity = quantity or line.quantity
         return Scenario(
             name=name,
             brand=brand,
@@ -138,6 +185,22 @@ class ScenarioBuilder:
             order_processed_at=self.now - timedelta(days=days_ago),
             order_lines=order_lines,
             units=[],
+            money=money,
+        )
+
+    def second_return(self, first: Scenario, name: str) -> Scenario:
+        """Another Rebound return order for the same Shopify order (a customer sending more back later)."""
+        self.counter += 1
+        return Scenario(
+            name=name,
+            brand=first.brand,
+            rebound_return_id=f"(00)687{self.run:08d}{self.counter:06d}",
+            order_name=first.order_name,
+            order_processed_at=first.order_processed_at,
+            order_lines=first.order_lines,
+            units=[],
+            money=first.money,
+            same_order_as=first.rebound_return_id,
         )
 
     def returned(self, sc: Scenario, line: int, quantity: int, grade: str | None, *, fault: bool = True) -> None:
@@ -151,11 +214,17 @@ class ScenarioBuilder:
                 )
             )
 
-    def push(self, sc: Scenario, status: str, at: datetime, *, graded: bool = False) -> dict[str, Any]:
+    def push(
+        self, sc: Scenario, status: str, at: datetime, *, graded: bool = False, parcel: Parcel | None = None
+    ) -> dict[str, Any]:
+        """Rebound's push; a multi-parcel return lists its parcels on every push, and a carrier or hub milestone
+        is one parcel's (its tracking number, and its items when graded)."""
         prices = {line.sku: line.unit_price for line in sc.order_lines}
         product = {p.sku: p for p in self.products.get(sc.brand, [])}
         items = []
-        for unit in sc.units:
+        for index, unit in enumerate(sc.units):
+            if parcel is not None and graded and index not in parcel.units:
+                continue
             if graded and unit.grade is None:
                 continue  # missing: not in the parcel
             item: dict[str, Any] = {
@@ -166,21 +235,54 @@ class ScenarioBuilder:
                 "reasonCode": unit.reason,
                 "articleDescription": product[unit.sku].title if unit.sku in product else unit.sku,
                 "commercialValue": str(prices[unit.sku]),
-                "commercialValueCurrency": self.mappings[sc.brand].currency,
+                "commercialValueCurrency": sc.money.presentment_currency or self.mappings[sc.brand].currency,
                 "quantity": "1",
             }
             if graded:
                 item["grade"] = unit.grade
             items.append(item)
-        order = {
+        order: dict[str, Any] = {
             "clientOrderId": sc.order_name,
             "reboundOrderId": sc.rebound_return_id,
             "location": "GB_HUB_Daventry",
-            "trackingNumber": f"ZZ{sc.rebound_return_id[-9:]}GB",
+            "trackingNumber": (parcel or sc.parcels[0]).tracking_number
+            if sc.parcels
+            else f"ZZ{sc.rebound_return_id[-9:]}GB",
             "statusDescription": status,
             "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
+        if sc.parcels:
+            order["parcels"] = [
+                {"trackingNumber": p.tracking_number, "reboundItemIds": [sc.units[i].item_id for i in p.units]}
+                for p in sc.parcels
+            ]
         return {"order": order, "items": items}
+
+    def in_parcels(self, sc: Scenario, *groups: list[int], late_days: tuple[int | None, ...] = ()) -> None:
+        """Pack the return's units in several parcels; `late_days[i]`: days parcel i arrives after the first
+        (None: it never does)."""
+        for n, units in enumerate(groups):
+            late = late_days[n] if n < len(late_days) else 0
+            sc.parcels.append(Parcel(f"ZZ{sc.rebound_return_id[-8:]}{n + 1}GB", list(units), late))
+
+    def parcel_lifecycle(self, sc: Scenario, *, graded: bool = True, start: datetime | None = None) -> None:
+        """Registered once; each parcel scanned by the carrier, then at the hub on its own day (or never), then
+        graded with its own items."""
+        at = start or (sc.order_processed_at + timedelta(days=3))
+        sc.pushes.append(self.push(sc, "returnOrderCreated", at))
+        at += timedelta(hours=self.rng.randint(6, 20))
+        for parcel in sc.parcels:
+            sc.pushes.append(self.push(sc, "postalIncoming", at, parcel=parcel))
+        at += timedelta(hours=self.rng.randint(20, 40))
+        for parcel in sc.parcels:
+            if parcel.late_days is None:
+                continue
+            arrived = at + timedelta(days=parcel.late_days)
+            sc.pushes.append(self.push(sc, "arrivedAtHub", arrived, parcel=parcel))
+            if graded:
+                processed = arrived + timedelta(hours=self.rng.randint(2, 8))
+                sc.pushes.append(self.push(sc, "processed", processed, graded=True, parcel=parcel))
+        sc.pushes.sort(key=lambda push: str(push["order"]["timestamp"]))
 
     def lifecycle(
         self, sc: Scenario, *, until: str = "processed", start: datetime | None = None, direct: bool = False
@@ -193,10 +295,15 @@ class ScenarioBuilder:
             sc.pushes.append(self.push(sc, status, at, graded=status == "processed"))
             at += timedelta(hours=self.rng.randint(6, 40))
 
-    def expect(self, sc: Scenario) -> None:
-        """Expected stock and refund from the brand's rules, by plain arithmetic."""
+    def expect(self, sc: Scenario, *, refunded_before: Decimal = Decimal(0)) -> None:
+        """Expected stock and refund from the brand's rules, by plain arithmetic, in the order's currency: VAT
+        added when prices exclude it, the fee at the order's rate, never more than the order has left after
+        `refunded_before`; and how the refund splits across the payments."""
         mapping = self.mappings[sc.brand]
-        prices = {line.sku: line.unit_price for line in sc.order_lines}
+        money = sc.money
+        currency = money.presentment_currency or mapping.currency
+        sc.expected_currency = currency
+        prices = {line.sku: self._unit_value(line.unit_price, money, currency) for line in sc.order_lines}
         for unit in sc.units:
             rule = mapping.grade_for(unit.grade)
             if rule.disposition == "restock" and rule.location:
@@ -211,15 +318,57 @@ class ScenarioBuilder:
         for unit in sc.units:
             reason = mapping.reason_for(unit.reason)
             grade_percent = Decimal(100) if before_inspection else Decimal(mapping.grade_for(unit.grade).refund_percent)
-            subtotal += to_money(
-                prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, mapping.currency
-            )
+            subtotal += to_money(prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, currency)
             customer_fault = customer_fault or reason.fault == "customer"
-        fee = Decimal(mapping.refund.return_shipping_fee) if customer_fault and subtotal > 0 else Decimal(0)
-        sc.expected_refund = to_money(max(subtotal - fee, Decimal(0)), mapping.currency)
+        fee = Decimal(mapping.refund.return_shipping_fee) * money.exchange_rate
+        fee = to_money(fee, currency) if customer_fault and subtotal > 0 else Decimal(0)
+        left = order_total(sc) - refunded_before
+        sc.expected_refund = to_money(min(max(subtotal - fee, Decimal(0)), left), currency)
         if mapping.refund.method == "store_credit":
             bonus = sc.expected_refund * Decimal(mapping.refund.store_credit_bonus_percent) / 100
-            sc.expected_bonus = to_money(bonus, mapping.currency)
+            sc.expected_bonus = to_money(bonus, currency)
+        elif money.payments:
+            sc.expected_transactions = split_expected(sc, mapping.refund.gift_cards)
+
+    @staticmethod
+    def _unit_value(price: Decimal, money: OrderMoney, currency: str) -> Decimal:
+        return price if money.taxes_included else price + to_money(price * money.tax_rate, currency)
+
+
+SHIPPING = Decimal("3.95")  # every demo order's shipping, in its presentment currency
+
+
+def order_total(sc: Scenario) -> Decimal:
+    """What the customer paid: lines, VAT when it is on top, shipping."""
+    money = sc.money
+    currency = money.presentment_currency or "GBP"
+    lines = sum((line.unit_price * line.quantity for line in sc.order_lines), Decimal(0))
+    tax = Decimal(0)
+    if not money.taxes_included:
+        tax = sum((to_money(line.unit_price * line.quantity * money.tax_rate, currency) for line in sc.order_lines),
+                  Decimal(0))  # fmt: skip
+    return lines + tax + SHIPPING
+
+
+def payment_amounts(sc: Scenario) -> list[tuple[str, Decimal]]:
+    """The order's payments: as the scenario says, the last taking what the others leave; one card otherwise."""
+    total = order_total(sc)
+    if not sc.money.payments:
+        return [("shopify_payments", total)]
+    given = sc.money.payments[:-1]
+    return [*given, (sc.money.payments[-1][0], total - sum((a for _, a in given), Decimal(0)))]
+
+
+def split_expected(sc: Scenario, gift_cards: str) -> list[tuple[str, Decimal]]:
+    """The refund across the payments: gift cards first (or last), then in the order they were taken."""
+    payments = sorted(payment_amounts(sc), key=lambda p: (p[0] == "gift_card") != (gift_cards == "first"))
+    left, out = sc.expected_refund, []
+    for gateway, amount in payments:
+        take = min(left, amount)
+        if take > 0:
+            out.append((gateway, take))
+            left -= take
+    return out
 
 
 def demo_population(
@@ -298,4 +447,67 @@ def demo_population(
     for sc in out:
         if sc.expected_state == "refunded":
             b.expect(sc)
+    return out + real_world_cases(b)
+
+
+def real_world_cases(b: ScenarioBuilder) -> list[Scenario]:
+    """Orders as brands really have them: paid in another currency, tax on top, part by gift card; a second
+    return of the same order; returns in several parcels, one late, one lost. CASTORE grades and refunds on
+    inspection once every parcel is in; Oliver Bonas (express) restocks and refunds each parcel on receipt."""
+    out: list[Scenario] = []
+    if "castore" in b.mappings:
+        sellable = b._grade("castore", "restock")
+        sc = b.new("EUR order", "castore", money=OrderMoney("EUR", Decimal("1.17")))
+        for i, line in enumerate(sc.order_lines):
+            b.returned(sc, i, line.quantity, sellable)
+        b.lifecycle(sc)
+        b.expect(sc)
+        out.append(sc)
+        split = OrderMoney(payments=[("gift_card", Decimal("25.00")), ("shopify_payments", Decimal(0))])
+        sc = b.new("gift card + card", "castore", money=split)
+        b.returned(sc, 0, 1, sellable)
+        b.lifecycle(sc)
+        b.expect(sc)
+        out.append(sc)
+        sc = b.new("multi-parcel", "castore")
+        b.returned(sc, 0, 1, sellable)
+        b.returned(sc, 1, 1, sellable)
+        b.in_parcels(sc, [0], [1], late_days=(0, 3))
+        b.parcel_lifecycle(sc)
+        b.expect(sc)
+        out.append(sc)
+        sc = b.new("parcel lost", "castore", days_ago=20)
+        b.returned(sc, 0, 1, sellable)
+        b.returned(sc, 1, 1, sellable)
+        b.in_parcels(sc, [0], [1], late_days=(0, None))
+        b.parcel_lifecycle(sc)
+        sc.expected_state = "in_transit"
+        sc.expected_attention = sc.parcels[1].tracking_number
+        out.append(sc)
+    if "oliver" in b.mappings:
+        best = b.mappings["oliver"].grade_scale[0]
+        us = OrderMoney("USD", Decimal("1.27"), taxes_included=False, tax_rate=Decimal("0.08875"))
+        sc = b.new("tax excluded", "oliver", money=us, quantity=1)
+        b.returned(sc, 0, 1, best)
+        b.lifecycle(sc, until="arrivedAtHub")
+        b.expect(sc)
+        out.append(sc)
+        first = b.new("first of two returns", "oliver", quantity=2)
+        b.returned(first, 0, 1, best)
+        b.lifecycle(first, until="arrivedAtHub")
+        b.expect(first)
+        second = b.second_return(first, "second return")
+        b.returned(second, 0, 1, best)
+        b.returned(second, 1, 2, best)
+        b.lifecycle(second, until="arrivedAtHub", start=first.order_processed_at + timedelta(days=9))
+        b.expect(second, refunded_before=first.expected_refund)
+        out += [first, second]
+        sc = b.new("multi-parcel", "oliver")
+        b.returned(sc, 0, 1, best)
+        b.returned(sc, 1, 1, best)
+        b.in_parcels(sc, [0], [1], late_days=(0, 2))
+        b.parcel_lifecycle(sc, graded=False)
+        b.expect(sc)
+        sc.expected_refunds = 2  # one per parcel: Oliver Bonas acts on each parcel as it arrives
+        out.append(sc)
     return out

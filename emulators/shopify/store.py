@@ -390,7 +390,8 @@ class ShopifyStore:
         return {loc: {n: level.get(n) for n in QUANTITY_NAMES} for loc, level in item.levels.items()}
 
     def returns(self, domain: str, order_id: str) -> list[dict[str, Any]]:
-        """Each return: ``id``, ``name``, ``status``, ``lines`` {sku: qty}, ``dispositions``, ``tracking``."""
+        """Each return: ``id``, ``name``, ``status``, ``lines`` {sku: qty}, ``dispositions``, ``tracking`` (per
+        reverse delivery: ``number``, ``url``, ``lines`` {sku: qty})."""
         shop = self.shop(domain)
         order = self._order(shop, order_id)
         return [self._return_summary(shop, order, shop.returns[rid]) for rid in order.return_ids]
@@ -420,7 +421,12 @@ class ShopifyStore:
                     )
             for delivery_id in rfo.delivery_ids:
                 delivery = shop.deliveries[delivery_id]
-                tracking.append({"number": delivery.tracking_number, "url": delivery.tracking_url})
+                packed: dict[str, int] = {}
+                for dl in delivery.lines:
+                    rfo_line = next((ln for ln in rfo.lines if ln.id == dl.rfo_line_id), None)
+                    sku = sku_of(rfo_line.fulfillment_line_item_id) if rfo_line else dl.rfo_line_id
+                    packed[sku] = packed.get(sku, 0) + dl.quantity
+                tracking.append({"number": delivery.tracking_number, "url": delivery.tracking_url, "lines": packed})
         return {
             "id": ret.id,
             "name": ret.name,

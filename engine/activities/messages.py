@@ -109,6 +109,7 @@ class TrackingInput:
     rfo_id: str
     number: str
     url: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # RFO line id -> quantity in this parcel; {}: all
 
 
 @dataclass
@@ -159,6 +160,7 @@ class IssueRefundInput:
     # suggestedRefund what those lines are worth with tax and discounts, in presentment money, and prices them.
     lines: list[RefundLineInput] = field(default_factory=list)
     rules: RefundRules | None = None
+    part: str = ""  # acting per parcel, a later round's parcels: a refund of its own, told apart by them
 
 
 @dataclass
@@ -196,6 +198,7 @@ class BonusInput:
     amount: str
     currency: str
     not_before: str = "1970-01-01T00:00:00+00:00"  # a bonus credit of this amount since then is ours
+    part: str = ""  # a later parcel round's bonus: recorded apart from the first's
 
 
 @dataclass

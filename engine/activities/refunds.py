@@ -21,6 +21,8 @@ from engine.activities.messages import (
 from engine.activities.orders import snapshot
 from engine.activities.pricing import priced_plan
 from engine.activities.shopify import (
+    PARCEL_MARKER,
+    REFUND_MARKER,
     ShopifyAccess,
     bonus_key,
     classified,
@@ -34,18 +36,27 @@ from engine.refunds import RefundPlan, Tender, split_refund
 from engine.shopify.client import ShopifyClient
 
 
-def _our_refund(order: dict[str, Any], rebound_id: str) -> dict[str, Any] | None:
-    marker = refund_marker(rebound_id)
-    return next((r for r in order.get("refunds") or [] if marker in (r.get("note") or "")), None)
+def _our_refund(order: dict[str, Any], rebound_id: str, part: str = "") -> dict[str, Any] | None:
+    """This return's refund (this round's, when it refunds per parcel)."""
+    marker = refund_marker(rebound_id, part)
+    for refund in order.get("refunds") or []:
+        note = refund.get("note") or ""
+        if marker in note and (part or PARCEL_MARKER not in note):
+            return refund
+    return None
 
 
 def _covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, Any] | None:
-    """A refund made since the return was registered, by someone else, for any of the same line items."""
+    """A refund made since the return was registered, by someone else (a person, another app), for any of the
+    same line items. Another return of the same order refunds the same line when the customer sends units of it
+    back in two returns: that refund carries our marker and is not this return's business."""
     our_lines = {line.line_item_id for line in req.plan.lines}
     since = parse_time(req.registered_at) if req.registered_at else None
     for refund in order.get("refunds") or []:
         if since and parse_time(refund["createdAt"]) < since:
             continue
+        if REFUND_MARKER in (refund.get("note") or ""):
+            continue  # ours: another return of the same order, or an earlier parcel's round
         lines = {n["lineItem"]["id"] for n in refund["refundLineItems"]["nodes"]}
         if lines & our_lines:
             return refund
@@ -71,7 +82,7 @@ class RefundActivities:
         async with classified():
             client = self.shopify.client(req.shop)
             order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
-            ours = _our_refund(order, req.rebound_return_id)
+            ours = _our_refund(order, req.rebound_return_id, req.part)
             if ours is not None:
                 return RefundOutcome("already_issued", ours["id"], str(money(ours["totalRefundedSet"])))
             manual = _covering_refund(order, req)
@@ -82,7 +93,7 @@ class RefundActivities:
             amount = Decimal(plan.total)
             refund_input: dict[str, Any] = {
                 "orderId": req.order_id,
-                "note": f"Rebound return {req.rebound_return_id} {refund_marker(req.rebound_return_id)}",
+                "note": f"Rebound return {req.rebound_return_id} {refund_marker(req.rebound_return_id, req.part)}",
                 "notify": False,
                 "currency": snap.currency,
                 "refundLineItems": [
@@ -161,7 +172,8 @@ class RefundActivities:
         """Store-credit bonus, once: recorded on the order right after crediting, and looked for before."""
         async with classified():
             client = self.shopify.client(req.shop)
-            order = await self.shopify.order(client, req.order_id, req.rebound_return_id)
+            # The bonus record's key carries a later parcel round's part (the link key is not read here).
+            order = await self.shopify.order(client, req.order_id, req.rebound_return_id + req.part)
             record = order.get("bonusRecord")
             if record:
                 return BonusOutcome("already_credited", json.loads(record["value"]).get("transaction_id"), req.amount)
@@ -197,4 +209,5 @@ class RefundActivities:
         value = json.dumps(
             {"rebound_return_id": req.rebound_return_id, "transaction_id": transaction_id, "amount": req.amount}
         )
-        await set_metafield(client, req.order_id, ["rebound-return"], bonus_key(req.rebound_return_id), value)
+        key = bonus_key(req.rebound_return_id + req.part)
+        await set_metafield(client, req.order_id, ["rebound-return"], key, value)

@@ -128,8 +128,9 @@ class ReturnActivities:
             tracking_input: dict[str, Any] = {"number": req.number}
             if req.url:
                 tracking_input["url"] = req.url
+            lines = [{"reverseFulfillmentOrderLineItemId": line, "quantity": qty} for line, qty in req.lines.items()]
             await client.mutate("ReverseDeliveryCreate", "reverseDeliveryCreateWithShipping",
-                                {"rfoId": req.rfo_id, "tracking": tracking_input})  # fmt: skip
+                                {"rfoId": req.rfo_id, "tracking": tracking_input, "lines": lines})  # fmt: skip
 
     @activity.defn(name="close_return")
     async def close_return(self, req: ReturnRefInput) -> None:

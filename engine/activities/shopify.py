@@ -48,8 +48,14 @@ def bonus_key(rebound_return_id: str) -> str:
 REFUND_MARKER = "[rebound-return:"  # the drift monitor reads refunds' notes for it
 
 
-def refund_marker(rebound_return_id: str) -> str:
-    return f"{REFUND_MARKER}{rebound_return_id}]"
+PARCEL_MARKER = "[rebound-parcels:"
+
+
+def refund_marker(rebound_return_id: str, part: str = "") -> str:
+    """What a refund's note carries: the return's marker (the drift monitor reads it), then the parcels of a later
+    round when the brand refunds per parcel."""
+    marker = f"{REFUND_MARKER}{rebound_return_id}]"
+    return f"{marker} {PARCEL_MARKER}{part}]" if part else marker
 
 
 def money(node: dict[str, Any] | None) -> Decimal:

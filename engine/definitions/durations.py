@@ -14,3 +14,13 @@ def parse_duration(text: str) -> int:
     if not match:
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 12h, 30d, 2w)")
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def show_duration(seconds: int) -> str:
+    """The largest unit up to days that divides it exactly, as merchants write them ("7d", "36h")."""
+    for unit, size in sorted(_UNITS.items(), key=lambda kv: -kv[1]):
+        if unit == "w":
+            continue
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -25,6 +25,10 @@ DEFAULT_FIELDS = {
     "item_quantity": "quantity",
     "item_reason": "reasonCode",
     "item_grade": "grade",
+    "parcels": "order.parcels",
+    "parcel_tracking": "trackingNumber",
+    "parcel_url": "trackingUrl",
+    "parcel_items": "reboundItemIds",
 }
 
 
@@ -46,6 +50,7 @@ DEFAULT_SLA_SECONDS = {
     "refund_after_trigger": 2 * 86400,
     "restock_after_inspection": 86400,
     "close_after_refund": 86400,
+    "parcel_lost_after": 7 * 86400,
 }
 
 
@@ -116,6 +121,7 @@ class MappingDef:
     source_file: str = ""
     plan: str = "standard"  # the shop's Shopify plan: its API rate (engine.shopify.plans)
     flow: str = "return"  # the flow (by name) this brand's returns run on
+    parcels_act_on: str = "all_parcels"  # or each_parcel: restock and refund each parcel's items as it arrives
 
     def reason_for(self, code: str) -> ReasonRule:
         """Exact code, then case-insensitive, then the free-text patterns, then the default."""
@@ -197,6 +203,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
         sla_seconds={**DEFAULT_SLA_SECONDS, **{k: parse_duration(v) for k, v in slas.items()}},
         owners={**DEFAULT_OWNERS, **(data.get("exceptions") or {})},
         source_file=doc.file,
+        parcels_act_on=(data.get("parcels") or {}).get("act_on", "all_parcels"),
     )
 
 

@@ -15,7 +15,7 @@ import jmespath
 
 from engine.definitions.mapping import MappingDef
 from engine.errors import PayloadError
-from engine.events import EventItem, ReturnEvent
+from engine.events import EventItem, ParcelRef, ReturnEvent
 
 
 @dataclass
@@ -59,11 +59,35 @@ def _item(raw: Any, mapping: MappingDef, index: int) -> EventItem:
     )
 
 
-def event_id(return_id: str, status: str, occurred_at: str, items: list[EventItem]) -> str:
-    basis = json.dumps(
-        [return_id, status, occurred_at, sorted((i.item_id, i.sku, i.quantity, i.grade or "") for i in items)]
-    )
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+def _parcels(payload: Any, mapping: MappingDef) -> list[ParcelRef]:
+    raw = _field(payload, mapping, "parcels", required=False) or []
+    if not isinstance(raw, list):
+        raise PayloadError(f"parcels: not a list at `{mapping.fields['parcels']}`")
+    parcels = []
+    for index, parcel in enumerate(raw):
+        tracking = jmespath.search(mapping.fields["parcel_tracking"], parcel)
+        if tracking in (None, ""):
+            raise PayloadError(f"parcels[{index}].tracking: nothing at `{mapping.fields['parcel_tracking']}`")
+        items = jmespath.search(mapping.fields["parcel_items"], parcel) or []
+        if not isinstance(items, list):
+            raise PayloadError(f"parcels[{index}].items: not a list at `{mapping.fields['parcel_items']}`")
+        url = jmespath.search(mapping.fields["parcel_url"], parcel)
+        parcels.append(ParcelRef(str(tracking), [str(i) for i in items], str(url) if url else None))
+    return parcels
+
+
+def event_id(return_id: str, status: str, occurred_at: str, items: list[EventItem], parcel: str | None = None) -> str:
+    """A multi-parcel return's milestones are per parcel: the parcel is part of the id (single-parcel ids are
+    unchanged, so a push stored before parcels existed still deduplicates)."""
+    basis: list[Any] = [
+        return_id,
+        status,
+        occurred_at,
+        sorted((i.item_id, i.sku, i.quantity, i.grade or "") for i in items),
+    ]
+    if parcel:
+        basis.append(parcel)
+    return hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:32]
 
 
 def translate(payload: Any, mapping: MappingDef, *, source: str = "push") -> Translation:
@@ -79,20 +103,23 @@ def translate(payload: Any, mapping: MappingDef, *, source: str = "push") -> Tra
     occurred_at = str(_field(payload, mapping, "occurred_at"))
     if kind == "ignore":
         return Translation(None, status)
+    parcels = _parcels(payload, mapping)
+    tracking = _field(payload, mapping, "tracking_number", required=False)
     return Translation(
         ReturnEvent(
-            event_id=event_id(return_id, status, occurred_at, items),
+            event_id=event_id(return_id, status, occurred_at, items, str(tracking) if len(parcels) > 1 else None),
             kind=kind,
             brand=mapping.brand,
             rebound_return_id=return_id,
             order_name=str(_field(payload, mapping, "order_name")),
             occurred_at=occurred_at,
             items=items,
-            tracking_number=_field(payload, mapping, "tracking_number", required=False),
+            tracking_number=tracking,
             tracking_url=_field(payload, mapping, "tracking_url", required=False),
             location=_field(payload, mapping, "location", required=False),
             raw_status=status,
             source=source,
+            parcels=parcels,
         ),
         status,
     )

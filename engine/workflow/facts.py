@@ -15,7 +15,15 @@ with workflow.unsafe.imports_passed_through():
     from engine.events import ReturnEvent
     from engine.money import show
     from engine.refunds import RefundPlan
-    from engine.workflow.messages import AuditEntry, AuditKind, ItemStatus, OperatorAction, ReturnStart, ReturnStatus
+    from engine.workflow.messages import (
+        AuditEntry,
+        AuditKind,
+        ItemStatus,
+        OperatorAction,
+        ParcelStatus,
+        ReturnStart,
+        ReturnStatus,
+    )
 
 NOT_STARTED = "new"  # before the first event: no state of the flow yet (flows may not name a state so)
 
@@ -56,6 +64,13 @@ class ReturnFacts:
     operator_events: int
     budget_waits: int
     mapping_context: dict[str, Any]
+    parcels: dict[str, ParcelStatus]  # by tracking number, when Rebound lists several
+    parcel_seen_rank: int  # the furthest milestone any parcel's events imply (-1: none)
+    parcel_overdue: str | None  # the tracking number of a parcel flagged late
+    parcel_round: int  # acting per parcel: 0, then one more per late parcel
+    settled_items: set[str]  # item ids a finished round has restocked and refunded
+    refunded_items: set[str]  # item ids a refund of ours covers
+    refunds: list[RefundOutcome]  # every refund of ours, one per round
 
     def init_facts(self, start: ReturnStart) -> None:
         self.start = start
@@ -93,6 +108,13 @@ class ReturnFacts:
         self.operator_events = 0
         self.budget_waits = 0
         self.mapping_context = _as_dict(self.mapping)
+        self.parcels = {}
+        self.parcel_seen_rank = -1
+        self.parcel_overdue = None
+        self.parcel_round = 0
+        self.settled_items = set()
+        self.refunded_items = set()
+        self.refunds = []
 
     @property
     def needs_attention(self) -> bool:
@@ -153,6 +175,8 @@ class ReturnFacts:
             audit=list(self.audit),
             finished=self.finished,
             budget_waits=self.budget_waits,
+            parcels=list(self.parcels.values()),
+            refunds=list(self.refunds),
         )
 
     # Provided by the other parts of the workflow class.

@@ -50,13 +50,25 @@ class DispositionOverride:
 
 
 @dataclass
+class ParcelLost:
+    """Give up on a parcel of a multi-parcel return (the carrier lost it): its items count as missing and the
+    return goes on with what arrived."""
+
+    operator: str
+    reason: str
+    tracking_number: str
+
+
+@dataclass
 class OverrideResult:
     message: str
     state: str
     needs_attention: bool
 
 
-AuditKind = Literal["event", "duplicate", "transition", "step", "sla", "hold", "operator", "refused", "ignored"]
+AuditKind = Literal[
+    "event", "duplicate", "transition", "step", "sla", "hold", "operator", "refused", "ignored", "parcel"
+]
 Disposition = Literal["restock", "not_restocked", "processing_required", "missing"]
 
 
@@ -81,6 +93,20 @@ class ItemStatus:
 
 
 @dataclass
+class ParcelStatus:
+    """One parcel of a multi-parcel return: its tracking, its items, when it arrived, which round settled it."""
+
+    tracking_number: str
+    item_ids: list[str] = field(default_factory=list)
+    tracking_url: str | None = None
+    arrived_at: str | None = None  # Rebound's timestamp of the arrival scan
+    attached: bool = False  # its tracking is on a Shopify reverse delivery
+    lost: bool = False  # declared lost by an operator: its items count as missing
+    round: int | None = None  # acting per parcel: the round that settled it (0 the first)
+    reached: int = -1  # the furthest milestone (its rank in the flow) this parcel's own events imply
+
+
+@dataclass
 class ReturnStatus:
     brand: str
     rebound_return_id: str
@@ -102,3 +128,5 @@ class ReturnStatus:
     audit: list[AuditEntry] = field(default_factory=list)
     finished: bool = False
     budget_waits: int = 0  # times a Shopify step handed back its attempt to wait for the shop's budget
+    parcels: list[ParcelStatus] = field(default_factory=list)  # when the return order has several
+    refunds: list[RefundOutcome] = field(default_factory=list)  # each parcel's refund, when acting per parcel

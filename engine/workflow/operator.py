@@ -17,11 +17,18 @@ with workflow.unsafe.imports_passed_through():
     from engine.activities.messages import RefundOutcome
     from engine.definitions.catalog import CATALOG
     from engine.events import ReturnEvent
-    from engine.workflow.facts import NOT_STARTED, ReturnFacts
-    from engine.workflow.messages import Disposition, DispositionOverride, OperatorAction, OverrideResult
+    from engine.workflow.facts import NOT_STARTED
+    from engine.workflow.messages import (
+        Disposition,
+        DispositionOverride,
+        OperatorAction,
+        OverrideResult,
+        ParcelLost,
+    )
+    from engine.workflow.parcels import ParcelTracking
     from engine.workflow.steps import SHOPIFY_DISPOSITION
 
-A = TypeVar("A", OperatorAction, DispositionOverride)
+A = TypeVar("A", OperatorAction, DispositionOverride, ParcelLost)
 REFUND_STEPS = [spec.name for spec in CATALOG.values() if spec.effect == "refund"]
 STOCK_STEPS = {spec.name for spec in CATALOG.values() if spec.effect == "stock"}
 
@@ -38,7 +45,7 @@ def _parse(kind: type[A], payload: Any) -> A:
         raise ValueError(f"input does not fit: {exc}") from None
 
 
-class OperatorOverrides(ReturnFacts):
+class OperatorOverrides(ParcelTracking):
     # ---------------------------------------------------------------- shared checks
 
     def _require(self, action: OperatorAction) -> None:
@@ -236,6 +243,31 @@ class OperatorOverrides(ReturnFacts):
         if allowed is not None and self.state not in allowed and self.state != NOT_STARTED:
             raise ValueError(f"cannot cancel a return that is {self.state} (only from {', '.join(allowed)})")
 
+    @workflow.update(name="parcel_lost")
+    def parcel_lost(self, change: ParcelLost) -> OverrideResult:
+        return self._parcel_lost(change)
+
+    def _parcel_lost(self, change: ParcelLost) -> OverrideResult:
+        parcel = self.parcels[change.tracking_number]
+        parcel.lost = True
+        for item in self.items.values():
+            if item.item_id in parcel.item_ids:
+                item.grade = None  # missing: the mapping's rule for missing items decides stock and money
+        self._log("operator", f"parcel {change.tracking_number} lost: {change.reason}", actor=change.operator)
+        self._parcels_changed()
+        self.wake = True
+        return self._result(f"parcel {change.tracking_number} lost: its items count as missing")
+
+    @parcel_lost.validator
+    def _check_parcel_lost(self, change: ParcelLost) -> None:
+        self._require(OperatorAction(change.operator, change.reason))
+        parcel = self.parcels.get(change.tracking_number)
+        if parcel is None:
+            known = ", ".join(self.parcels) or "none"
+            raise ValueError(f"no parcel {change.tracking_number!r} in this return (parcels: {known})")
+        if parcel.arrived_at is not None or parcel.lost:
+            raise ValueError(f"parcel {change.tracking_number} is {'lost' if parcel.lost else 'in'} already")
+
     def _operator_event(self, kind: str, action: OperatorAction) -> None:
         self._log("operator", f"{kind}: {action.reason}", actor=action.operator)
         self.operator_events += 1
@@ -292,7 +324,12 @@ class OperatorOverrides(ReturnFacts):
     def cancel_signal(self, payload: Any) -> None:
         self._by_signal("cancel", OperatorAction, payload, self._check_cancel, self._cancel)
 
+    @workflow.signal(name="parcel_lost")
+    def parcel_lost_signal(self, payload: Any) -> None:
+        self._by_signal("parcel_lost", ParcelLost, payload, self._check_parcel_lost, self._parcel_lost)
+
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        known = "hold, resume, retry_step, override_disposition, force_refund, skip_refund, mark_received, cancel"
+        known = ("hold, resume, retry_step, override_disposition, force_refund, skip_refund, mark_received, cancel,"
+                 " parcel_lost")  # fmt: skip
         self._log("refused", f"unknown signal {name!r} ignored (overrides: {known})")

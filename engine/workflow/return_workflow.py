@@ -40,7 +40,7 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
             self._log("duplicate", f"{event.kind} {event.event_id} ignored (already applied)")
             return
         self.seen_events.add(event.event_id)
-        if self.flow.is_terminal(self.state):
+        if self.flow.is_terminal(self.state) and not self.awaiting_parcels():
             self._log("ignored", f"{event.kind} from {event.source} recorded; return already {self.state}")
             return
         self._log(
@@ -84,6 +84,8 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
                     break
                 continue
             self.wake = False
+            if self.parcel_sla_due():  # already late (a backdated arrival): no timer for it
+                self._flag_lost_parcel()
             timeout = self._sla_timeout()
             try:
                 await workflow.wait_condition(
@@ -94,9 +96,19 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
         return self.current_status()
 
     def _finished(self) -> bool:
-        return self.flow.is_terminal(self.state) and self.state_complete and self.hold_reason is None
+        return (
+            self.flow.is_terminal(self.state)
+            and self.state_complete
+            and self.hold_reason is None
+            and not self.awaiting_parcels()
+        )
 
     def _apply(self, event: ReturnEvent) -> None:
+        self._apply_event(event)
+        if self.parcels:
+            self._parcels_changed()
+
+    def _apply_event(self, event: ReturnEvent) -> None:
         """Merge what the event tells us, then move the target forward (never backward)."""
         self.order_name = self.order_name or event.order_name
         if event.kind == "registered" and self.registered_at is None:
@@ -105,6 +117,7 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
         if event.tracking_number:
             self.tracking_number = event.tracking_number
             self.tracking_url = event.tracking_url or self.tracking_url
+        self._merge_parcels(event)
         target = self.flow.events.get(event.kind)
         if target is None:
             self._log("ignored", f"no transition for {event.kind} in flow {self.flow.name}")
@@ -119,6 +132,11 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
             self.pending_terminal = target
             return
         rank = self.flow.rank(target)
+        gated = self.gate_for_parcels(rank)
+        if gated < rank:
+            self._log_held(rank, gated)
+            self.target_rank = max(self.target_rank, gated)
+            return
         if rank <= self.target_rank:
             self._log("ignored", f"{event.kind} implies {target}, already reached or requested")
             return
@@ -146,6 +164,8 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
                 if not self.state_complete:  # a step's outcome moved the return
                     continue
             if self.flow.is_terminal(self.state):
+                if self._start_round_if_due():
+                    continue
                 return
             current = self.flow.states.get(self.state)
             if current is not None and current.then:
@@ -185,7 +205,7 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
     async def _run_steps(self, state: StateDef) -> None:
         for call in self._calls(state):
             spec = CATALOG[call.step]
-            key = call.key if spec.scope == "return" else f"{state.name}:{call.key}"
+            key = self.round_key(call.key if spec.scope == "return" else f"{state.name}:{call.key}")
             if key in self.steps_done or not self._when(call):
                 continue
             outcome = await self._run_one(key, call)
@@ -195,6 +215,8 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
                 self._transition(target)
                 return
         self.state_complete = True
+        if self.flow.is_terminal(state.name):
+            self._settle_round()
 
     async def _run_one(self, key: str, call: StepCall) -> str | None:
         try:

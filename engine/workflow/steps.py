@@ -4,6 +4,7 @@ Shopify work itself is in the activities (engine.activities)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -37,14 +38,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from engine.definitions.catalog import CATALOG, StepSpec, render_template
     from engine.definitions.flow import StepCall
-    from engine.definitions.mapping import DEFAULT_SLA_SECONDS
+    from engine.definitions.mapping import DEFAULT_SLA_SECONDS, RefundRules
     from engine.errors import StepFailed
     from engine.events import EventItem
     from engine.money import show
     from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for, refund_lines
     from engine.refunds import RefundPlan
     from engine.shopify.plans import shop_task_queue
-    from engine.workflow.facts import ReturnFacts
+    from engine.workflow.parcels import ParcelTracking
 
 SHOPIFY_DISPOSITION: dict[str, ShopifyDisposition] = {
     "restock": "RESTOCKED",
@@ -56,7 +57,7 @@ NOT_SHOPIFY = {"notify"}  # activities that do not call Shopify run on the retur
 Body = Callable[[StepCall], Awaitable[str | None]]
 
 
-class StepBodies(ReturnFacts):
+class StepBodies(ParcelTracking):
     def step_body(self, name: str) -> Body:
         body: Body = getattr(self, f"step_{name}")
         return body
@@ -159,6 +160,9 @@ class StepBodies(ReturnFacts):
 
     async def step_attach_tracking(self, call: StepCall) -> str | None:
         ret = self._need_return("attach_tracking")
+        if self.parcels:
+            await self._attach_parcels(ret)
+            return None
         if not self.tracking_number:
             self._log("step", "attach_tracking: no tracking number yet")
             return None
@@ -168,6 +172,24 @@ class StepBodies(ReturnFacts):
         )
         self._log("step", f"attach_tracking: {self.tracking_number}")
         return None
+
+    async def _attach_parcels(self, ret: ShopifyReturnRef) -> None:
+        """One reverse delivery per parcel, with the lines packed in it (all of them when Rebound did not say)."""
+        order = self._need_order("attach_tracking")
+        for parcel in self.parcels.values():
+            if parcel.attached:
+                continue
+            lines: dict[str, int] = {}
+            for item in self.items.values():
+                line = order.line_for_sku(item.sku) if item.item_id in parcel.item_ids else None
+                rfo_line = ret.rfo_lines.get(line.fulfillment_line_item_id) if line else None
+                if rfo_line:
+                    lines[rfo_line] = lines.get(rfo_line, 0) + item.quantity
+            request = TrackingInput(self.shop, ret.return_id, ret.rfo_id, parcel.tracking_number, parcel.tracking_url,
+                                    lines)  # fmt: skip
+            await self._call(CATALOG["attach_tracking"], request)
+            parcel.attached = True
+            self._log("step", f"attach_tracking: parcel {parcel.tracking_number} ({sum(lines.values())} unit(s))")
 
     async def step_sync_order_status(self, call: StepCall) -> str | None:
         if self.order is None:
@@ -190,6 +212,10 @@ class StepBodies(ReturnFacts):
         if self.shopify_return is None:
             self._log("step", "close_shopify_return: no Shopify return to close")
             return None
+        if self.awaiting_parcels():
+            waiting = ", ".join(p.tracking_number for p in self.outstanding_parcels())
+            self._log("step", f"close_shopify_return: left open for parcel(s) {waiting}")
+            return None
         ret = self.shopify_return
         await self._call(CATALOG["close_shopify_return"], ReturnRefInput(self.shop, ret.return_id))
         self._log("step", f"close_shopify_return: {ret.name} closed")
@@ -207,22 +233,22 @@ class StepBodies(ReturnFacts):
     async def step_assign_dispositions(self, call: StepCall) -> str | None:
         scale = self.mapping.grade_scale or list(self.mapping.grades)
         best = scale[0] if scale else None
-        for item in self.items.values():
-            if item.sku in self.overridden_skus:
-                continue  # an operator decided this one
+        for item in self.items_in_hand():
+            if item.sku in self.overridden_skus or item.item_id in self.settled_items:
+                continue  # an operator decided this one, or an earlier parcel's round did
             grade = item.grade if item.grade is not None or call.params.get("ungraded") != "best_grade" else best
             outcome = item_outcome(self.mapping, grade, item.reason, graded=True)
             item.disposition = outcome.disposition
             item.location_id = outcome.location_id
             item.refund_percent = outcome.refund_percent
-        summary = ", ".join(f"{i.sku}:{i.grade or '-'}->{i.disposition}" for i in self.items.values())
+        summary = ", ".join(f"{i.sku}:{i.grade or '-'}->{i.disposition}" for i in self.items_in_hand())
         self._log("step", f"assign_dispositions: {summary}")
         return None
 
     async def step_restock_items(self, call: StepCall) -> str | None:
         order, ret = self._need_order("restock_items"), self._need_return("restock_items")
         grouped: dict[tuple[str, ShopifyDisposition, str | None], int] = {}
-        for item in self.items.values():
+        for item in self.items_in_hand():  # every item in hand, each time: Shopify's dispositions make it once
             line = order.line_for_sku(item.sku)
             rfo_line = ret.rfo_lines.get(line.fulfillment_line_item_id) if line else None
             if rfo_line is None or item.disposition is None:
@@ -238,6 +264,7 @@ class StepBodies(ReturnFacts):
             for line in order.lines
             if line.fulfillment_line_item_id in ret.rfo_lines
         }
+        self.restocked = {}
         for disposal in result.applied + result.already_done:
             if disposal.disposition == "RESTOCKED":
                 where = f"{by_rfo_line.get(disposal.rfo_line_id, '?')}@{disposal.location_id}"
@@ -250,30 +277,47 @@ class StepBodies(ReturnFacts):
 
     def plan_refund(self) -> RefundPlan:
         order = self._need_order("issue_refund")
-        facts = item_facts(self.items.values(), order, self.overridden_skus)
+        facts = item_facts(self.items_to_refund(), order, self.overridden_skus)
         graded = self.graded and grades_set_the_refund(self.mapping)  # ungraded: an operator refunding early
-        return refund_for(self.mapping, facts, currency=order.currency, graded=graded, cap=order.net_payment)
+        return refund_for(self.mapping, facts, currency=order.currency, graded=graded, cap=order.net_payment,
+                          rules=self.refund_rules())  # fmt: skip
+
+    def refund_rules(self) -> RefundRules:
+        """The mapping's refund rules; the return-shipping fee is charged once per return, so a later parcel's
+        refund has none when an earlier one charged it."""
+        rules = self.mapping.refund
+        if any(r.plan is not None and Decimal(r.plan.shipping_fee) > 0 for r in self.refunds):
+            return dataclasses.replace(rules, return_shipping_fee="0")
+        return rules
 
     def _refund_request(self, key: str) -> IssueRefundInput:
         """The plan, and what it is made of (the mapping's lines and rules) for Shopify to value it."""
         order = self._need_order("issue_refund")
         assert self.refund_plan is not None
-        facts = item_facts(self.items.values(), order, self.overridden_skus)
+        facts = item_facts(self.items_to_refund(), order, self.overridden_skus)
         graded = self.graded and grades_set_the_refund(self.mapping)
         lines = refund_lines(self.mapping, facts, graded=graded)
         return IssueRefundInput(self.shop, self.start.rebound_return_id, order.order_id, self.refund_plan, key,
-                                self.registered_at or "", lines, self.mapping.refund)  # fmt: skip
+                                self.registered_at or "", lines, self.refund_rules(), self.round_part())  # fmt: skip
 
     async def step_issue_refund(self, call: StepCall) -> str | None:
+        """One refund per return, or per round when acting per parcel (keyed by the parcels it settles)."""
         self.refund_plan = self.plan_refund()
         currency = self.refund_plan.currency
+        covered = {item.item_id for item in self.items_to_refund()}
         if not self.refund_plan.lines or Decimal(self.refund_plan.total) == 0:
-            self.refund = RefundOutcome(status="nothing_to_refund", amount=self.refund_plan.total)
+            outcome = RefundOutcome(status="nothing_to_refund", amount=self.refund_plan.total)
+            self.refund = self.refund or outcome
+            self.refunded_items |= covered
             self._log("step", "issue_refund: nothing refundable under the mapping's rules")
             return None
-        key = f"rebound-refund-{self.start.brand}-{self.start.rebound_return_id}"
-        self.refund = await self._call(CATALOG["issue_refund"], self._refund_request(key), RefundOutcome)
-        outcome = self.refund
+        part = self.round_part()
+        key = f"rebound-refund-{self.start.brand}-{self.start.rebound_return_id}" + (f"-{part}" if part else "")
+        outcome = await self._call(CATALOG["issue_refund"], self._refund_request(key), RefundOutcome)
+        self.refunds.append(outcome)
+        self.refunded_items |= covered
+        if self.refund is None or self.refund.status == "nothing_to_refund":
+            self.refund = outcome
         if outcome.plan is not None:  # as Shopify valued it: tax, discounts, the customer's currency
             self.refund_plan = outcome.plan
             currency = outcome.plan.currency
@@ -285,7 +329,7 @@ class StepBodies(ReturnFacts):
 
     async def step_credit_store_credit_bonus(self, call: StepCall) -> str | None:
         order = self._need_order("credit_store_credit_bonus")
-        plan, refund = self.refund_plan, self.refund
+        plan, refund = self.refund_plan, (self.refunds[-1] if self.refunds else self.refund)
         if plan is None or refund is None or refund.status not in ("issued", "already_issued"):
             self._log("step", "credit_store_credit_bonus: no refund of ours to add a bonus to")
             return None
@@ -293,7 +337,7 @@ class StepBodies(ReturnFacts):
             return None
         since = self.registered_at or order.processed_at
         bonus = BonusInput(self.shop, self.start.rebound_return_id, order.order_id, order.customer_id,
-                           plan.store_credit_bonus, order.currency, since)  # fmt: skip
+                           plan.store_credit_bonus, order.currency, since, self.round_part())  # fmt: skip
         self.bonus = await self._call(CATALOG["credit_store_credit_bonus"], bonus, BonusOutcome)
         self._log(
             "step", f"credit_store_credit_bonus: {self.bonus.status} {show(plan.store_credit_bonus, order.currency)}"

@@ -10,25 +10,34 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from engine.workflow import search
-    from engine.workflow.facts import ReturnFacts
+    from engine.workflow.parcels import ParcelTracking
 
 
-class Visibility(ReturnFacts):
+class Visibility(ParcelTracking):
     def _enter_hold(self, reason: str) -> None:
         self.hold_reason = reason
         self._log("hold", f"needs_attention in {self.state}: {reason}")
         self._upsert()
 
     def _sla_timeout(self) -> timedelta | None:
+        """Until the state's SLA or a late parcel's, whichever is first (None: no timer)."""
+        timers = []
+        deadline = self.parcel_deadline()
+        if deadline is not None:
+            timers.append(max((deadline - workflow.now()).total_seconds(), 0.001))
         state = self.flow.states.get(self.state)
-        if state is None or state.sla is None or self.sla_breached_state == self.state or self.hold_reason:
-            return None
-        elapsed = (workflow.now() - self.state_entered_at).total_seconds()
-        return timedelta(seconds=max(state.sla.within_seconds - elapsed, 0.001))
+        if not (state is None or state.sla is None or self.sla_breached_state == self.state or self.hold_reason):
+            elapsed = (workflow.now() - self.state_entered_at).total_seconds()
+            timers.append(max(state.sla.within_seconds - elapsed, 0.001))
+        return timedelta(seconds=min(timers)) if timers else None
 
     def _sla_breach(self) -> None:
+        if self.parcel_sla_due():
+            self._flag_lost_parcel()
+            return
         state = self.flow.states[self.state]
-        assert state.sla is not None
+        if state.sla is None:
+            return
         self.sla_breached_state = self.state
         self.sla_reason = f"SLA: {state.sla.reason}"
         self._log("sla", f"{self.state}: {state.sla.reason}")
