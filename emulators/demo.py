@@ -324,6 +324,8 @@ async def drift_report(client: Client, store: ShopifyStore, rebound: ReboundEmul
         "the 'missing item in parcel' returns of brands refunding before inspection: CULT (on receipt) and LOUNGE"
         " (Rebound's app, at drop-off) paid for an item the hub then found missing"
     )
+    if any(sc.name == "parcel lost" for sc in scenarios):
+        seeded.append("CASTORE's 'parcel lost' return waits for a parcel that never came")
     return f"drift report (seeded: {'; '.join(seeded)}):\n{drift_table(findings)}"
 
 

@@ -81,7 +81,7 @@ async def test_overrides_as_signals_are_applied_refused_or_recorded_never_droppe
         ("bob", "signal resume refused: operator and reason are required"),
         ("unknown", "signal cancel refused: the input must be a JSON object with operator and reason, not str"),
         ("engine", "unknown signal 'resum' ignored (overrides: hold, resume, retry_step, override_disposition, "
-                   "force_refund, skip_refund, mark_received, cancel)"),
+                   "force_refund, skip_refund, mark_received, cancel, parcel_lost)"),
     ]  # fmt: skip
     assert status.needs_attention and status.state == "requested"
 

@@ -11,8 +11,9 @@ Rules, per brand (SLAs and owners from the brand's mapping):
   or Rebound's grades when the workflow never saw the inspection).
 * refund_overdue - the brand's refund trigger was reached (Rebound's milestone, or the workflow's state) more
   than `refund_after_trigger` ago and neither the workflow nor Shopify shows a refund for the return.
-* duplicate_refund - two refunds for one return: our marker twice, or ours plus an unmarked refund on an order
-  that carries only this return, made after it was registered.
+* duplicate_refund - two refunds for one return: our marker twice (for one parcel, when the brand refunds per
+  parcel), or ours plus an unmarked refund on an order that carries only this return, made after it was
+  registered.
 * manual_refund - an unmarked refund on an engine-touched order, made after a return on it was registered,
   that is not Rebound's app refunding (brands whose refunds the app issues) nor counted as a duplicate.
 * amount_mismatch - Shopify's amount for our refund differs from the workflow's; for app-refunded brands, the
@@ -21,7 +22,9 @@ Rules, per brand (SLAs and owners from the brand's mapping):
   every registered unit, and the inspection then found units missing: money to recover.
 * return_left_open - the Shopify return is OPEN/REQUESTED while the workflow finished (refunded, cancelled,
   rejected) more than `close_after_refund` ago.
-* needs_attention - the workflow is held (or failed) and no other finding explains it.
+* needs_attention - the workflow is held (or failed) and no other finding explains it; a parcel that never came
+  is one (the reason names its tracking number). A return waiting for its other parcels is not checked for
+  restock or refund until they are in.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from engine.activities.shopify import REFUND_MARKER
+from engine.activities.shopify import PARCEL_MARKER, REFUND_MARKER
 from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
 from engine.money import show
@@ -79,6 +82,14 @@ def _marker_ids(note: str) -> list[str]:
         ids.append(rest[:end])
         rest = rest[end + 1 :]
     return ids
+
+
+def _parcel_part(note: str) -> str:
+    """The parcels a per-parcel refund settles ('' for a return's first or only refund)."""
+    if PARCEL_MARKER not in (note or ""):
+        return ""
+    rest = note[note.index(PARCEL_MARKER) + len(PARCEL_MARKER) :]
+    return rest[: rest.find("]")] if "]" in rest else rest
 
 
 class _Context:
@@ -178,9 +189,12 @@ def compare(
                 workflow_state=w.state, reason=reason, workflow_id=w.workflow_id,
             )  # fmt: skip
 
-        if w.state not in ("cancelled", "rejected") and not restock_failed:
+        # A return waiting for its other parcels restocks and refunds nothing yet; a late parcel is the
+        # workflow's own SLA exception (it names the tracking number), reported below as needs_attention.
+        waiting = bool(w.waiting_for_parcels)
+        if w.state not in ("cancelled", "rejected") and not restock_failed and not waiting:
             _restock(ctx, w, ret, order_name)
-        if w.state not in ("cancelled", "rejected"):
+        if w.state not in ("cancelled", "rejected") and not waiting:
             _refund(ctx, w, ret, ours.get(rid, []), order, order_name, consumed)
             _refunded_not_returned(ctx, w, ret, order_name)
         _left_open(ctx, w, order, order_name)
@@ -198,9 +212,13 @@ def compare(
         if w.rebound_return_id in explained:
             continue
         failed = w.run_status not in ("RUNNING", "COMPLETED")
+        reason = w.attention_reason or ""
+        summary = "return held for a person"
+        if w.waiting_for_parcels and reason.startswith("SLA: parcel"):
+            summary = reason.removeprefix("SLA: ").split(" after ")[0]  # "parcel ZZ…2GB not arrived 7d"
         ctx.add(
             "needs_attention", w.rebound_return_id, w.rebound_return_id, order_name,
-            f"workflow {w.run_status.lower()}" if failed else "return held for a person",
+            f"workflow {w.run_status.lower()}" if failed else summary,
             workflow_state=w.state, reason=w.attention_reason, run_status=w.run_status, workflow_id=w.workflow_id,
         )  # fmt: skip
     return ctx.findings
@@ -239,9 +257,9 @@ def _refund(
     consumed: set[str],
 ) -> None:
     rid = w.rebound_return_id
-    cur = ctx.mapping.currency
     refunds = [r for _o, r in marked]
-    if len(refunds) >= 2:
+    cur = next((r.currency for r in refunds if r.currency), ctx.mapping.currency)  # the customer's currency
+    if len(refunds) > w.refund_parts or len({_parcel_part(r.note) for r in refunds}) < len(refunds):
         ctx.add(
             "duplicate_refund", rid, rid, order_name, f"{len(refunds)} refunds carry this return's marker",
             refunds=", ".join(r.id for r in refunds),
@@ -261,23 +279,24 @@ def _refund(
                 other_note=other.note,
             )  # fmt: skip
             return
-    if len(refunds) == 1 and w.refund_status in ("issued", "already_issued"):
-        shopify_amount, engine_amount = _money(refunds[0].amount), _money(w.refund_amount)
+    if refunds and w.refund_status in ("issued", "already_issued"):
+        shopify_amount = sum((_money(r.amount) or Decimal(0) for r in refunds), Decimal(0))
+        engine_amount = _money(w.refund_amount)
         if shopify_amount is not None and engine_amount is not None and shopify_amount != engine_amount:
             ctx.add(
                 "amount_mismatch", rid, rid, order_name,
                 f"Shopify refunded {show(shopify_amount, cur)}, engine {show(engine_amount, cur)}",
-                refund=refunds[0].id, shopify_amount=shopify_amount, engine_amount=engine_amount,
+                refund=", ".join(r.id for r in refunds), shopify_amount=shopify_amount, engine_amount=engine_amount,
             )  # fmt: skip
             return
     if w.refund_status == "verified" and order is not None:
         found = next((r for r in order.refunds if r.id == w.refund_id), None)
-        shopify_amount, planned = _money(found.amount if found else None), _money(w.planned_refund)
-        if shopify_amount is not None and planned is not None and shopify_amount != planned:
+        app_amount, planned = _money(found.amount if found else None), _money(w.planned_refund)
+        if app_amount is not None and planned is not None and app_amount != planned:
             ctx.add(
                 "amount_mismatch", rid, rid, order_name,
-                f"app refunded {show(shopify_amount, cur)}, rules {show(planned, cur)}",
-                refund=w.refund_id, shopify_amount=shopify_amount, expected_amount=planned,
+                f"app refunded {show(app_amount, cur)}, rules {show(planned, cur)}",
+                refund=w.refund_id, shopify_amount=app_amount, expected_amount=planned,
             )  # fmt: skip
             return
     if refunds or w.refund_status in REFUNDED:
@@ -379,7 +398,7 @@ def _manual_refunds(
         rid = preempted[0] if preempted else (rids[0] if len(rids) == 1 else "")
         ctx.add(
             "manual_refund", refund.id, rid, order.name,
-            f"refund of {show(refund.amount, ctx.mapping.currency)} made outside the engine",
+            f"refund of {show(refund.amount, refund.currency or ctx.mapping.currency)} made outside the engine",
             refund=refund.id, amount=refund.amount, created_at=refund.created_at, note=refund.note,
             shopify_order=order.id, preempted_return=preempted[0] if preempted else None,
         )  # fmt: skip

@@ -27,7 +27,7 @@ class ReboundReturn:
     order_name: str
     updated_at: str
     milestones: dict[str, str] = field(default_factory=dict)  # canonical kind -> first occurred_at
-    graded_items: list[ReboundItem] = field(default_factory=list)  # from the inspection, when there is one
+    graded_items: list[ReboundItem] = field(default_factory=list)  # from the inspection(s): one per parcel
     registered_items: list[ReboundItem] = field(default_factory=list)  # what the customer said they sent back
 
     def reached_at(self, milestone: str) -> str | None:
@@ -56,6 +56,7 @@ class ShopifyRefund:
     note: str
     created_at: str
     amount: str
+    currency: str = ""  # the order's presentment currency (the customer's), what refunds are made in
 
 
 @dataclass
@@ -106,6 +107,8 @@ class WorkflowReturn:
     sellable: dict[str, int] = field(default_factory=dict)  # sku -> quantity the mapping sends to stock
     dispositions_known: bool = False
     entered: dict[str, str] = field(default_factory=dict)  # state -> when the workflow entered it
+    waiting_for_parcels: list[str] = field(default_factory=list)  # tracking numbers an all-parcels return awaits
+    refund_parts: int = 1  # refunds of ours it made (one per parcel when its brand refunds per parcel)
 
 
 @dataclass

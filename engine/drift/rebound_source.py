@@ -24,6 +24,7 @@ def summarise(record: dict[str, Any], mapping: MappingDef) -> ReboundReturn:
         order_name="",
         updated_at=str(record.get("updatedAt") or ""),
     )
+    graded: dict[str, list[ReboundItem]] = {}  # per parcel (tracking) for a multi-parcel return; "" otherwise
     for payload in record.get("events") or []:
         try:
             event = translate(payload, mapping, source="pull").event
@@ -37,7 +38,9 @@ def summarise(record: dict[str, Any], mapping: MappingDef) -> ReboundReturn:
         if known is None or (at is not None and at < (parse_time(known) or at)):
             ret.milestones[event.kind] = event.occurred_at
         if event.kind == "inspected":
-            ret.graded_items = [ReboundItem(i.sku, i.quantity, i.grade) for i in event.items]
+            parcel = (event.tracking_number or "") if len(event.parcels) > 1 else ""
+            graded[parcel] = [ReboundItem(i.sku, i.quantity, i.grade) for i in event.items]
+            ret.graded_items = [item for items in graded.values() for item in items]
         elif event.items and (event.kind == "registered" or not ret.registered_items):
             ret.registered_items = [ReboundItem(i.sku, i.quantity) for i in event.items]
     return ret

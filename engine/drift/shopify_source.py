@@ -49,6 +49,7 @@ def _order(obj: dict[str, Any]) -> ShopifyOrder:
             note=r.get("note") or "",
             created_at=r.get("createdAt") or "",
             amount=str(((r.get("totalRefundedSet") or {}).get("presentmentMoney") or {}).get("amount") or "0"),
+            currency=str(((r.get("totalRefundedSet") or {}).get("presentmentMoney") or {}).get("currencyCode") or ""),
         )
         for r in obj.get("refunds") or []
     ]

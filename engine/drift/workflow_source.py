@@ -39,13 +39,21 @@ def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING
         attention_reason=status.attention_reason,
         refund_status=status.refund.status if status.refund else None,
         refund_id=status.refund.refund_id if status.refund else None,
-        refund_amount=status.refund.amount if status.refund else None,
+        refund_amount=(
+            str(sum((Decimal(r.amount) for r in status.refunds), Decimal(0)))
+            if status.refunds
+            else (status.refund.amount if status.refund else None)
+        ),
         planned_refund=_uncapped(status.refund_plan) if status.refund_plan else None,
         shopify_return_id=status.shopify_return.return_id if status.shopify_return else None,
         restocked=restocked,
         sellable=sellable,
         dispositions_known=any(i.disposition is not None for i in status.items),
         entered=entered,
+        waiting_for_parcels=[
+            p.tracking_number for p in status.parcels if p.arrived_at is None and not p.lost and not status.refunds
+        ],
+        refund_parts=max(len(status.refunds), 1),
     )
 
 

@@ -58,6 +58,7 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
         {
             "rfoId": rfo["id"],
             "tracking": {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"},
+            "lines": [],
         },
         version=version,
     )
@@ -135,7 +136,9 @@ async def test_full_return_lifecycle(shop: Shop, version: str) -> None:
     assert stored_refund["amount"] == Decimal("49.90") and stored_refund["lines"] == {"TEE-M": 2}
     [stored_return] = shop.store.returns(shop.domain, shop.order_id)
     assert stored_return["status"] == "CLOSED"
-    assert stored_return["tracking"] == [{"number": "RB123456789GB", "url": "https://track.example/RB123456789GB"}]
+    assert stored_return["tracking"] == [
+        {"number": "RB123456789GB", "url": "https://track.example/RB123456789GB", "lines": {"TEE-M": 2}}
+    ]
 
     synced = await shop.gql("ReturnForSync", {"id": ret["id"]}, version=version)
     rfo_read = synced["data"]["return"]["reverseFulfillmentOrders"]["nodes"][0]
@@ -325,7 +328,7 @@ async def test_dispose_validation(shop: Shop) -> None:
 async def test_reverse_delivery_unknown_rfo(shop: Shop) -> None:
     body = await shop.gql(
         "ReverseDeliveryCreate",
-        {"rfoId": "gid://shopify/ReverseFulfillmentOrder/1", "tracking": {"number": "X"}},
+        {"rfoId": "gid://shopify/ReverseFulfillmentOrder/1", "tracking": {"number": "X"}, "lines": []},
     )
     assert body["data"]["reverseDeliveryCreateWithShipping"] == {
         "reverseDelivery": None,
