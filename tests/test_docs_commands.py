@@ -10,11 +10,11 @@ import shlex
 
 from temporalio.workflow import _Definition
 
-from engine.workflow.messages import DispositionOverride, OperatorAction
+from engine.workflow.messages import DispositionOverride, OperatorAction, ParcelLost
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.paths import REPO_ROOT
 
-ARGUMENTS = {"override_disposition": DispositionOverride}
+ARGUMENTS = {"override_disposition": DispositionOverride, "parcel_lost": ParcelLost}
 
 
 def doc_commands() -> list[list[str]]:
@@ -29,7 +29,7 @@ def doc_commands() -> list[list[str]]:
 def test_docs_show_every_override() -> None:
     names = {cmd[cmd.index("--name") + 1] for cmd in doc_commands()}
     assert names >= {"hold", "resume", "retry_step", "override_disposition", "force_refund", "skip_refund",
-                     "mark_received", "cancel"}  # fmt: skip
+                     "mark_received", "cancel", "parcel_lost"}  # fmt: skip
 
 
 def test_each_documented_command_matches_the_workflow() -> None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.refunds import RefundLineInput, plan_refund
+from engine.activities.messages import OrderSnapshot
+from engine.activities.pricing import priced_plan, rate_of
+from engine.definitions.mapping import RefundRules
+from engine.money import to_money
+from engine.refunds import RefundLineInput, Tender, plan_refund, split_refund
 
 
 def test_full_refund_minus_shipping_fee() -> None:
@@ -75,3 +81,93 @@ def test_invariants(items: list[RefundLineInput], fee: str, restocking: str, cap
     assert fees <= subtotal
     assert total == min(subtotal - fees, cap.quantize(Decimal("0.01"), rounding="ROUND_DOWN"))
     assert all(Decimal(line.amount).as_tuple().exponent == -2 for line in plan.lines)
+
+
+# ------------------------------------------------------------------ split tenders
+
+tenders = st.lists(
+    st.builds(
+        Tender,
+        parent_id=st.uuids().map(str),
+        gateway=st.sampled_from(["gift_card", "shopify_payments", "paypal"]),
+        refundable=st.decimals(0, 500, places=2).map(str),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(tenders, st.decimals(Decimal("0.01"), 1500, places=2), st.sampled_from(["first", "last"]))
+def test_a_split_sums_to_the_refund_never_over_a_payment_gift_cards_in_their_place(
+    payments: list[Tender], total: Decimal, gift_cards: str
+) -> None:
+    available = sum((Decimal(t.refundable) for t in payments), Decimal(0))
+    if total > available:
+        with pytest.raises(ValueError, match="can give back"):
+            split_refund(str(total), payments, gift_cards=gift_cards)
+        return
+    split = split_refund(str(total), payments, gift_cards=gift_cards)
+    assert sum((Decimal(amount) for _, amount in split), Decimal(0)) == total
+    assert all(Decimal(0) < Decimal(amount) <= Decimal(t.refundable) for t, amount in split)
+    # The preferred kind (gift cards when "first", the others when "last") is used up before the other kind.
+    preferred = [t for t in payments if t.gift_card == (gift_cards == "first")]
+    used = {t.parent_id: Decimal(amount) for t, amount in split}
+    if any(not t.gift_card == (gift_cards == "first") for t, _ in split):
+        assert all(used.get(t.parent_id, Decimal(0)) == Decimal(t.refundable) for t in preferred)
+
+
+def test_a_gift_card_first_then_the_card() -> None:
+    card, gift = Tender("c", "shopify_payments", "80.00"), Tender("g", "gift_card", "25.00")
+    assert [(t.gateway, a) for t, a in split_refund("57.04", [card, gift])] == [
+        ("gift_card", "25.00"),
+        ("shopify_payments", "32.04"),
+    ]
+    assert [(t.gateway, a) for t, a in split_refund("57.04", [card, gift], gift_cards="last")] == [
+        ("shopify_payments", "57.04")
+    ]
+
+
+# ------------------------------------------------------------------ presentment money (Shopify's valuation)
+
+
+def suggested(units: list[tuple[str, Decimal, int, Decimal]], rate: Decimal, currency: str) -> dict[str, Any]:
+    """A suggestedRefund answer: each line's subtotal and tax in presentment and shop money."""
+
+    def bag(amount: Decimal) -> dict[str, Any]:
+        return {
+            "presentmentMoney": {"amount": str(amount), "currencyCode": currency},
+            "shopMoney": {"amount": str((amount / rate).quantize(Decimal("0.01"))), "currencyCode": "GBP"},
+        }
+
+    lines = [
+        {"lineItem": {"id": lid}, "quantity": qty, "subtotalSet": bag(price * qty), "totalTaxSet": bag(tax)}
+        for lid, price, qty, tax in units
+    ]
+    total = sum((price * qty + tax for _lid, price, qty, tax in units), Decimal(0))
+    return {"refundLineItems": lines, "amountSet": bag(total), "maximumRefundableSet": bag(Decimal("100000"))}
+
+
+@given(
+    st.lists(
+        st.tuples(st.decimals(1, 300, places=2), st.integers(1, 3), st.decimals(0, 30, places=2)),
+        min_size=1,
+        max_size=4,
+    ),  # fmt: skip
+    st.sampled_from([Decimal("1"), Decimal("1.17"), Decimal("1.27"), Decimal("0.86")]),
+    st.booleans(),
+    st.decimals(0, 5, places=2),
+)
+def test_a_refund_is_planned_in_the_customers_currency(
+    raw: list[tuple[Decimal, int, Decimal]], rate: Decimal, taxes_included: bool, fee: Decimal
+) -> None:
+    units = [(f"gid://shopify/LineItem/{i}", price, qty, tax) for i, (price, qty, tax) in enumerate(raw)]
+    snap = OrderSnapshot("o", "#1", "EUR", "2026-11-01T00:00:00Z", None, None, "100000", taxes_included=taxes_included)
+    lines = [RefundLineInput(lid, f"SKU{lid[-1]}", qty, "0", "100", "customer") for lid, _p, qty, _t in units]
+    rules = RefundRules(trigger="inspected", issuer="engine", return_shipping_fee=str(fee))
+    plan = priced_plan(lines, rules, suggested(units, rate, "EUR"), snap)
+    worth = sum((price * qty + (Decimal(0) if taxes_included else tax) for _l, price, qty, tax in units), Decimal(0))
+    converted = to_money(fee * rate_of(suggested(units, rate, "EUR")), "EUR")
+    assert plan.currency == "EUR"
+    assert abs(converted - to_money(fee * rate, "EUR")) <= Decimal("0.01")  # Shopify's rounded shop money
+    assert Decimal(plan.total) == max(worth - min(converted, worth), Decimal(0))
+    assert Decimal(plan.total).as_tuple().exponent == -2
