@@ -211,3 +211,32 @@ def test_reports(castore: MappingDef) -> None:
     assert '"by_kind": {\n    "unknown_to_engine": 1' in to_json(found)
     assert slack_payload("castore", found)["text"].startswith("Returns drift (castore): 1 new exception(s)")
     assert table([]).startswith("no drift")
+
+
+def test_a_refund_per_parcel_is_not_a_duplicate_but_the_same_parcel_twice_is(mappings: dict[str, MappingDef]) -> None:
+    oliver = mappings["oliver"]
+    second = ShopifyRefund("gid://shopify/Refund/10", f"Rebound return {RID} [rebound-return:{RID}] "
+                           "[rebound-parcels:ZZ2GB]", ago(days=2), "54.00")  # fmt: skip
+    per_parcel = flow(brand="oliver", refund_parts=2, refund_amount="96.05")
+    ret = rebound("registered", "in_transit", "received")
+    assert run(oliver, [ret], [order(OURS, second)], [per_parcel]) == []
+    again = dataclasses.replace(second, id="gid://shopify/Refund/11")
+    found = run(oliver, [ret], [order(OURS, second, again)], [per_parcel])
+    assert kinds(found) == [("duplicate_refund", "finance")]
+
+
+def test_a_return_waiting_for_a_parcel_is_not_overdue_its_late_parcel_is_named(castore: MappingDef) -> None:
+    """One parcel inspected four days ago, the other not in: no restock or refund is due yet; the workflow's
+    SLA for the late parcel is what ops see."""
+    reason = "SLA: parcel ZZ2GB not arrived 7d after parcel ZZ1GB did (2026-11-22): chase the carrier"
+    waiting = flow(state="in_transit", refund_status=None, refund_id=None, refund_amount=None, restocked={},
+                   sellable={}, dispositions_known=False, waiting_for_parcels=["ZZ2GB"], needs_attention=True,
+                   attention_reason=reason)  # fmt: skip
+    ret = rebound("registered", "in_transit", "received", "inspected")
+    found = run(castore, [ret], [order(status="OPEN")], [waiting])
+    assert [(f.kind, f.summary) for f in found] == [("needs_attention", "parcel ZZ2GB not arrived 7d")]
+    not_waiting = dataclasses.replace(waiting, waiting_for_parcels=[], needs_attention=False, attention_reason=None)
+    assert {f.kind for f in run(castore, [ret], [order(status="OPEN")], [not_waiting])} == {
+        "received_not_restocked",
+        "refund_overdue",
+    }

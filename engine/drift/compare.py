@@ -33,13 +33,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from engine.activities.shopify import PARCEL_MARKER, REFUND_MARKER
 from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
+from engine.drift.markers import marker_ids as _marker_ids
+from engine.drift.markers import parcel_part as _parcel_part
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
 from engine.money import show
 from engine.outcomes import grades_set_the_refund
 
-MARKER = REFUND_MARKER
 REFUNDED = {"issued", "already_issued", "verified", "preempted", "nothing_to_refund"}
 PAID = REFUNDED - {"nothing_to_refund"}
 FINISHED = {"refunded", "cancelled", "rejected"}
@@ -69,27 +69,6 @@ def _money(text: str | None) -> Decimal | None:
         return Decimal(str(text)) if text not in (None, "") else None
     except InvalidOperation:
         return None
-
-
-def _marker_ids(note: str) -> list[str]:
-    ids = []
-    rest = note or ""
-    while MARKER in rest:
-        rest = rest[rest.index(MARKER) + len(MARKER) :]
-        end = rest.find("]")
-        if end < 0:
-            break
-        ids.append(rest[:end])
-        rest = rest[end + 1 :]
-    return ids
-
-
-def _parcel_part(note: str) -> str:
-    """The parcels a per-parcel refund settles ('' for a return's first or only refund)."""
-    if PARCEL_MARKER not in (note or ""):
-        return ""
-    rest = note[note.index(PARCEL_MARKER) + len(PARCEL_MARKER) :]
-    return rest[: rest.find("]")] if "]" in rest else rest
 
 
 class _Context:
