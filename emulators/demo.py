@@ -220,6 +220,32 @@ def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios:
     return problems
 
 
+def money_ledger(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> str:
+    """What Shopify recorded for the returns whose money is not one card in the shop's currency: each refund's
+    transactions, in the customer's currency and the shop's."""
+    lines = ["refund transactions Shopify recorded (orders in another currency, split payments, several returns or"
+             " parcels):"]  # fmt: skip
+    for sc in scenarios:
+        mapping = mappings[sc.brand]
+        plain = not (sc.money.presentment_currency or sc.money.payments or not sc.money.taxes_included)
+        if (plain and not sc.same_order_as and sc.expected_refunds == 1) or mapping.refund.issuer != "engine":
+            continue
+        order_id = store.find_order_id(mapping.shop_domain, sc.order_name)
+        marker = f"[rebound-return:{sc.rebound_return_id}]"
+        for refund in store.refunds(mapping.shop_domain, order_id) if order_id else []:
+            if marker not in (refund["note"] or ""):
+                continue
+            paid = " + ".join(f"{show(amount, refund['currency'])} to {gateway}" for gateway, amount in
+                              refund["transactions"])  # fmt: skip
+            shop = (
+                f" (shop: {show(refund['shop_amount'], mapping.currency)})"
+                if refund["currency"] != mapping.currency
+                else ""
+            )
+            lines.append(f"  {sc.order_name} {sc.name}: {refund['id']} {paid}{shop}")
+    return "\n".join(lines)
+
+
 def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     names = {loc.id: loc.name for m in mappings.values() for loc in m.locations.values()}
     rows = [("return", "brand", "order", "scenario", "state", "restocked", "refund", "check")]
@@ -430,6 +456,8 @@ async def run_demo(
                 stock_problems = check_stock(emulator.store, mappings, scenarios)
                 print()
                 print(render(outcomes, mappings))
+                print()
+                print(money_ledger(emulator.store, mappings, scenarios))
                 print()
                 failed = [o for o in outcomes if o.problems]
                 refunds = sum(

@@ -54,3 +54,22 @@ async def test_fresh_history_with_duplicates_and_reordering_replays(harness: Har
         (HISTORIES / f"{name}.json").write_text(history.to_json())
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+async def test_fresh_history_of_a_return_in_two_parcels_replays(harness: Harness) -> None:
+    """Oliver Bonas acts per parcel: two rounds, two refunds, in one history."""
+    b = harness.builder
+    sc = b.new("replay parcels", "oliver", lines=2, quantity=1)
+    b.returned(sc, 0, 1, "A")
+    b.returned(sc, 1, 1, "A")
+    b.in_parcels(sc, [0], [1], late_days=(0, 2))
+    b.parcel_lifecycle(sc, graded=False)
+    harness.seed(sc)
+    await harness.push_all(sc)
+    status = await harness.wait_for(sc, lambda s: s.finished and len(s.refunds) == 2, timeout=30)
+    assert status.finished and len(status.refunds) == 2
+    history = await handle_for(harness.client, sc.brand, sc.rebound_return_id).fetch_history()
+    if name := os.environ.get("RECORD_PARCEL_HISTORY"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None

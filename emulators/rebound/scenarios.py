@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.definitions.mapping import MappingDef
-from engine.money import to_money
+from engine.money import quantum, to_money
 
 
 @dataclass
@@ -320,7 +320,7 @@ class ScenarioBuilder:
             grade_percent = Decimal(100) if before_inspection else Decimal(mapping.grade_for(unit.grade).refund_percent)
             subtotal += to_money(prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, currency)
             customer_fault = customer_fault or reason.fault == "customer"
-        fee = Decimal(mapping.refund.return_shipping_fee) * money.exchange_rate
+        fee = Decimal(mapping.refund.return_shipping_fee) * implied_rate(sc, mapping.currency)
         fee = to_money(fee, currency) if customer_fault and subtotal > 0 else Decimal(0)
         left = order_total(sc) - refunded_before
         sc.expected_refund = to_money(min(max(subtotal - fee, Decimal(0)), left), currency)
@@ -332,10 +332,15 @@ class ScenarioBuilder:
 
     @staticmethod
     def _unit_value(price: Decimal, money: OrderMoney, currency: str) -> Decimal:
-        return price if money.taxes_included else price + to_money(price * money.tax_rate, currency)
+        return price if money.taxes_included else price + tax_on(price, money.tax_rate, currency)
 
 
 SHIPPING = Decimal("3.95")  # every demo order's shipping, in its presentment currency
+
+
+def tax_on(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """Tax added on top of a price, rounded as the Shopify emulator rounds a line's tax (half to even)."""
+    return (amount * rate).quantize(quantum(currency))
 
 
 def order_total(sc: Scenario) -> Decimal:
@@ -345,9 +350,15 @@ def order_total(sc: Scenario) -> Decimal:
     lines = sum((line.unit_price * line.quantity for line in sc.order_lines), Decimal(0))
     tax = Decimal(0)
     if not money.taxes_included:
-        tax = sum((to_money(line.unit_price * line.quantity * money.tax_rate, currency) for line in sc.order_lines),
+        tax = sum((tax_on(line.unit_price * line.quantity, money.tax_rate, currency) for line in sc.order_lines),
                   Decimal(0))  # fmt: skip
     return lines + tax + SHIPPING
+
+
+def implied_rate(sc: Scenario, shop_currency: str) -> Decimal:
+    """The rate the order's own totals show (Shopify keeps the shop amount rounded to the cent)."""
+    total = order_total(sc)
+    return total / (total / sc.money.exchange_rate).quantize(quantum(shop_currency))
 
 
 def payment_amounts(sc: Scenario) -> list[tuple[str, Decimal]]:

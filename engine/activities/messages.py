@@ -52,6 +52,9 @@ class OrderSnapshot:
     shop_currency: str = ""  # the shop's, when it differs (a EUR order on a GBP shop)
     taxes_included: bool = True
     payments: list[Payment] = field(default_factory=list)
+    # Presentment units per shop unit, as the order's own totals show them (its total in the customer's currency
+    # over its total in the shop's): Shopify does not expose the rate itself. "" for orders seen before this.
+    rate: str = ""
 
     def line_for_sku(self, sku: str) -> OrderLine | None:
         return next((line for line in self.lines if line.sku == sku), None)

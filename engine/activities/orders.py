@@ -55,6 +55,9 @@ def snapshot(order: dict[str, Any]) -> OrderSnapshot:
         for t in sales
     ]  # fmt: skip
     presentment = order.get("presentmentCurrencyCode") or order["currencyCode"]
+    total = order.get("totalPriceSet") or {}
+    shop_total = Decimal(str((total.get("shopMoney") or {}).get("amount") or "0"))
+    presentment_total = Decimal(str((total.get("presentmentMoney") or {}).get("amount") or "0"))
     return OrderSnapshot(
         order_id=order["id"],
         name=order["name"],
@@ -68,6 +71,7 @@ def snapshot(order: dict[str, Any]) -> OrderSnapshot:
         shop_currency=order["currencyCode"],
         taxes_included=bool(order.get("taxesIncluded", True)),
         payments=payments,
+        rate=str(presentment_total / shop_total) if shop_total > 0 else "",
     )
 
 

@@ -31,8 +31,9 @@ def priced_plan(
     lines: list[RefundLineInput], rules: RefundRules, suggested: dict[str, Any], snap: OrderSnapshot
 ) -> RefundPlan:
     """The mapping's lines at Shopify's value per unit (tax added when prices exclude it), fees converted to the
-    customer's currency at the order's rate, rounded with the mapping's rounding; capped at what the order can
-    still give back."""
+    customer's currency at the order's rate (its totals' ratio: the most exact figure Shopify gives; the refund's
+    own when the order's is unknown), rounded with the mapping's rounding; capped at what the order can still give
+    back."""
     worth: dict[str, tuple[Decimal, int]] = {}
     for line in suggested.get("refundLineItems") or []:
         value = _presentment(line.get("subtotalSet"))
@@ -45,7 +46,7 @@ def priced_plan(
         unit = value / quantity if quantity else Decimal(0)
         priced.append(RefundLineInput(line.line_item_id, line.sku, line.quantity, str(unit), line.refund_percent,
                                       line.fault))  # fmt: skip
-    rate = rate_of(suggested)
+    rate = Decimal(snap.rate) if snap.rate else rate_of(suggested)
     fee = to_money(Decimal(rules.return_shipping_fee) * rate, snap.currency, rules.rounding)
     cap = min(
         Decimal(snap.net_payment), _presentment(suggested.get("maximumRefundableSet")) or Decimal(snap.net_payment)
