@@ -4,7 +4,7 @@ interpreter can run."""
 from __future__ import annotations
 
 from engine.definitions.catalog import CATALOG
-from engine.workflow.steps import StepBodies
+from engine.workflow.return_workflow import ReturnWorkflow
 from tests.paths import REPO_ROOT
 
 
@@ -23,5 +23,5 @@ def test_every_catalog_step_has_a_body_and_every_activity_is_registered() -> Non
 
     registered = {fn.__temporal_activity_definition.name for fn in ShopifyActivities(Settings(), None).all()}  # type: ignore[arg-type,attr-defined]
     for name, spec in CATALOG.items():
-        assert callable(getattr(StepBodies, f"step_{name}", None)), name
+        assert callable(getattr(ReturnWorkflow, f"step_{name}", None)), name
         assert spec.activity is None or spec.activity in registered, (name, spec.activity)

@@ -13,6 +13,7 @@ from engine.definitions.mapping import MappingDef
 from engine.events import ReturnEvent
 from engine.workflow.messages import ReturnStart, ReturnStatus, workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow
+from engine.workflow.summaries import start_details, start_summary
 
 
 @dataclass
@@ -44,6 +45,8 @@ async def deliver(
             start_signal_args=[event],
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=start_summary(event),
+            static_details=start_details(event, flow, mapping),
         )
     except WorkflowAlreadyStartedError:
         # Only a closed workflow conflicts (a running one is signalled): the return has finished and lingered

@@ -152,6 +152,7 @@ class ReturnFacts:
 
     def _log(self, kind: AuditKind, detail: str, actor: str = "engine") -> None:
         self.audit.append(AuditEntry(workflow.now().isoformat(), kind, detail, actor))
+        self._show()
 
     def current_status(self) -> ReturnStatus:
         return ReturnStatus(
@@ -181,6 +182,9 @@ class ReturnFacts:
 
     # Provided by the other parts of the workflow class.
     def _upsert(self) -> None:
+        raise NotImplementedError
+
+    def _show(self) -> None:
         raise NotImplementedError
 
     def _enter_hold(self, reason: str) -> None:

@@ -24,12 +24,12 @@ with workflow.unsafe.imports_passed_through():
     from engine.workflow.facts import NOT_STARTED
     from engine.workflow.messages import ItemStatus, ReturnStart, ReturnStatus
     from engine.workflow.operator import OperatorOverrides
-    from engine.workflow.steps import StepBodies
+    from engine.workflow.refund_steps import RefundSteps
     from engine.workflow.visibility import Visibility
 
 
 @workflow.defn(name="Return")
-class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
+class ReturnWorkflow(OperatorOverrides, RefundSteps, Visibility):
     @workflow.init
     def __init__(self, start: ReturnStart) -> None:
         self.init_facts(start)
@@ -75,6 +75,7 @@ class ReturnWorkflow(OperatorOverrides, StepBodies, Visibility):
             if self._finished():
                 if self.finished_at is None:
                     self.finished_at = workflow.now()
+                    self._show()
                 remaining = self.flow.linger_seconds - (workflow.now() - self.finished_at).total_seconds()
                 if remaining <= 0:
                     break

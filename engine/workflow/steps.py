@@ -4,10 +4,8 @@ Shopify work itself is in the activities (engine.activities)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -16,18 +14,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from engine.activities.messages import (
-        BonusInput,
-        BonusOutcome,
         CreateReturnInput,
         Disposal,
         DisposeInput,
         DisposeResult,
-        IssueRefundInput,
         NotifyInput,
         OrderNoteInput,
         OrderStatusInput,
         OrderTagInput,
-        RefundOutcome,
         ReturnLineRequest,
         ReturnRefInput,
         ShopifyDisposition,
@@ -38,12 +32,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from engine.definitions.catalog import CATALOG, StepSpec, render_template
     from engine.definitions.flow import StepCall
-    from engine.definitions.mapping import DEFAULT_SLA_SECONDS, RefundRules
     from engine.errors import StepFailed
     from engine.events import EventItem
-    from engine.money import show
-    from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for, refund_lines
-    from engine.refunds import RefundPlan
+    from engine.outcomes import item_outcome
     from engine.shopify.plans import shop_task_queue
     from engine.workflow.parcels import ParcelTracking
 
@@ -62,7 +53,7 @@ class StepBodies(ParcelTracking):
         body: Body = getattr(self, f"step_{name}")
         return body
 
-    async def _call(self, spec: StepSpec, arg: Any, result_type: type | None = None) -> Any:
+    async def _call(self, spec: StepSpec, arg: Any, result_type: type | None = None, summary: str = "") -> Any:
         """Run the step's activity. Waiting for the shop's cost budget is not a failure: the activity gives up its
         attempt (ShopifyThrottled, with how long to wait) and the workflow sleeps on a durable timer, so a backlog
         drains at the bucket's rate instead of exhausting retries into needs_attention."""
@@ -76,6 +67,7 @@ class StepBodies(ParcelTracking):
                     arg,
                     result_type=result_type,
                     task_queue=queue,
+                    summary=summary or spec.activity,  # the UI's line for this call (no customer data)
                     priority=Priority(priority_key=spec.priority),
                     start_to_close_timeout=timedelta(seconds=self.start.activity_timeout_seconds),
                     retry_policy=RetryPolicy(
@@ -120,6 +112,7 @@ class StepBodies(ParcelTracking):
                 check_refundable=self.mapping.refund.issuer == "engine",
             ),
             ValidateOrderResult,
+            f"validate order {self.order_name}",
         )
         self.order = result.order
         if not result.valid:
@@ -152,6 +145,7 @@ class StepBodies(ParcelTracking):
             CATALOG["create_shopify_return"],
             CreateReturnInput(self.shop, self.start.rebound_return_id, order.order_id, lines, requested_at),
             ShopifyReturnRef,
+            f"returnCreate {sum(line.quantity for line in lines)} unit(s) on {order.name}",
         )
         self.shopify_return = ref
         self._log("step", f"create_shopify_return: {'adopted existing' if ref.adopted else 'created'} {ref.name}")
@@ -169,6 +163,8 @@ class StepBodies(ParcelTracking):
         await self._call(
             CATALOG["attach_tracking"],
             TrackingInput(self.shop, ret.return_id, ret.rfo_id, self.tracking_number, self.tracking_url),
+            None,
+            f"tracking {self.tracking_number}",
         )
         self._log("step", f"attach_tracking: {self.tracking_number}")
         return None
@@ -187,7 +183,7 @@ class StepBodies(ParcelTracking):
                     lines[rfo_line] = lines.get(rfo_line, 0) + item.quantity
             request = TrackingInput(self.shop, ret.return_id, ret.rfo_id, parcel.tracking_number, parcel.tracking_url,
                                     lines)  # fmt: skip
-            await self._call(CATALOG["attach_tracking"], request)
+            await self._call(CATALOG["attach_tracking"], request, None, f"tracking {parcel.tracking_number}")
             parcel.attached = True
             self._log("step", f"attach_tracking: parcel {parcel.tracking_number} ({sum(lines.values())} unit(s))")
 
@@ -205,6 +201,8 @@ class StepBodies(ParcelTracking):
                 tracking_number=self.tracking_number,
                 refund_id=self.refund.refund_id if self.refund else None,
             ),
+            None,
+            f"order status: {self.state}",
         )
         return None
 
@@ -217,14 +215,16 @@ class StepBodies(ParcelTracking):
             self._log("step", f"close_shopify_return: left open for parcel(s) {waiting}")
             return None
         ret = self.shopify_return
-        await self._call(CATALOG["close_shopify_return"], ReturnRefInput(self.shop, ret.return_id))
+        await self._call(CATALOG["close_shopify_return"], ReturnRefInput(self.shop, ret.return_id), None,
+                         f"returnClose {ret.name}")  # fmt: skip
         self._log("step", f"close_shopify_return: {ret.name} closed")
         return None
 
     async def step_cancel_shopify_return(self, call: StepCall) -> str | None:
         if self.shopify_return is None:
             return None
-        await self._call(CATALOG["cancel_shopify_return"], ReturnRefInput(self.shop, self.shopify_return.return_id))
+        await self._call(CATALOG["cancel_shopify_return"], ReturnRefInput(self.shop, self.shopify_return.return_id),
+                         None, f"returnCancel {self.shopify_return.name}")  # fmt: skip
         self._log("step", f"cancel_shopify_return: {self.shopify_return.name} cancelled")
         return None
 
@@ -257,7 +257,10 @@ class StepBodies(ParcelTracking):
             grouped[key] = grouped.get(key, 0) + item.quantity
         disposals = [Disposal(rfo, qty, kind, loc) for (rfo, kind, loc), qty in grouped.items()]
         result: DisposeResult = await self._call(
-            CATALOG["restock_items"], DisposeInput(self.shop, ret.return_id, disposals), DisposeResult
+            CATALOG["restock_items"],
+            DisposeInput(self.shop, ret.return_id, disposals),
+            DisposeResult,
+            self._dispose_summary(disposals),
         )
         by_rfo_line = {
             ret.rfo_lines[line.fulfillment_line_item_id]: line.sku
@@ -273,108 +276,29 @@ class StepBodies(ParcelTracking):
         self._log("step", f"restock_items: {applied} disposition(s) applied, {already} already in Shopify")
         return None
 
-    # ---------------------------------------------------------------- money
-
-    def plan_refund(self) -> RefundPlan:
-        order = self._need_order("issue_refund")
-        facts = item_facts(self.items_to_refund(), order, self.overridden_skus)
-        graded = self.graded and grades_set_the_refund(self.mapping)  # ungraded: an operator refunding early
-        return refund_for(self.mapping, facts, currency=order.currency, graded=graded, cap=order.net_payment,
-                          rules=self.refund_rules())  # fmt: skip
-
-    def refund_rules(self) -> RefundRules:
-        """The mapping's refund rules; the return-shipping fee is charged once per return, so a later parcel's
-        refund has none when an earlier one charged it."""
-        rules = self.mapping.refund
-        if any(r.plan is not None and Decimal(r.plan.shipping_fee) > 0 for r in self.refunds):
-            return dataclasses.replace(rules, return_shipping_fee="0")
-        return rules
-
-    def _refund_request(self, key: str) -> IssueRefundInput:
-        """The plan, and what it is made of (the mapping's lines and rules) for Shopify to value it."""
-        order = self._need_order("issue_refund")
-        assert self.refund_plan is not None
-        facts = item_facts(self.items_to_refund(), order, self.overridden_skus)
-        graded = self.graded and grades_set_the_refund(self.mapping)
-        lines = refund_lines(self.mapping, facts, graded=graded)
-        return IssueRefundInput(self.shop, self.start.rebound_return_id, order.order_id, self.refund_plan, key,
-                                self.registered_at or "", lines, self.refund_rules(), self.round_part())  # fmt: skip
-
-    async def step_issue_refund(self, call: StepCall) -> str | None:
-        """One refund per return, or per round when acting per parcel (keyed by the parcels it settles)."""
-        self.refund_plan = self.plan_refund()
-        currency = self.refund_plan.currency
-        covered = {item.item_id for item in self.items_to_refund()}
-        if not self.refund_plan.lines or Decimal(self.refund_plan.total) == 0:
-            outcome = RefundOutcome(status="nothing_to_refund", amount=self.refund_plan.total)
-            self.refund = self.refund or outcome
-            self.refunded_items |= covered
-            self._log("step", "issue_refund: nothing refundable under the mapping's rules")
-            return None
-        part = self.round_part()
-        key = f"rebound-refund-{self.start.brand}-{self.start.rebound_return_id}" + (f"-{part}" if part else "")
-        outcome = await self._call(CATALOG["issue_refund"], self._refund_request(key), RefundOutcome)
-        self.refunds.append(outcome)
-        self.refunded_items |= covered
-        if self.refund is None or self.refund.status == "nothing_to_refund":
-            self.refund = outcome
-        if outcome.plan is not None:  # as Shopify valued it: tax, discounts, the customer's currency
-            self.refund_plan = outcome.plan
-            currency = outcome.plan.currency
-        self._log("step", f"issue_refund: {outcome.status} {show(outcome.amount, currency)} {outcome.detail}".rstrip())
-        if outcome.status == "preempted":
-            self.sla_reason = f"finance: refund pre-empted by a refund already in Shopify ({outcome.detail})"
-            self._upsert()
-        return None
-
-    async def step_credit_store_credit_bonus(self, call: StepCall) -> str | None:
-        order = self._need_order("credit_store_credit_bonus")
-        plan, refund = self.refund_plan, (self.refunds[-1] if self.refunds else self.refund)
-        if plan is None or refund is None or refund.status not in ("issued", "already_issued"):
-            self._log("step", "credit_store_credit_bonus: no refund of ours to add a bonus to")
-            return None
-        if Decimal(plan.store_credit_bonus) == 0:
-            return None
-        since = self.registered_at or order.processed_at
-        bonus = BonusInput(self.shop, self.start.rebound_return_id, order.order_id, order.customer_id,
-                           plan.store_credit_bonus, order.currency, since, self.round_part())  # fmt: skip
-        self.bonus = await self._call(CATALOG["credit_store_credit_bonus"], bonus, BonusOutcome)
-        self._log(
-            "step", f"credit_store_credit_bonus: {self.bonus.status} {show(plan.store_credit_bonus, order.currency)}"
-        )
-        return None
-
-    async def step_verify_refund(self, call: StepCall) -> str | None:
-        """Rebound's app refunds on its own clock: look again with growing pauses until the brand's SLA has
-        passed; only then is a missing refund a finance exception."""
-        self.refund_plan = self.plan_refund()
-        sla = self.mapping.sla_seconds.get("refund_after_trigger", DEFAULT_SLA_SECONDS["refund_after_trigger"])
-        deadline = workflow.now() + timedelta(seconds=sla)
-        pause = timedelta(seconds=30)
-        while True:
-            outcome: RefundOutcome = await self._call(CATALOG["verify_refund"], self._refund_request(""), RefundOutcome)
-            if outcome.status != "not_found" or workflow.now() + pause > deadline:
-                break
-            await workflow.sleep(pause)
-            pause = min(pause * 2, timedelta(hours=1))
-        self.refund = outcome
-        if outcome.status == "not_found":
-            self.sla_reason = "finance: refund by Rebound's app not found in Shopify within the SLA"
-            self._upsert()
-        self._log("step", f"verify_refund: {outcome.status} {show(outcome.amount, self.refund_plan.currency)}")
-        return None
+    def _dispose_summary(self, disposals: list[Disposal]) -> str:
+        """`dispose 2 → Castore DC (Manchester), 1 not restocked`."""
+        names = {loc.id: loc.name for loc in self.mapping.locations.values()}
+        parts: dict[str, int] = {}
+        for d in disposals:
+            where = f"→ {names.get(d.location_id or '', d.location_id)}" if d.disposition == "RESTOCKED" else (
+                d.disposition.lower().replace("_", " "))  # fmt: skip
+            parts[where] = parts.get(where, 0) + d.quantity
+        return "dispose " + ", ".join(f"{qty} {where}" for where, qty in parts.items())
 
     # ---------------------------------------------------------------- tags, notes, notifications
 
     async def step_tag_order(self, call: StepCall) -> str | None:
         order = self._need_order("tag_order")
-        await self._call(CATALOG["tag_order"], OrderTagInput(self.shop, order.order_id, str(call.params["tag"])))
+        await self._call(CATALOG["tag_order"], OrderTagInput(self.shop, order.order_id, str(call.params["tag"])), None,
+                         f"tagsAdd {call.params['tag']}")  # fmt: skip
         self._log("step", f"tag_order: {call.params['tag']}")
         return None
 
     async def step_untag_order(self, call: StepCall) -> str | None:
         order = self._need_order("untag_order")
-        await self._call(CATALOG["untag_order"], OrderTagInput(self.shop, order.order_id, str(call.params["tag"])))
+        await self._call(CATALOG["untag_order"], OrderTagInput(self.shop, order.order_id, str(call.params["tag"])),
+                         None, f"tagsRemove {call.params['tag']}")  # fmt: skip
         self._log("step", f"untag_order: {call.params['tag']}")
         return None
 
@@ -390,6 +314,6 @@ class StepBodies(ParcelTracking):
         facts = self.template_facts()
         message = render_template(str(call.params["message"]), facts)
         request = NotifyInput(str(call.params["url_env"]), str(call.params.get("format", "json")), message, facts)
-        await self._call(CATALOG["notify"], request)
+        await self._call(CATALOG["notify"], request, None, f"notify {call.params['url_env']}")
         self._log("step", f"notify {call.params['url_env']}: {message}")
         return None

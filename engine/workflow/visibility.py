@@ -10,7 +10,9 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from engine.workflow import search
+    from engine.workflow.facts import NOT_STARTED
     from engine.workflow.parcels import ParcelTracking
+    from engine.workflow.summaries import current_details
 
 
 class Visibility(ParcelTracking):
@@ -42,6 +44,30 @@ class Visibility(ParcelTracking):
         self.sla_reason = f"SLA: {state.sla.reason}"
         self._log("sla", f"{self.state}: {state.sla.reason}")
         self._upsert()
+
+    def _show(self) -> None:
+        """The UI's Current Details (Markdown), kept with every audit entry: not a command, replay-safe."""
+        workflow.set_current_details(current_details(self.current_status(), self.mapping, awaiting=self.awaiting()))
+
+    def awaiting(self) -> str | None:
+        """What the return waits for next and until when its state's SLA runs, in words."""
+        outstanding = self.outstanding_parcels()
+        if self.flow.is_terminal(self.state):
+            return f"parcel(s) {', '.join(p.tracking_number for p in outstanding)}" if outstanding else None
+        if self.hold_reason:
+            return "a person: resume, retry_step or another override"
+        if self.state == NOT_STARTED:
+            return "the first event from Rebound"
+        upcoming = "the next milestone"
+        if self.state in self.flow.milestones and self.flow.rank(self.state) + 1 < len(self.flow.milestones):
+            upcoming = self.flow.milestones[self.flow.rank(self.state) + 1]
+        if outstanding:
+            upcoming += f" (parcel(s) {', '.join(p.tracking_number for p in outstanding)} still to come)"
+        state = self.flow.states.get(self.state)
+        if state is not None and state.sla is not None:
+            due = self.state_entered_at + timedelta(seconds=state.sla.within_seconds)
+            upcoming += f"; SLA {due.strftime('%Y-%m-%d %H:%M')} UTC ({state.sla.reason})"
+        return upcoming
 
     def _upsert(self) -> None:
         if not self.start.search_attributes:
