@@ -66,7 +66,10 @@ def _devserver(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         server = await start_dev_server(
-            Settings.from_env().data_dir / "temporal.db", port=args.port, ui_port=args.ui_port
+            Settings.from_env().data_dir / "temporal.db",
+            port=args.port,
+            ui_port=args.ui_port,
+            codec_endpoint=args.ui_codec_endpoint,
         )
         print(f"Temporal dev server on {server.address}, UI {server.ui_url}; Ctrl-C to stop", flush=True)
         try:
@@ -78,6 +81,36 @@ def _devserver(args: argparse.Namespace) -> int:
         asyncio.run(serve())
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    return 0
+
+
+def _codec_server(args: argparse.Namespace) -> int:
+    import signal
+
+    import uvicorn
+
+    from engine.errors import ConfigError
+    from engine.temporal.codec import load_keys, new_key
+    from engine.temporal.codec_server import create_codec_app
+
+    if args.new_key:
+        print(new_key())
+        return 0
+    try:
+        keys = load_keys()
+    except ConfigError as err:
+        print(f"returns codec-server: {err}", file=sys.stderr)
+        return 2
+    token = os.environ.get("RETURNS_CODEC_TOKEN", "")
+    if keys is None or not token:
+        print("returns codec-server: set RETURNS_CODEC_KEYS (or RETURNS_CODEC_KEYS_FILE) and RETURNS_CODEC_TOKEN",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: None)
+    origins = args.ui_origin or os.environ.get("RETURNS_CODEC_UI_ORIGINS", "http://127.0.0.1:8233").split(",")
+    app = create_codec_app(keys, token=token, ui_origins=[o.strip() for o in origins if o.strip()])
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", server_header=False)
     return 0
 
 
@@ -135,7 +168,25 @@ def add_commands(sub: Any) -> None:
     dev = sub.add_parser("devserver", help="run the embedded Temporal dev server with the search attributes")
     dev.add_argument("--port", type=int, default=7233)
     dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument("--ui-codec-endpoint", default=env.get("RETURNS_UI_CODEC_ENDPOINT"),
+                     help="the codec server the UI decodes payloads with (returns codec-server)")  # fmt: skip
     dev.set_defaults(func=_devserver)
+
+    codec = sub.add_parser(
+        "codec-server",
+        help="serve the Temporal UI's codec endpoint (decrypts payloads for people allowed to see them)",
+        description="Keys: RETURNS_CODEC_KEYS or RETURNS_CODEC_KEYS_FILE (the same the engine encrypts with); "
+        "access: RETURNS_CODEC_TOKEN, as `Authorization: Bearer <token>` or the endpoint's first path segment. "
+        "Point the UI at it: `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8899/<token>`, or "
+        "the UI's TEMPORAL_CODEC_ENDPOINT. --new-key prints a fresh key and exits.",
+    )
+    codec.add_argument("--host", default=env.get("RETURNS_CODEC_HOST", "127.0.0.1"), help="default 127.0.0.1")
+    codec.add_argument("--port", type=int, default=int(env.get("RETURNS_CODEC_PORT", "8899")), help="default 8899")
+    codec.add_argument("--ui-origin", action="append", default=None,
+                       help="an origin the UI is served from (repeat; default RETURNS_CODEC_UI_ORIGINS, comma "
+                       "separated, else http://127.0.0.1:8233)")  # fmt: skip
+    codec.add_argument("--new-key", action="store_true", help="print a new AES-256 key (base64) and exit")
+    codec.set_defaults(func=_codec_server)
 
     demo = sub.add_parser("demo", help="run everything locally and drive a batch of returns through (make demo)")
     demo.add_argument("--exit", action="store_true", help="exit after the report (status 0 only if all is as expected)")

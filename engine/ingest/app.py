@@ -27,7 +27,7 @@ from engine.ingest.store import EventStore, open_event_store
 from engine.registry.client import ActiveMappings
 from engine.registry.flows import ActiveFlows
 from engine.settings import Settings
-from engine.temporal.connection import connect_config
+from engine.temporal.connection import connect
 
 # uvicorn's own logger: `returns serve` prints its start-up line in the server's log format.
 log = logging.getLogger("uvicorn.error")
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         conf = settings or Settings.from_env()
-        client = await Client.connect(**connect_config(conf), lazy=True)
+        client = await connect(conf, lazy=True)
         store = await open_event_store(conf.event_store_url)
         app.state.client = client
         app.state.store = store

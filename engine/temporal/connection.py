@@ -4,7 +4,7 @@ Address and namespace come from the engine's settings (TEMPORAL_ADDRESS, TEMPORA
 key come from Temporal's own environment configuration (``temporalio.envconfig``: TEMPORAL_API_KEY,
 TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, or a TEMPORAL_PROFILE
 in Temporal's TOML file), the same variables the `temporal` CLI reads, so secrets stay outside the repository and
-the engine never prints them.
+the engine never prints them. Payload encryption keys: RETURNS_CODEC_KEYS / RETURNS_CODEC_KEYS_FILE.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
 
 from engine.settings import Settings
+from engine.temporal.codec import data_converter, load_keys
 
 
 def connect_config(settings: Settings, environ: Mapping[str, str] | None = None) -> ClientConnectConfig:
@@ -25,5 +26,6 @@ def connect_config(settings: Settings, environ: Mapping[str, str] | None = None)
     return config
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(**connect_config(settings))
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client for the engine: payloads encrypted when codec keys are configured (engine.temporal.codec)."""
+    return await Client.connect(**connect_config(settings), data_converter=data_converter(load_keys()), lazy=lazy)

@@ -34,7 +34,12 @@ def port_open(host: str, port: int) -> bool:
 
 
 async def start_dev_server(
-    db_file: Path, *, port: int = 7233, ui_port: int = 8233, log_file: Path | None = None
+    db_file: Path,
+    *,
+    port: int = 7233,
+    ui_port: int = 8233,
+    log_file: Path | None = None,
+    codec_endpoint: str | None = None,
 ) -> DevServer:
     """Start the dev server on loopback and wait until its frontend answers."""
     if port_open("127.0.0.1", port):
@@ -45,6 +50,7 @@ async def start_dev_server(
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
         "--db-filename", str(db_file), "--log-level", "warn",
         *dev_server_flags(),
+        *(["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []),
     ]  # fmt: skip
     log = open(log_file or db_file.with_suffix(".log"), "ab")  # noqa: SIM115 - owned by the process
     # Its own session: a Ctrl-C in the terminal reaches our process only, which stops its workers first and then
