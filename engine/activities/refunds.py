@@ -34,6 +34,7 @@ from engine.activities.shopify import (
 from engine.errors import ShopifyUserError
 from engine.refunds import RefundPlan, Tender, split_refund
 from engine.shopify.client import ShopifyClient
+from engine.telemetry.instruments import refund_issued
 
 
 def _our_refund(order: dict[str, Any], rebound_id: str, part: str = "") -> dict[str, Any] | None:
@@ -129,6 +130,7 @@ class RefundActivities:
                     "message": f"Shopify refunded {refunded} for {refund['id']}, {amount} was asked",
                 }
                 raise ShopifyUserError("RefundCreate", [problem])
+            refund_issued(req.shop.brand, snap.currency, str(refunded))
             return RefundOutcome("issued", refund["id"], str(refunded), currency=snap.currency, tenders=tenders,
                                  plan=plan)  # fmt: skip
 

@@ -10,6 +10,7 @@ from temporalio import activity
 from engine.activities.messages import Disposal, DisposeInput, DisposeResult
 from engine.activities.shopify import ShopifyAccess, classified
 from engine.errors import ShopifyUserError
+from engine.telemetry.instruments import restocked
 
 
 class StockActivities:
@@ -63,4 +64,7 @@ class StockActivities:
                 await client.mutate("ReverseFulfillmentOrderDispose", "reverseFulfillmentOrderDispose",
                                     {"dispositionInputs": inputs})  # fmt: skip
                 result.applied = to_apply
+                for d in to_apply:
+                    if d.disposition == "RESTOCKED" and d.location_id:
+                        restocked(req.shop.brand, d.location_id, d.quantity)
             return result

@@ -1,6 +1,7 @@
 """`returns`: the one entry point. Production: `serve` (the push receiver) and `worker` (every queue and schedule);
 the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate`, `mappings deploy|history|
-rollback|diff|preview`; held pushes: `events list|show|replay`; reconciliation: `drift`."""
+rollback|diff|preview`; held pushes: `events list|show|replay`; reconciliation: `drift`; looking inside: `trace`,
+`codec-server`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import definitions, drift, events, run
+from engine.cli import definitions, drift, events, run, telemetry
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     definitions.add_commands(sub)
     events.add_commands(sub)
     drift.add_commands(sub)
+    telemetry.add_commands(sub)
     return p
 
 

@@ -27,6 +27,7 @@ from engine.ingest.store import EventStore, open_event_store
 from engine.registry.client import ActiveMappings
 from engine.registry.flows import ActiveFlows
 from engine.settings import Settings
+from engine.telemetry.setup import configure
 from engine.temporal.connection import connect
 
 # uvicorn's own logger: `returns serve` prints its start-up line in the server's log format.
@@ -72,12 +73,15 @@ async def _push(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The app uvicorn serves; each worker process calls it once and connects on startup."""
+    """The app uvicorn serves; each worker process calls it once and connects on startup. With telemetry on, each
+    request is a span (OpenTelemetry's ASGI instrumentation) and the root of its push's trace."""
+    telemetry = configure("rebound-returns-serve")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         conf = settings or Settings.from_env()
-        client = await connect(conf, lazy=True)
+        await telemetry.start()
+        client = await connect(conf, lazy=True, telemetry=telemetry)
         store = await open_event_store(conf.event_store_url)
         app.state.client = client
         app.state.store = store
@@ -94,8 +98,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:  # uvicorn has finished the requests in flight before it gets here
             await store.close()
+            await telemetry.shutdown()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/rebound/{brand}/events", _push, methods=["POST"]),
             Route("/healthz", _healthz, methods=["GET"]),
@@ -103,3 +108,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    if telemetry.tracing:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        app.add_middleware(OpenTelemetryMiddleware)
+    return app

@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
+from opentelemetry.trace import SpanKind
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -33,6 +34,7 @@ from engine.ingest.store import Claimed, EventStore, HeldStatus, NewHeld
 from engine.rebound.translate import translate
 from engine.registry.client import NoDeployedMapping
 from engine.registry.flows import NoDeployedFlow
+from engine.telemetry.instruments import annotate, tracer
 from engine.temporal.starter import deliver
 from engine.workflow.messages import workflow_id
 
@@ -105,7 +107,17 @@ class Receiver:
         held_id: int | None = None,
     ) -> Outcome:  # fmt: skip
         """The whole pipeline. `authenticated=True` only for pushes that passed auth on receipt (replays, the pull);
-        `held_id`: the held event being replayed, kept as it is rather than held a second time."""
+        `held_id`: the held event being replayed, kept as it is rather than held a second time. One span per push:
+        the root of the event's trace (under the HTTP request's when the app is instrumented)."""
+        with tracer().start_as_current_span(f"rebound {self.source}", kind=SpanKind.SERVER) as span:
+            span.set_attribute("rebound.brand", brand)
+            outcome = await self._ingest(brand, headers, body, authenticated=authenticated, held_id=held_id)
+            span.set_attribute("rebound.outcome", str(outcome.body.get("status", "")))
+            return outcome
+
+    async def _ingest(
+        self, brand: str, headers: dict[str, str], body: bytes, *, authenticated: bool, held_id: int | None
+    ) -> Outcome:
         headers = {k.lower(): v for k, v in headers.items()}
 
         async def hold(status: int, reason: str, *, authed: bool = True, kind: HeldStatus = "rejected",
@@ -155,6 +167,7 @@ class Receiver:
         if event is None:
             return Outcome(200, {"status": "ignored", "reason": f"status {translation.status!r} is ignored"})
         wf_id = workflow_id(event.brand, event.rebound_return_id)
+        annotate(rebound__return_id=event.rebound_return_id, rebound__event=event.kind, shopify__order=event.order_name)
         try:
             claim = await self.store.claim_event(event.event_id, brand, wf_id)
         except Exception as exc:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from opentelemetry.trace import Span, SpanKind
 
 from engine.errors import (
     ShopifyRequestError,
@@ -17,6 +18,7 @@ from engine.errors import (
 )
 from engine.shopify.documents import document
 from engine.shopify.throttle import CostBudget
+from engine.telemetry.instruments import budget_wait, shopify_call, tracer
 
 if TYPE_CHECKING:
     from engine.settings import Settings
@@ -62,14 +64,25 @@ class ShopifyClient:
         return None if self._deadline is None else max(self._deadline - time.monotonic(), 0.0)
 
     async def execute(self, operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run a named operation; returns `data`. Raises ShopifyTransientError / ShopifyRequestError."""
+        """Run a named operation; returns `data`. Raises ShopifyTransientError / ShopifyRequestError.
+        One span per call (`shopify <operation>`) with the shop, the cost asked and charged, what is left in the
+        shop's bucket, the time spent waiting for the budget and the THROTTLED retries."""
+        with tracer().start_as_current_span(f"shopify {operation}", kind=SpanKind.CLIENT) as span:
+            span.set_attributes({"shopify.shop": self.connection.domain, "shopify.operation": operation})
+            return await self._execute(operation, variables, span)
+
+    async def _execute(self, operation: str, variables: dict[str, Any] | None, span: Span) -> dict[str, Any]:
         body = {"query": document(operation), "variables": variables or {}, "operationName": operation}
         headers = {"X-Shopify-Access-Token": self.connection.access_token, "Content-Type": "application/json"}
         shop = self.connection.domain
+        waited, retries = 0.0, 0
         for _ in range(self.MAX_THROTTLED_RETRIES):
             wait, reserved = await self._budget.admit(shop, operation, self._max_wait())
             if reserved == 0.0 and wait > 0:
+                span.set_attribute("shopify.budget_exhausted_s", wait)
                 raise ShopifyThrottledError(f"{operation}: needs {wait:.1f}s more for the shop's cost budget", wait)
+            waited += wait
+            budget_wait(shop, wait)
             try:
                 payload = await self._post(operation, body, headers)
             except BaseException:
@@ -80,7 +93,10 @@ class ShopifyClient:
             codes = {((e.get("extensions") or {}).get("code")) for e in errors or [] if isinstance(e, dict)}
             throttled = "THROTTLED" in codes
             self._budget.observe(shop, operation, reserved, self.last_cost, throttled=throttled)
+            shopify_call(shop, operation, self.last_cost, throttled=throttled)
+            _cost_attributes(span, self.last_cost, waited, retries)
             if throttled:
+                retries += 1
                 continue  # Shopify charged nothing; the next reservation waits for the deficit it reported
             if errors:
                 if "INTERNAL_SERVER_ERROR" in codes:
@@ -126,6 +142,19 @@ class ShopifyClient:
             raise ShopifyUserError(operation, user_errors)
         result: dict[str, Any] = data.get(field) or {}
         return result
+
+
+def _cost_attributes(span: Span, cost: dict[str, Any] | None, waited: float, retries: int) -> None:
+    status = (cost or {}).get("throttleStatus") or {}
+    values = {
+        "shopify.cost.requested": (cost or {}).get("requestedQueryCost"),
+        "shopify.cost.actual": (cost or {}).get("actualQueryCost"),
+        "shopify.throttle.available": status.get("currentlyAvailable"),
+        "shopify.throttle.maximum": status.get("maximumAvailable"),
+        "shopify.budget_wait_s": round(waited, 3),
+        "shopify.throttled_retries": retries,
+    }
+    span.set_attributes({k: v for k, v in values.items() if v is not None})
 
 
 def shop_client(

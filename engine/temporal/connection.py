@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
 
 from engine.settings import Settings
+from engine.telemetry.setup import Telemetry
 from engine.temporal.codec import data_converter, load_keys
 
 
@@ -26,6 +27,13 @@ def connect_config(settings: Settings, environ: Mapping[str, str] | None = None)
     return config
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
-    """A client for the engine: payloads encrypted when codec keys are configured (engine.temporal.codec)."""
-    return await Client.connect(**connect_config(settings), data_converter=data_converter(load_keys()), lazy=lazy)
+async def connect(settings: Settings, *, lazy: bool = False, telemetry: Telemetry | None = None) -> Client:
+    """A client for the engine: payloads encrypted when codec keys are configured (engine.temporal.codec); traced
+    and with Temporal's SDK metrics when telemetry is on (engine.telemetry.setup). Workers inherit both."""
+    return await Client.connect(
+        **connect_config(settings),
+        data_converter=data_converter(load_keys()),
+        lazy=lazy,
+        interceptors=telemetry.interceptors() if telemetry else [],
+        runtime=telemetry.runtime if telemetry else None,
+    )

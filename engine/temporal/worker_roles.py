@@ -28,6 +28,7 @@ from engine.errors import ConfigError
 from engine.registry.client import REGISTRY_TASK_QUEUE, deployed_mappings
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import shop_limits, shop_task_queue
+from engine.telemetry.setup import configure
 from engine.temporal.connection import connect
 from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
 
@@ -96,8 +97,10 @@ async def serve(
     *,
     token_lookup: Callable[[str], str] = shopify_token,
     say: Callable[[str], None] = print,
+    gauges: bool = False,
 ) -> None:
-    """Serve the configured roles until `stop` is set; in-flight activities get the grace period, then retry."""
+    """Serve the configured roles until `stop` is set; in-flight activities get the grace period, then retry.
+    `gauges`: keep the telemetry gauges (returns by state, shop queue backlogs) fresh from this process."""
     mappings = await brand_mappings(client, settings)
     limits = list(shop_limits(mappings.values()))
     options: dict[str, object] = {"graceful_shutdown_timeout": config.graceful_shutdown}
@@ -140,6 +143,14 @@ async def serve(
                 inp = DriftInput(brand, alert_url=config.drift_alert_url, workflow_task_queue=settings.task_queue)
                 sid = await ensure_drift_schedule(client, mapping, inp, task_queue=config.drift_task_queue)
                 say(f"  drift: {sid} every {_human(interval_for(mapping))}")
+        if gauges and "returns" in roles:
+            from engine.definitions.flow import load_flows
+            from engine.telemetry.gauges import Gauges
+
+            states = {state for flow in load_flows(settings.flows).values() for state in flow.states}
+            queues = {limit.domain: shop_task_queue(settings.task_queue, limit.domain) for limit in limits}
+            task = asyncio.create_task(Gauges(client, sorted(mappings), states, queues).run())
+            stack.callback(task.cancel)
         say("ready; SIGINT or SIGTERM to stop")
         await stop.wait()
         say("stopping: finishing the activities in flight ...")
@@ -184,10 +195,18 @@ async def run_worker(settings: Settings, config: WorkerConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    telemetry = configure("rebound-returns-worker")
+    await telemetry.start()
     try:
-        client = await connect(settings)
-    except RuntimeError as err:
-        print(f"cannot reach Temporal at {settings.temporal_address}: {err}", flush=True)
-        return 2
-    await serve(client, settings, config, stop, say=lambda line: print(line, flush=True))
-    return 0
+        try:
+            client = await connect(settings, telemetry=telemetry)
+        except RuntimeError as err:
+            print(f"cannot reach Temporal at {settings.temporal_address}: {err}", flush=True)
+            return 2
+        for where in telemetry.where:
+            print(f"telemetry: {where}", flush=True)
+        await serve(client, settings, config, stop, say=lambda line: print(line, flush=True),
+                    gauges=telemetry.meter_provider is not None)  # fmt: skip
+        return 0
+    finally:
+        await telemetry.shutdown()

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.flow import StateDef, StepCall
     from engine.errors import StepFailed
     from engine.events import EventItem, ReturnEvent
+    from engine.telemetry.tracing import follow_event
     from engine.workflow.facts import NOT_STARTED
     from engine.workflow.messages import ItemStatus, ReturnStart, ReturnStatus
     from engine.workflow.operator import OperatorOverrides
@@ -68,8 +69,12 @@ class ReturnWorkflow(OperatorOverrides, RefundSteps, Visibility):
                 if self.hold_reason is None:
                     await self._drive()
                 while self.inbox and self.hold_reason is None:
-                    self._apply(self.inbox.pop(0))
+                    event = self.inbox.pop(0)
+                    follow_event(event.event_id, rebound__return_id=self.start.rebound_return_id,
+                                 rebound__brand=self.start.brand, shopify__order=event.order_name)  # fmt: skip
+                    self._apply(event)
                     await self._drive()
+                    follow_event(None)
             except Exception as exc:  # a bug or a flow the checks missed: hold, never a workflow-task retry loop
                 self._enter_hold(f"interpreter error in {self.state}: {type(exc).__name__}: {exc}")
             if self._finished():
