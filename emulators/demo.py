@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
 import signal
 import time
@@ -19,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
@@ -50,7 +52,11 @@ from engine.money import show
 from engine.registry.client import ActiveMappings, deploy
 from engine.registry.flows import ActiveFlows, deploy_flow
 from engine.settings import Settings
-from engine.shopify.plans import shop_limits
+from engine.shopify.plans import shop_limits, shop_task_queue
+from engine.telemetry.gauges import Gauges
+from engine.telemetry.setup import configure
+from engine.temporal.codec import data_converter, load_keys
+from engine.temporal.codec_server import create_codec_app
 from engine.temporal.devserver import start_dev_server
 from engine.temporal.starter import handle_for
 from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
@@ -372,15 +378,29 @@ async def run_demo(
     print("brands: " + ", ".join(f"{b}@{m.version} on {m.flow}" for b, m in sorted(mappings.items())))
     # Each demo starts from a fresh Temporal database: the emulators' state is in memory, so returns left by a
     # previous run could never complete (and would be drift).
-    for stale in settings.data_dir.glob("temporal.db*"):
+    for stale in [*settings.data_dir.glob("temporal.db*"), *(settings.data_dir / "telemetry").glob("*.jsonl")]:
         stale.unlink()
-    server = await start_dev_server(settings.data_dir / "temporal.db", port=port, ui_port=ui_port)
+    telemetry = configure("rebound-returns-demo", files_dir=settings.data_dir / "telemetry")
+    await telemetry.start()
+    keys = load_keys()  # RETURNS_CODEC_KEYS(_FILE): payloads encrypted, the UI decodes through the codec server
+    codec_server: AppServer | None = None
+    codec_endpoint = None
+    if keys is not None:
+        token = os.environ.get("RETURNS_CODEC_TOKEN") or secrets.token_urlsafe(24)
+        ui_origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
+        codec_server = AppServer(create_codec_app(keys, token=token, ui_origins=ui_origins))
+        codec_endpoint = f"{await codec_server.start()}/{token}"
+    server = await start_dev_server(settings.data_dir / "temporal.db", port=port, ui_port=ui_port,
+                                    codec_endpoint=codec_endpoint)  # fmt: skip
     print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
+    if keys is not None and codec_server is not None:
+        print(f"payloads encrypted (AES-256-GCM, key {keys.active}); the UI decodes them through {codec_server.url}")
     secrets_by_brand = {brand: secrets.token_hex(24) for brand in mappings}
     emulator = ShopifyEmulator()
     rebound = ReboundEmulator(api_token=secrets.token_hex(16), secrets=secrets_by_brand)
     store = await open_event_store(settings.event_store_url)
     receiver_server: AppServer | None = None
+    background: list[asyncio.Task[None]] = []
     try:
         base_url = await emulator.start()
         rebound_url = await rebound.start()
@@ -401,11 +421,12 @@ async def run_demo(
             data_dir=settings.data_dir,
             database_url=settings.database_url,
         )
-        client = await Client.connect(server.address, namespace=settings.namespace)
+        client = await Client.connect(server.address, namespace=settings.namespace, data_converter=data_converter(keys),
+                                      interceptors=telemetry.interceptors(), runtime=telemetry.runtime)  # fmt: skip
         active = ActiveMappings(client)
         receiver = Receiver(client=client, flows=ActiveFlows(client).get, mappings=active.get, store=store,
                             task_queue=settings.task_queue, secrets=secrets_by_brand.get)  # fmt: skip
-        receiver_server = AppServer(receiver.app())
+        receiver_server = AppServer(OpenTelemetryMiddleware(receiver.app()) if telemetry.tracing else receiver.app())
         receiver_url = await receiver_server.start()
         print(f"Rebound emulator (pull API) on {rebound_url}; push receiver on {receiver_url}/rebound/<brand>/events")
         async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
@@ -418,6 +439,10 @@ async def run_demo(
                                     rebound_api_token=rebound.api_token, mappings=active.get,
                                     token_lookup=tokens.__getitem__, budget=worker.activities.budget)  # fmt: skip
             async with worker, build_registry_worker(client), pull_worker, build_drift_worker(client, drift):
+                states = {state for flow in flows.values() for state in flow.states}
+                queues = {m.shop_domain: shop_task_queue(settings.task_queue, m.shop_domain) for m in mappings.values()}
+                gauges = asyncio.create_task(Gauges(client, sorted(mappings), states, queues, store).run())
+                background.append(gauges)
                 for flow in flows.values():
                     result = await deploy_flow(client, flow, operator="demo", note="make demo")
                     print(f"flow {flow.name}: {result.message} ({result.version})")
@@ -471,6 +496,10 @@ async def run_demo(
                 print()
                 print(await drift_report(client, emulator.store, rebound, mappings, scenarios, settings.task_queue))
                 print()
+                example = next((sc for sc in scenarios if sc.name == "gift card + card"), scenarios[0])
+                print("telemetry (OTLP JSON lines): " + "; ".join(telemetry.where))
+                print(f"  returns trace '{example.rebound_return_id}'   # {example.brand} {example.order_name}: "
+                      "each push's trace, to the Shopify calls")  # fmt: skip
                 print(f"Temporal UI: {server.ui_url}/namespaces/{settings.namespace}/workflows")
                 print(f"  temporal workflow list --address {server.address} --query \"ReturnState='refunded'\"")
                 ok = not failed and not stock_problems
@@ -482,8 +511,13 @@ async def run_demo(
                         pass
                 return 0 if ok else 1
     finally:
+        for task in background:
+            task.cancel()
         if receiver_server is not None:
             await receiver_server.stop()
+        if codec_server is not None:
+            await codec_server.stop()
+        await telemetry.shutdown()
         await rebound.stop()
         await emulator.stop()
         await store.close()

@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import Iterator
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -17,7 +17,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class AppServer:
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self._config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         self._server = _EmbeddedServer(self._config)
         self._task: asyncio.Task[None] | None = None

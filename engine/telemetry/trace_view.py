@@ -12,6 +12,8 @@ from typing import Any
 
 from engine.telemetry.setup import TRACES_FILE
 
+QUERY_SPANS = ("QueryWorkflow:", "HandleQuery:")
+
 
 @dataclass
 class SpanRecord:
@@ -51,17 +53,46 @@ def read_spans(path: Path) -> Iterator[SpanRecord]:
 
 
 def traces_of(spans: list[SpanRecord], rebound_id: str) -> list[list[SpanRecord]]:
-    """The traces any span of which names this return, oldest first, each as its root spans (children attached)."""
-    wanted = {s.trace_id for s in spans if s.attributes.get("rebound.return_id") == rebound_id}
+    """The traces of this return's work, oldest first, each as its root spans (children attached). A trace that
+    also carries other returns (a pull run) keeps only the branches of this one."""
+    named = {s.trace_id for s in spans if s.attributes.get("rebound.return_id") == rebound_id}
+    # A status query (the UI, the CLI, the demo polling) is a trace of its own: not the return's work.
+    wanted = {s.trace_id for s in spans if s.trace_id in named and not s.name.startswith(QUERY_SPANS)}
     by_id = {s.span_id: s for s in spans if s.trace_id in wanted}
+    keep: set[str] = set()
+    for span in by_id.values():
+        if span.attributes.get("rebound.return_id") == rebound_id:
+            keep |= _ancestors(span, by_id) | _descendants(span, by_id)
     roots: dict[str, list[SpanRecord]] = {}
-    for span in sorted(by_id.values(), key=lambda s: s.start_ns):
+    for span in sorted((by_id[k] for k in keep), key=lambda s: s.start_ns):
         parent = by_id.get(span.parent_id)
-        if parent is not None:
+        if parent is not None and parent.span_id in keep:
             parent.children.append(span)
         else:
             roots.setdefault(span.trace_id, []).append(span)
     return sorted(roots.values(), key=lambda r: r[0].start_ns)
+
+
+def _ancestors(span: SpanRecord, by_id: dict[str, SpanRecord]) -> set[str]:
+    found = {span.span_id}
+    while span.parent_id in by_id:
+        span = by_id[span.parent_id]
+        found.add(span.span_id)
+    return found
+
+
+def _descendants(span: SpanRecord, by_id: dict[str, SpanRecord]) -> set[str]:
+    """Its subtree, stopping at spans that name another return."""
+    children: dict[str, list[SpanRecord]] = {}
+    for other in by_id.values():
+        children.setdefault(other.parent_id, []).append(other)
+    found, todo = set(), [span]
+    while todo:
+        current = todo.pop()
+        found.add(current.span_id)
+        own = (None, span.attributes.get("rebound.return_id"))
+        todo += [c for c in children.get(current.span_id, []) if c.attributes.get("rebound.return_id") in own]
+    return found
 
 
 def _label(span: SpanRecord) -> str:

@@ -45,7 +45,8 @@ class EventTracingInbound(TracingWorkflowInboundInterceptor):
         await super().handle_signal(input)
 
     def _completed_span(self, span_name: str, **kwargs: Any) -> None:
-        kwargs["additional_attributes"] = {**self.attributes, **(kwargs.get("additional_attributes") or {})}
+        if not span_name.startswith("HandleQuery:"):  # a status read is not the return's work
+            kwargs["additional_attributes"] = {**self.attributes, **(kwargs.get("additional_attributes") or {})}
         carrier = self._event_carriers.get(self.following or "")
         if carrier and span_name.startswith("StartActivity:"):
             with attached_context(self._set_on_context(self.text_map_propagator.extract(carrier))):
