@@ -45,13 +45,13 @@ from engine.ingest.pull import (
     ReboundPullWorkflow,
     ensure_pull_schedule,
 )
-from engine.ingest.receiver import Receiver
+from engine.ingest.receiver import Receiver, env_secret
 from engine.ingest.serve import AppServer
 from engine.ingest.store import open_event_store
 from engine.money import show
 from engine.registry.client import ActiveMappings, deploy
 from engine.registry.flows import ActiveFlows, deploy_flow
-from engine.settings import Settings
+from engine.settings import Settings, token_env_name
 from engine.shopify.plans import shop_limits, shop_task_queue
 from engine.telemetry.gauges import Gauges
 from engine.telemetry.setup import configure
@@ -87,7 +87,9 @@ def seed_shopify(
     store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario], tokens: dict[str, str]
 ) -> None:
     for mapping in mappings.values():
-        token = tokens.setdefault(mapping.shop_domain, "shpat_" + secrets.token_hex(16))
+        # The production variable when set (tests put canaries there), else a fresh token for this run.
+        given = os.environ.get(token_env_name(mapping.shop_domain))
+        token = tokens.setdefault(mapping.shop_domain, given or "shpat_" + secrets.token_hex(16))
         store.add_shop(
             mapping.shop_domain,
             access_token=token,
@@ -101,10 +103,12 @@ def seed_shopify(
                 sku,
                 stock={loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()},
             )
-    for sc in scenarios:
+    for number, sc in enumerate(scenarios):
         if sc.same_order_as:
             continue  # a second return: the first one's scenario seeds the order
         money = sc.money
+        first, last, email = customer_of(number)
+        customer = store.add_customer(mappings[sc.brand].shop_domain, first_name=first, last_name=last, email=email)
         store.add_order(
             mappings[sc.brand].shop_domain,
             name=sc.order_name,
@@ -116,7 +120,20 @@ def seed_shopify(
             taxes_included=money.taxes_included,
             tax_rate=money.tax_rate,
             payments=[(gateway, amount) for gateway, amount in money.payments],
+            customer_id=customer,
         )
+
+
+FIRST_NAMES = ("Amelia", "Oliver", "Isla", "Harry", "Ava", "Noah", "Mia", "Arthur", "Freya", "Leo")
+LAST_NAMES = ("Hughes", "Okafor", "Patel", "MacLeod", "Nowak", "Evans", "Khan", "Fitzgerald", "Murphy", "Lewis")
+EMAIL_DOMAIN = "customers.example.co.uk"
+
+
+def customer_of(number: int) -> tuple[str, str, str]:
+    """The demo's customers: real-looking personal data, so a leak of it would show (names and e-mails appear
+    only in Shopify, never in logs, spans or histories)."""
+    first, last = FIRST_NAMES[number % len(FIRST_NAMES)], LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
+    return first, last, f"{first.lower()}.{last.lower()}.{number}@{EMAIL_DOMAIN}"
 
 
 def apply_plans(emulator: ShopifyEmulator, mappings: dict[str, MappingDef]) -> None:
@@ -395,7 +412,7 @@ async def run_demo(
     print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
     if keys is not None and codec_server is not None:
         print(f"payloads encrypted (AES-256-GCM, key {keys.active}); the UI decodes them through {codec_server.url}")
-    secrets_by_brand = {brand: secrets.token_hex(24) for brand in mappings}
+    secrets_by_brand = {brand: env_secret(brand) or secrets.token_hex(24) for brand in mappings}
     emulator = ShopifyEmulator()
     rebound = ReboundEmulator(api_token=secrets.token_hex(16), secrets=secrets_by_brand)
     store = await open_event_store(settings.event_store_url)

@@ -5,9 +5,25 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+
+from emulators.demo import EMAIL_DOMAIN, FIRST_NAMES, LAST_NAMES
+from engine.definitions.mapping import MappingDef
+from engine.ingest.signatures import secret_env_name
+from engine.settings import token_env_name
+from engine.temporal.codec import CodecKeys, EncryptionCodec, data_converter, load_keys, new_key
+from tests.browser import chromium
+from tests.paths import REPO_ROOT
 from tests.processes import free_port, spawn
 
 
@@ -24,11 +40,59 @@ def processes_mentioning(text: str) -> dict[int, str]:
     return found
 
 
-async def test_demo_drives_every_return_as_expected_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+CANARY = "c4n4ry"  # in every secret the demo is given: any copy of it in a log, span or history is a leak
+
+
+def canaries(mappings: dict[str, MappingDef]) -> dict[str, str]:
+    """Production's variables for the demo's secrets, each value marked, and codec keys to encrypt with."""
+    env = {token_env_name(m.shop_domain): f"shpat_{CANARY}{secrets.token_hex(8)}" for m in mappings.values()}
+    env |= {secret_env_name(brand): f"{CANARY}{secrets.token_hex(12)}" for brand in mappings}
+    env["RETURNS_CODEC_KEYS"] = f"k1:{new_key()}"
+    return env
+
+
+async def decoded_histories(address: str, keys: CodecKeys) -> dict[str, str]:
+    """Every workflow's history, its payloads decrypted, as text: what anyone holding the key would read."""
+    codec = EncryptionCodec(keys)
+    client = await Client.connect(address, data_converter=data_converter(keys))
+    texts = {}
+    async for execution in client.list_workflows():
+        parts = []
+        async for event in client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history_events():
+            parts.append(json_format.MessageToJson(event))
+            parts += [p.data.decode(errors="replace") for p in codec_payloads(event, codec)]
+        texts[execution.id] = "\n".join(parts)
+    return texts
+
+
+def codec_payloads(message: Message, codec: EncryptionCodec) -> list[Payload]:
+    """Every payload inside a history event (inputs, results, headers, memos, user metadata), decrypted."""
+    found: list[Payload] = []
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items = list(value.values())
+        elif field.is_repeated:
+            items = list(value)
+        else:
+            items = [value]
+        for item in items:
+            if isinstance(item, Payload):
+                found.append(codec.decrypt(item))
+            elif isinstance(item, Message):
+                found += codec_payloads(item, codec)
+    return found
+
+
+async def test_demo_drives_every_return_as_expected_then_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, mappings: dict[str, MappingDef]
+) -> None:
     data = tmp_path / "demo-data"
     port, ui_port = free_port(), free_port()
-    demo = spawn(["demo", "--port", str(port), "--ui-port", str(ui_port)], {"RETURNS_DATA_DIR": str(data)},
-                 tmp_path / "demo.log")  # fmt: skip
+    secret_env = canaries(mappings)
+    env = {"RETURNS_DATA_DIR": str(data), **secret_env}
+    demo = spawn(["demo", "--port", str(port), "--ui-port", str(ui_port)], env, tmp_path / "demo.log")
     try:
         await demo.wait_for_line("running; Ctrl-C to stop", timeout=400)
         out = demo.output
@@ -37,6 +101,34 @@ async def test_demo_drives_every_return_as_expected_then_stops_cleanly_on_ctrl_c
         assert summary.group(1) == summary.group(2) and int(summary.group(2)) >= 39, summary.group(0)
         assert summary.group(4) == "ok", out
         assert processes_mentioning(str(data)), "the dev server should be running with the demo's data dir"
+        assert "payloads encrypted (AES-256-GCM, key k1)" in out
+
+        # The Temporal UI, in a real browser, reads a finished return through the codec server.
+        row = re.search(r"^(\(00\)\d+)\s+castore\s+(#CA\d+)\s+gift card \+ card\s+refunded", out, re.M)
+        assert row, out
+        rebound_id, order = row.groups()
+        await ui_shows_the_return(ui_port, f"return-castore-{rebound_id}", order, tmp_path / "ui.png")
+
+        # Its traces, from the files the demo wrote.
+        trace = subprocess.run([sys.executable, "-m", "engine", "trace", rebound_id], capture_output=True, text=True,
+                               env={**os.environ, "RETURNS_DATA_DIR": str(data)}, timeout=60)  # fmt: skip
+        assert trace.returncode == 0, trace.stdout + trace.stderr
+        assert trace.stdout.count("rebound push") >= 4 and "shopify RefundCreate" in trace.stdout
+
+        # No secret and no customer's personal data in any log line, span or (decrypted) history.
+        histories = await decoded_histories(f"127.0.0.1:{port}", load_keys(secret_env) or keys_missing())
+        assert len(histories) >= int(summary.group(2))
+        assert any(order in text for text in histories.values())  # decrypted: the scan reads what is there
+        sources = {"demo output": out, **{str(f): f.read_text(errors="replace") for f in data.rglob("*")
+                                           if f.is_file() and f.suffix in (".log", ".jsonl")}}  # fmt: skip
+        sources |= {f"history {wf}": text for wf, text in histories.items()}
+        leaks = [
+            (where, needle)
+            for where, text in sources.items()
+            for needle in (CANARY, EMAIL_DOMAIN, *FIRST_NAMES_WITH_SURNAMES)
+            if needle in text
+        ]
+        assert leaks == []
 
         code, took = await demo.interrupt(signal.SIGINT)
         assert code == 0, demo.output[-2000:]
@@ -48,3 +140,25 @@ async def test_demo_drives_every_return_as_expected_then_stops_cleanly_on_ctrl_c
         demo.kill()
         for pid in processes_mentioning(str(data)):  # never leave a dev server behind a failed test
             os.kill(pid, signal.SIGKILL)
+
+
+FIRST_NAMES_WITH_SURNAMES = [f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES]
+
+
+def keys_missing() -> CodecKeys:
+    raise AssertionError("the demo's codec keys did not load")
+
+
+async def ui_shows_the_return(ui_port: int, workflow: str, order: str, screenshot: Path) -> None:
+    url = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows/{quote(workflow, safe='')}"
+    async with chromium() as page:
+        await page.goto(url)
+        await page.wait_for_text("User Metadata")
+        assert await page.click_text("User Metadata")
+        text = await page.wait_for_text(f"CASTORE {order} · 1 item", "Refund plan:")
+        await page.screenshot(screenshot)
+        if os.environ.get("RETURNS_UPDATE_SCREENSHOT"):
+            (REPO_ROOT / "docs" / "ui-return.png").write_bytes(screenshot.read_bytes())
+    assert f"CASTORE {order} · 1 item" in text, text[-3000:]
+    assert "refunded (finished)" in text and "gift_card" in text and "Castore DC (Manchester)" in text
+    assert "binary/encrypted" not in text  # decoded by the codec server, not shown sealed
