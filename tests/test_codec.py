@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +34,7 @@ from engine.workflow import search
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import running_harness
+from tests.processes import free_port, spawn, wait_http
 
 OLD, NEW = new_key(), new_key()
 
@@ -153,3 +156,30 @@ async def test_stored_histories_hold_no_order_ids_skus_or_amounts_and_survive_a_
     result = await replayer.replay_workflow(WorkflowHistory.from_json(history.workflow_id, json.loads(raw.to_json())),
                                             raise_on_replay_failure=False)  # fmt: skip
     assert result.replay_failure is None
+
+
+async def test_returns_codec_server_serves_the_ui_and_refuses_without_its_settings(tmp_path: Path) -> None:
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CODEC")}
+    refused = subprocess.run([sys.executable, "-m", "engine", "codec-server"], capture_output=True, text=True,
+                             env=bare, timeout=30)  # fmt: skip
+    assert refused.returncode == 2 and "RETURNS_CODEC_KEYS" in refused.stderr
+    port = free_port()
+    env = {"RETURNS_CODEC_KEYS": f"2026-12:{NEW}", "RETURNS_CODEC_TOKEN": "t0ken", "RETURNS_CODEC_PORT": str(port)}
+    server = spawn(["codec-server"], env, tmp_path / "codec.log")
+    try:
+        health = await wait_http(f"http://127.0.0.1:{port}/healthz")
+        assert health.json() == {"status": "ok", "active_key": "2026-12"}
+        [sealed] = await EncryptionCodec(keys(("2026-12", NEW))).encode(
+            [DataConverter.default.payload_converter.to_payload("dispose 2 → Castore DC")]
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            answer = await http.post("/t0ken/decode", content=json_format.MessageToJson(Payloads(payloads=[sealed])),
+                                     headers={"Origin": "http://127.0.0.1:8233"})  # fmt: skip
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "http://127.0.0.1:8233"
+        [payload] = json_format.Parse(answer.text, Payloads()).payloads
+        assert DataConverter.default.payload_converter.from_payload(payload, str) == "dispose 2 → Castore DC"
+        code, _took = await server.interrupt()
+        assert code == 0
+    finally:
+        server.kill()
+    assert NEW not in server.output and "t0ken" not in server.output

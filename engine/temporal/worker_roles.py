@@ -145,11 +145,14 @@ async def serve(
                 say(f"  drift: {sid} every {_human(interval_for(mapping))}")
         if gauges and "returns" in roles:
             from engine.definitions.flow import load_flows
+            from engine.ingest.store import open_event_store
             from engine.telemetry.gauges import Gauges
 
             states = {state for flow in load_flows(settings.flows).values() for state in flow.states}
             queues = {limit.domain: shop_task_queue(settings.task_queue, limit.domain) for limit in limits}
-            task = asyncio.create_task(Gauges(client, sorted(mappings), states, queues).run())
+            held = await open_event_store(settings.event_store_url)  # held pushes, as `returns events list` counts
+            stack.push_async_callback(held.close)
+            task = asyncio.create_task(Gauges(client, sorted(mappings), states, queues, held).run())
             stack.callback(task.cancel)
         say("ready; SIGINT or SIGTERM to stop")
         await stop.wait()
