@@ -1,6 +1,7 @@
 """Talking to a brand's mapping registry from the CLI, the demo and the receiver."""
 
 import time
+from datetime import timedelta
 
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
@@ -58,10 +59,14 @@ async def history(client: Client, brand: str) -> RegistryHistory:
         raise
 
 
+QUERY_TIMEOUT = timedelta(seconds=30)
+
+
 async def active(client: Client, brand: str) -> ActiveMapping:
     try:
         handle = client.get_workflow_handle_for(MappingRegistryWorkflow.run, registry_id(brand))
-        result: ActiveMapping | None = await handle.query(MappingRegistryWorkflow.active)
+        # A loaded worker may take a while to answer; a receiver would rather wait than hold a push as failed.
+        result: ActiveMapping | None = await handle.query(MappingRegistryWorkflow.active, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise

@@ -10,7 +10,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.definitions.flow import FlowDef
-from engine.registry.client import REGISTRY_TASK_QUEUE
+from engine.registry.client import QUERY_TIMEOUT, REGISTRY_TASK_QUEUE
 from engine.registry.flow_workflow import FlowRegistryWorkflow
 from engine.registry.messages import (
     ActiveFlow,
@@ -63,7 +63,7 @@ async def flow_history(client: Client, name: str) -> RegistryHistory:
 async def active_flow(client: Client, name: str) -> ActiveFlow:
     try:
         handle = client.get_workflow_handle_for(FlowRegistryWorkflow.run, flow_registry_id(name))
-        result: ActiveFlow | None = await handle.query(FlowRegistryWorkflow.active)
+        result: ActiveFlow | None = await handle.query(FlowRegistryWorkflow.active, rpc_timeout=QUERY_TIMEOUT)
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
