@@ -219,7 +219,7 @@ class FlowTestRun:
             except Exception:
                 await asyncio.sleep(0.2)
                 continue
-            if status.finished or status.needs_attention:
+            if status.finished:  # needing attention is not settled: a finance flag does not stop the steps
                 return status
             mark = (status.state, len(status.audit), len(status.steps_done))
             if mark != last:
