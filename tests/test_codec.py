@@ -21,6 +21,7 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from emulators.processes import free_port, spawn, wait_http
 from emulators.shopify.server import ShopifyEmulator
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
@@ -34,7 +35,6 @@ from engine.workflow import search
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import running_harness
-from tests.processes import free_port, spawn, wait_http
 
 OLD, NEW = new_key(), new_key()
 

@@ -18,13 +18,13 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
 from emulators.demo import EMAIL_DOMAIN, FIRST_NAMES, LAST_NAMES
+from emulators.processes import free_port, spawn
 from engine.definitions.mapping import MappingDef
 from engine.ingest.signatures import secret_env_name
 from engine.settings import token_env_name
 from engine.temporal.codec import CodecKeys, EncryptionCodec, data_converter, load_keys, new_key
 from tests.browser import chromium
 from tests.paths import REPO_ROOT
-from tests.processes import free_port, spawn
 
 
 def processes_mentioning(text: str) -> dict[int, str]:

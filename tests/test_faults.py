@@ -88,6 +88,7 @@ async def test_a_batch_survives_each_fault(harness: Harness, fault: str) -> None
             ["RESTOCKED"] + (["NOT_RESTOCKED"] if len(status.items) == 2 else [])
         )
         assert [d["quantity"] for d in ret["dispositions"]] == [1] * len(ret["dispositions"])
+        assert len(ret["tracking"]) == 1, ret["tracking"]  # one reverse delivery, whatever was retried
     restocked_once(harness, scenarios, before)
 
 
@@ -112,8 +113,8 @@ async def test_a_refund_whose_response_was_lost_is_not_repeated(harness: Harness
 @pytest.mark.parametrize("who", ["manual_refund", "app_refund"])
 async def test_a_refund_made_by_someone_else_first_preempts_ours(harness: Harness, who: Any) -> None:
     scenarios = batch(harness, who, 4)
-    # Someone refunds the whole order just before the refund step reads the order's refunds.
-    harness.shopify.faults.configure(operation="OrderRefunds", **{f"{who}_rate": 1.0})
+    # Someone refunds the whole order just before the refund step reads the order's refunds and payments.
+    harness.shopify.faults.configure(operation="OrderPayments", **{f"{who}_rate": 1.0})
     try:
         statuses = await run_batch(harness, scenarios)
     finally:

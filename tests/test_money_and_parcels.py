@@ -149,7 +149,7 @@ async def test_a_two_parcel_return_waits_for_the_late_parcel_then_acts_once(harn
     for payload in early:
         await h.push(sc, payload)
     waiting = await h.wait_for(sc, lambda s: sum(a.kind == "event" for a in s.audit) == len(early)
-                               and "in_transit:sync_order_status" in s.steps_done)  # fmt: skip
+                               and "in_transit:attach_tracking" in s.steps_done)  # fmt: skip
     assert any("held before received: waiting for parcel(s) " + late in a.detail for a in waiting.audit)
     assert waiting.state == "in_transit" and waiting.restocked == {} and our_refunds(h, sc) == []
     assert [p.tracking_number for p in waiting.parcels if p.arrived_at is None] == [late]

@@ -43,7 +43,7 @@ async def test_hold_then_resume(temporal_env: WorkflowEnvironment, harness: Harn
     sc = harness.new_return("override")
     registered, in_transit, received, inspected = sc.pushes
     await harness.push(sc, registered)
-    await until(harness, sc, lambda s: "requested:sync_order_status" in s.steps_done)
+    await until(harness, sc, lambda s: "create_shopify_return" in s.steps_done)
 
     held = await update(temporal_env, sc, "hold", operator="ana@castore", reason="customer says parcel lost")
     assert held.returncode == 0, held.stderr
@@ -110,7 +110,7 @@ async def test_force_refund_before_inspection_then_no_second_refund(
     sc = harness.new_return("override")
     for payload in sc.pushes[:2]:
         await harness.push(sc, payload)
-    await until(harness, sc, lambda s: s.state == "in_transit" and "in_transit:sync_order_status" in s.steps_done)
+    await until(harness, sc, lambda s: s.state == "in_transit" and "in_transit:attach_tracking" in s.steps_done)
 
     forced = await update(
         temporal_env, sc, "force_refund", operator="cx@castore", reason="VIP goodwill, parcel scanned"
@@ -130,7 +130,7 @@ async def test_force_refund_before_inspection_then_no_second_refund(
 async def test_skip_refund_leaves_shopify_untouched(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
     sc = harness.new_return("override")
     await harness.push(sc, sc.pushes[0])
-    await until(harness, sc, lambda s: "requested:sync_order_status" in s.steps_done)
+    await until(harness, sc, lambda s: "create_shopify_return" in s.steps_done)
     skipped = await update(temporal_env, sc, "skip_refund", operator="finance@castore", reason="exchanged in store")
     assert skipped.returncode == 0, skipped.stderr
     for payload in sc.pushes[1:]:
@@ -145,7 +145,7 @@ async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment,
     sc = harness.new_return("override")
     for payload in sc.pushes[:2]:
         await harness.push(sc, payload)
-    await until(harness, sc, lambda s: s.state == "in_transit" and "in_transit:sync_order_status" in s.steps_done)
+    await until(harness, sc, lambda s: s.state == "in_transit" and "in_transit:attach_tracking" in s.steps_done)
 
     marked = await update(temporal_env, sc, "mark_received", operator="ops@castore", reason="scanned at the DC by hand")
     assert marked.returncode == 0, marked.stderr
@@ -170,7 +170,7 @@ async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment,
 async def test_invalid_overrides_are_rejected(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
     sc = harness.new_return("override")
     await harness.push(sc, sc.pushes[0])
-    await until(harness, sc, lambda s: "requested:sync_order_status" in s.steps_done)
+    await until(harness, sc, lambda s: "create_shopify_return" in s.steps_done)
     no_reason = await update(temporal_env, sc, "hold", operator="ana", reason="")
     assert no_reason.returncode != 0 and "operator and reason are required" in no_reason.stderr
     not_held = await update(temporal_env, sc, "resume", operator="ana", reason="x")

@@ -20,6 +20,7 @@ import psycopg
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from emulators.processes import Proc, free_port, spawn, wait_http
 from emulators.rebound.server import ReboundEmulator
 from engine.definitions.mapping import load_mapping
 from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_env_name, sign
@@ -31,7 +32,6 @@ from engine.workflow.messages import workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import Harness
 from tests.paths import REPO_ROOT
-from tests.processes import Proc, free_port, spawn, wait_http
 
 
 async def send(http: httpx.AsyncClient, port: int, brand: str, secret: str, body: bytes) -> tuple[int, int]:

@@ -57,7 +57,7 @@ async def test_sla_breach_flags_needs_attention_and_the_next_milestone_clears_it
             await h.push(sc, registered)
             for _ in range(200):
                 status = await h.status(sc)
-                if "requested:sync_order_status" in status.steps_done:
+                if "create_shopify_return" in status.steps_done:
                     break
                 await asyncio.sleep(0.05)
             assert not status.needs_attention
@@ -123,7 +123,7 @@ async def test_a_parcel_that_never_arrives_is_named_and_an_operator_can_let_the_
                     await h.push(sc, payload)
             early = len(sc.pushes) - len(late_pushes)
             waiting = await settled(lambda s: sum(a.kind == "event" for a in s.audit) == early
-                                    and "in_transit:sync_order_status" in s.steps_done)  # fmt: skip
+                                    and "in_transit:attach_tracking" in s.steps_done)  # fmt: skip
             assert waiting.state == "in_transit" and not waiting.needs_attention
 
             await skipping_env.sleep(timedelta(days=8))  # the first parcel arrived ~1 day ago: 7 days have passed

@@ -383,11 +383,23 @@ def split_expected(sc: Scenario, gift_cards: str) -> list[tuple[str, Decimal]]:
 
 
 def demo_population(
-    mappings: dict[str, MappingDef], *, now: datetime, seed: int = 7, inspected: set[str] | None = None
+    mappings: dict[str, MappingDef],
+    *,
+    now: datetime,
+    seed: int = 7,
+    inspected: set[str] | None = None,
+    rounds: int = 1,
 ) -> list[Scenario]:
-    """A realistic mixed batch (13 returns per brand): what the demo drives through and checks. Brands not in
-    `inspected` (an express flow) never get an inspection push: their returns end with the receipt."""
+    """A realistic mixed batch (13 returns per brand, and the real-world cases): what the demo drives through and
+    checks; `rounds` of it, each with new orders, for a soak. Brands not in `inspected` (an express flow) never get
+    an inspection push: their returns end with the receipt."""
     b = ScenarioBuilder(mappings, now=now, seed=seed)
+    return [sc for _ in range(rounds) for sc in _one_round(b, mappings, now, inspected)]
+
+
+def _one_round(
+    b: ScenarioBuilder, mappings: dict[str, MappingDef], now: datetime, inspected: set[str] | None
+) -> list[Scenario]:
     out: list[Scenario] = []
     for brand in sorted(mappings):
         graded = inspected is None or brand in inspected

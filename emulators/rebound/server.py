@@ -42,6 +42,9 @@ class PushFaults:
     reorder_window: int = 0  # shuffle pushes within windows of this size
     delay_seconds: float = 0.0
     seed: int = 1
+    retries: int = 0  # a push answered 5xx or not at all is sent again, up to this many times (then lost)
+    retry_wait: float = 1.0  # seconds before the first retry, doubling
+    reorder_rate: float = 0.0  # this share of pushes is held back and sent after the next few (out of order)
 
 
 @dataclass
@@ -51,6 +54,9 @@ class PushStats:
     duplicated: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     dropped_ids: list[str] = field(default_factory=list)
+    retried: int = 0  # sends that failed (5xx, refused) and were tried again
+    undelivered: int = 0  # pushes given up after every retry: the pull must catch them
+    reordered: int = 0
 
 
 class ReboundEmulator:
@@ -107,8 +113,74 @@ class ReboundEmulator:
                 for brand, payload in planned:
                     if faults.delay_seconds:
                         await asyncio.sleep(faults.delay_seconds)
-                    await self.push(http, receiver_url, brand, payload)
+                    await self.deliver(http, receiver_url, brand, payload, faults)
         return self.stats
+
+    async def push_stream(
+        self,
+        receiver_url: str,
+        pushes: list[tuple[str, dict[str, Any]]],
+        faults: PushFaults,
+        *,
+        on_publish: Callable[[str, dict[str, Any]], None] | None = None,
+        in_flight: int = 8,
+    ) -> PushStats:
+        """Pushes as a busy Rebound sends them: several at once, each milestone published when it happens; some
+        lost, some sent twice, some held back behind the next few (they arrive out of order), failed sends retried
+        with backoff. Seeded: the same seed gives the same faults."""
+        rng = random.Random(faults.seed)
+        queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(maxsize=in_flight * 2)
+        late: list[tuple[int, tuple[str, dict[str, Any]]]] = []  # (due after this many more pushes, push)
+
+        async def sender(http: httpx.AsyncClient) -> None:
+            while (item := await queue.get()) is not None:
+                await self.deliver(http, receiver_url, item[0], item[1], faults)
+
+        async with httpx.AsyncClient(timeout=30) as http:
+            senders = [asyncio.create_task(sender(http)) for _ in range(in_flight)]
+            for brand, payload in pushes:
+                self.publish(brand, payload)
+                if on_publish is not None:
+                    on_publish(brand, payload)
+                due = [p for n, p in late if n <= 0]
+                late = [(n - 1, p) for n, p in late if n > 0]
+                if rng.random() < faults.drop_rate:
+                    self.stats.dropped += 1
+                    self.stats.dropped_ids.append(str(payload["order"]["reboundOrderId"]))
+                elif rng.random() < faults.reorder_rate:
+                    self.stats.reordered += 1
+                    late.append((rng.randint(1, 4), (brand, payload)))
+                else:
+                    await queue.put((brand, payload))
+                    if rng.random() < faults.duplicate_rate:
+                        self.stats.duplicated += 1
+                        late.append((rng.randint(0, 4), (brand, payload)))
+                for item in due:
+                    await queue.put(item)
+            for _, item in late:
+                await queue.put(item)
+            for _ in senders:
+                await queue.put(None)
+            await asyncio.gather(*senders)
+        return self.stats
+
+    async def deliver(
+        self, http: httpx.AsyncClient, receiver_url: str, brand: str, payload: dict[str, Any], faults: PushFaults
+    ) -> None:
+        """Send one push; retry a 5xx or a failed connection as a webhook sender does, then give it up."""
+        wait = faults.retry_wait
+        for attempt in range(faults.retries + 1):
+            try:
+                status = await self.push(http, receiver_url, brand, payload)
+            except httpx.TransportError:
+                status = 0
+            if status and status < 500:
+                return
+            if attempt < faults.retries:
+                self.stats.retried += 1
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 30.0)
+        self.stats.undelivered += 1
 
     async def push(self, http: httpx.AsyncClient, receiver_url: str, brand: str, payload: dict[str, Any]) -> int:
         body = json.dumps(payload).encode()

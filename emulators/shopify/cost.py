@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from graphql import (
@@ -286,6 +287,8 @@ class Bucket:
     updated: float = -1.0
     throttled: int = 0  # requests refused with THROTTLED
     charged: float = 0.0  # points actually spent (after refunds)
+    spent: Counter[str] = field(default_factory=Counter)  # actual cost by operation name, for tests and benches
+    calls: Counter[str] = field(default_factory=Counter)  # answered calls by operation name
 
     def __post_init__(self) -> None:
         if self.available < 0:

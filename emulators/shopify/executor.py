@@ -126,6 +126,9 @@ def run_graphql(
     body["data"] = result.data
     actual = min(actual_cost(schema, operation, fragments, result.data), charge)
     bucket.refund(charge - actual)
+    name = operation.name.value if operation.name else ""
+    bucket.spent[name] += actual
+    bucket.calls[name] += 1
     body["extensions"] = cost_extension(cost, actual, bucket)
     return GraphQLReply(200, body, ctx.writes)
 

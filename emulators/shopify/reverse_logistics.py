@@ -90,6 +90,7 @@ def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Ou
         return Outcome(errors=[UserError(["dispositionInputs"], message, "INVALID")])
 
     errors: list[UserError] = []
+    asking: dict[str, int] = {}  # per RFO line, over every input of this call
     for index, (item, found) in enumerate(zip(inputs, resolved, strict=True)):
         assert found is not None
         rfo, line = found
@@ -106,6 +107,13 @@ def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Ou
             errors.append(UserError([*path, "locationId"], "Location not found.", "NOT_FOUND"))
         if int(item["quantity"]) <= 0:
             errors.append(UserError([*path, "quantity"], "Quantity must be greater than 0.", "GREATER_THAN"))
+        asking[line.id] = asking.get(line.id, 0) + int(item["quantity"])
+        left = line.total_quantity - sum(d.quantity for d in line.dispositions)
+        if int(item["quantity"]) > 0 and asking[line.id] > left:
+            # No capture shows this branch; the wording follows the schema's totalQuantity ("the total number of
+            # units to be processed") and ReturnErrorCode.INVALID.
+            message = f"Quantity is greater than the {max(left, 0)} unit(s) left to be processed."
+            errors.append(UserError([*path, "quantity"], message, "INVALID"))
     if errors:
         return Outcome(errors=errors)
 

@@ -353,6 +353,22 @@ class ShopifyStore:
             )
         return out
 
+    def payments(self, domain: str, order_id: str) -> list[dict[str, Any]]:
+        """Each successful payment (sale or capture): ``id``, ``gateway``, ``paid`` and ``refunded`` (the sum of
+        the successful refund transactions made against it), in the order's presentment currency."""
+        order = self._order(self.shop(domain), order_id)
+        out = []
+        for sale in order.transactions:
+            if sale.kind not in ("SALE", "CAPTURE") or sale.status != "SUCCESS":
+                continue
+            refunded = sum(
+                (t.amount for t in order.transactions
+                 if t.kind == "REFUND" and t.parent_id == sale.id and t.status == "SUCCESS"),
+                Decimal("0"),
+            )  # fmt: skip
+            out.append({"id": sale.id, "gateway": sale.gateway, "paid": sale.amount, "refunded": refunded})
+        return out
+
     def store_credit(self, domain: str, customer_id: str) -> dict[str, Decimal]:
         """The customer's store credit balance per currency (expired credits already removed)."""
         shop = self.shop(domain)

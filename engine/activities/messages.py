@@ -94,6 +94,7 @@ class CreateReturnInput:
     order_id: str
     lines: list[ReturnLineRequest]
     requested_at: str
+    repeat: bool = False  # an earlier call of this step may have written: look in Shopify before writing
 
 
 @dataclass
@@ -113,6 +114,7 @@ class TrackingInput:
     number: str
     url: str | None = None
     lines: dict[str, int] = field(default_factory=dict)  # RFO line id -> quantity in this parcel; {}: all
+    repeat: bool = False  # an earlier call of this step may have written: look in Shopify before writing
 
 
 @dataclass
@@ -143,6 +145,7 @@ class DisposeInput:
     shop: ShopRef
     return_id: str
     disposals: list[Disposal]
+    repeat: bool = False  # an earlier call of this step may have written: look in Shopify before writing
 
 
 @dataclass
@@ -164,6 +167,7 @@ class IssueRefundInput:
     lines: list[RefundLineInput] = field(default_factory=list)
     rules: RefundRules | None = None
     part: str = ""  # acting per parcel, a later round's parcels: a refund of its own, told apart by them
+    order: OrderSnapshot | None = None  # the order as validate_order read it (none: read it again)
 
 
 @dataclass

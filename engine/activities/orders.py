@@ -19,6 +19,16 @@ from engine.activities.messages import (
 from engine.activities.shopify import ShopifyAccess, classified, money, parse_time
 
 
+def payments_of(transactions: list[dict[str, Any]]) -> list[Payment]:
+    """The order's successful payments, each with what it can still give back."""
+    return [
+        Payment(t["id"], t["gateway"], str(money(t["amountSet"])),
+                str((t.get("maximumRefundableV2") or {}).get("amount") or money(t["amountSet"])))
+        for t in transactions
+        if t["status"] == "SUCCESS" and t["kind"] in ("SALE", "CAPTURE")
+    ]  # fmt: skip
+
+
 def snapshot(order: dict[str, Any]) -> OrderSnapshot:
     """What the workflow keeps of an order: lines with what was fulfilled and is still refundable, payments."""
     fulfilled: dict[str, tuple[str, int]] = {}
@@ -49,11 +59,7 @@ def snapshot(order: dict[str, Any]) -> OrderSnapshot:
             )
         )
     sale = sales[0] if sales else None
-    payments = [
-        Payment(t["id"], t["gateway"], str(money(t["amountSet"])),
-                str((t.get("maximumRefundableV2") or {}).get("amount") or money(t["amountSet"])))
-        for t in sales
-    ]  # fmt: skip
+    payments = payments_of(order.get("transactions") or [])
     presentment = order.get("presentmentCurrencyCode") or order["currencyCode"]
     total = order.get("totalPriceSet") or {}
     shop_total = Decimal(str((total.get("shopMoney") or {}).get("amount") or "0"))
@@ -84,11 +90,11 @@ class OrderActivities:
         async with classified():
             client = self.shopify.client(req.shop)
             name = req.order_name if req.order_name.startswith("#") else f"#{req.order_name}"
-            found = (await client.execute("FindOrderByName", {"query": f"name:{name}"}))["orders"]["nodes"]
+            found = (await client.execute("OrderByName", {"query": f"name:{name}"}))["orders"]["nodes"]
             exact = [o for o in found if o["name"] == name]
             if not exact:
                 return ValidateOrderResult(False, [f"order {name} not found in {req.shop.domain}"])
-            order = await self.shopify.order(client, exact[0]["id"], req.rebound_return_id, "fulfillments")
+            order = exact[0]
             snap = snapshot(order)
             problems: list[str] = []
             if order.get("cancelledAt"):
@@ -120,4 +126,4 @@ class OrderActivities:
             client = self.shopify.client(req.shop)
             fields = {"state": req.state, "shopify_return_id": req.return_id, "tracking_number": req.tracking_number,
                       "refund_id": req.refund_id}  # fmt: skip
-            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, fields)
+            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, fields, tags=False)

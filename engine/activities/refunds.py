@@ -3,6 +3,7 @@ and the store-credit bonus credited once (`credit_bonus`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from engine.activities.messages import (
     RefundOutcome,
     RefundTender,
 )
-from engine.activities.orders import snapshot
+from engine.activities.orders import payments_of, snapshot
 from engine.activities.pricing import priced_plan
 from engine.activities.shopify import (
     PARCEL_MARKER,
@@ -82,14 +83,13 @@ class RefundActivities:
         (keys expire after 24 h and staff refund by hand)."""
         async with classified():
             client = self.shopify.client(req.shop)
-            order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+            order, snap = await self._read(client, req)
             ours = _our_refund(order, req.rebound_return_id, req.part)
             if ours is not None:
                 return RefundOutcome("already_issued", ours["id"], str(money(ours["totalRefundedSet"])))
             manual = _covering_refund(order, req)
             if manual is not None:
                 return _preempted(manual)
-            snap = snapshot(order)
             plan, tenders = await self._priced(client, req, snap)
             amount = Decimal(plan.total)
             refund_input: dict[str, Any] = {
@@ -117,7 +117,7 @@ class RefundActivities:
             except ShopifyUserError:
                 # Refused on its merits: if someone refunded these items since our read, that is a pre-emption
                 # (a finance exception), not a failure of ours.
-                order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+                order, _ = await self._read(client, req)
                 manual = _covering_refund(order, req)
                 if manual is None:
                     raise
@@ -133,6 +133,17 @@ class RefundActivities:
             refund_issued(req.shop.brand, snap.currency, str(refunded))
             return RefundOutcome("issued", refund["id"], str(refunded), currency=snap.currency, tenders=tenders,
                                  plan=plan)  # fmt: skip
+
+    async def _read(self, client: ShopifyClient, req: IssueRefundInput) -> tuple[dict[str, Any], OrderSnapshot]:
+        """The order's refunds and payments as they are now. The workflow carries the rest of the order since
+        validate_order (a return started before it did not: the whole order is read)."""
+        if req.order is None:
+            whole = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+            return whole, snapshot(whole)
+        order: dict[str, Any] | None = (await client.execute("OrderPayments", {"id": req.order_id})).get("order")
+        if order is None:
+            raise ShopifyUserError("OrderPayments", [{"field": ["id"], "message": f"order {req.order_id} not found"}])
+        return order, dataclasses.replace(req.order, payments=payments_of(order.get("transactions") or []))
 
     async def _priced(
         self, client: ShopifyClient, req: IssueRefundInput, snap: OrderSnapshot
@@ -163,7 +174,7 @@ class RefundActivities:
         """For brands whose refunds Rebound's app issues: is there a refund for these items?"""
         async with classified():
             client = self.shopify.client(req.shop)
-            order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "refunds")
+            order, _ = await self._read(client, req)
             found = _our_refund(order, req.rebound_return_id) or _covering_refund(order, req)
             if found is None:
                 return RefundOutcome("not_found", None, "0", "no refund for these items yet")
@@ -179,9 +190,11 @@ class RefundActivities:
             record = order.get("bonusRecord")
             if record:
                 return BonusOutcome("already_credited", json.loads(record["value"]).get("transaction_id"), req.amount)
-            if req.customer_id is None:
+            customer_id = req.customer_id or (order.get("customer") or {}).get("id")  # read here, not carried
+            if customer_id is None:
                 problem = {"field": ["id"], "message": "the order has no customer to credit"}
                 raise ShopifyUserError("StoreCreditBonus", [problem])
+            req = dataclasses.replace(req, customer_id=customer_id)
             # An earlier call may have credited and stopped before recording it (a retry, or a call the
             # workflow repeated after waiting for the shop's budget): look for that credit first.
             found = await self._recent_credit(client, req, parse_time(req.not_before))

@@ -9,7 +9,7 @@ from typing import Any
 from temporalio import activity
 
 from engine.activities.messages import CreateReturnInput, ReturnRefInput, ShopifyReturnRef, TrackingInput
-from engine.activities.shopify import ShopifyAccess, classified
+from engine.activities.shopify import ShopifyAccess, classified, may_have_written
 from engine.errors import ShopifyUserError
 from engine.shopify.client import ShopifyClient
 
@@ -79,21 +79,13 @@ class ReturnActivities:
     async def create_return(self, req: CreateReturnInput) -> ShopifyReturnRef:
         async with classified():
             client = self.shopify.client(req.shop)
-            order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "returns")
-            linked = linked_return_id(order)
-            if linked:
-                return await self._return_ref(client, linked, adopted=True)
-            # An earlier call (a retry, or a call the workflow repeated after waiting for the shop's budget)
-            # may have created the return and stopped before linking it: adopt it rather than create another.
-            adopted = _matching_unlinked_return(order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines})
-            link = {"shopify_return_id": adopted}
-            if adopted:
-                ref = await self._return_ref(client, adopted, adopted=True)
-                await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
-                return ref
-            handles = sorted({ln.reason_handle for ln in req.lines} | {"other-reason"})
-            defs = await client.execute("ReturnReasonDefinitions", {"handles": handles})
-            by_handle = {d["handle"]: d["id"] for d in defs["returnReasonDefinitions"]["nodes"] if not d["deleted"]}
+            if may_have_written(req.repeat):
+                adopted = await self._earlier_return(client, req)
+                if adopted is not None:
+                    return adopted
+            by_handle = await self.shopify.reason_definitions(
+                client, sorted({ln.reason_handle for ln in req.lines} | {"other-reason"})
+            )
             line_inputs = []
             for line in req.lines:
                 reason_id = by_handle.get(line.reason_handle) or by_handle.get("other-reason")
@@ -111,26 +103,46 @@ class ReturnActivities:
             return_input = {"orderId": req.order_id, "returnLineItems": line_inputs, "requestedAt": req.requested_at}
             result = await client.mutate("ReturnCreate", "returnCreate", {"returnInput": return_input})
             ref = _ref_from_return(result["return"], adopted=False)
-            link = {"shopify_return_id": ref.return_id}
+            link = {"shopify_return_id": ref.return_id, "state": "requested"}
             await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
             return ref
+
+    async def _earlier_return(self, client: ShopifyClient, req: CreateReturnInput) -> ShopifyReturnRef | None:
+        """The Shopify return an earlier call created: linked to this Rebound return, or created and not yet
+        linked (the call stopped between the two writes): adopted rather than created again."""
+        order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "returns")
+        linked = linked_return_id(order)
+        if linked:
+            return await self._return_ref(client, linked, adopted=True)
+        adopted = _matching_unlinked_return(order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines})
+        if not adopted:
+            return None
+        ref = await self._return_ref(client, adopted, adopted=True)
+        link = {"shopify_return_id": adopted, "state": "requested"}
+        await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
+        return ref
 
     @activity.defn(name="attach_tracking")
     async def attach_tracking(self, req: TrackingInput) -> None:
         async with classified():
             client = self.shopify.client(req.shop)
-            data = await client.execute("ReturnForSync", {"id": req.return_id})
-            for rfo in (data.get("return") or {}).get("reverseFulfillmentOrders", {}).get("nodes", []):
-                for delivery in rfo["reverseDeliveries"]["nodes"]:
-                    tracking = (delivery.get("deliverable") or {}).get("tracking") or {}
-                    if tracking.get("number") == req.number:
-                        return
+            if may_have_written(req.repeat) and await self._has_tracking(client, req):
+                return
             tracking_input: dict[str, Any] = {"number": req.number}
             if req.url:
                 tracking_input["url"] = req.url
             lines = [{"reverseFulfillmentOrderLineItemId": line, "quantity": qty} for line, qty in req.lines.items()]
             await client.mutate("ReverseDeliveryCreate", "reverseDeliveryCreateWithShipping",
                                 {"rfoId": req.rfo_id, "tracking": tracking_input, "lines": lines})  # fmt: skip
+
+    async def _has_tracking(self, client: ShopifyClient, req: TrackingInput) -> bool:
+        data = await client.execute("ReturnForSync", {"id": req.return_id})
+        for rfo in (data.get("return") or {}).get("reverseFulfillmentOrders", {}).get("nodes", []):
+            for delivery in rfo["reverseDeliveries"]["nodes"]:
+                tracking = (delivery.get("deliverable") or {}).get("tracking") or {}
+                if tracking.get("number") == req.number:
+                    return True
+        return False
 
     @activity.defn(name="close_return")
     async def close_return(self, req: ReturnRefInput) -> None:

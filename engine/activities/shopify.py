@@ -82,6 +82,7 @@ class ShopifyAccess:
         self.http = http
         self.token_lookup = token_lookup
         self.budget = budget or CostBudget()
+        self.reasons: dict[str, dict[str, str]] = {}  # shop -> return reason handle -> definition id
 
     def client(self, shop: ShopRef) -> ShopifyClient:
         return shop_client(
@@ -108,11 +109,37 @@ class ShopifyAccess:
         return merged
 
     async def link(
-        self, client: ShopifyClient, shop: ShopRef, order_id: str, rebound_id: str, fields: dict[str, Any]
+        self,
+        client: ShopifyClient,
+        shop: ShopRef,
+        order_id: str,
+        rebound_id: str,
+        fields: dict[str, Any],
+        *,
+        tags: bool = True,
     ) -> None:
-        """The Rebound link and status on the order: one JSON metafield per return, plus searchable tags."""
+        """The Rebound link and status on the order: one JSON metafield per return, plus searchable tags (written
+        with the link; a status update leaves them, they are a set and already there)."""
         value = json.dumps({"rebound_return_id": rebound_id, "brand": shop.brand, **fields}, sort_keys=True)
-        await set_metafield(client, order_id, ["rebound-return", f"rebound:{rebound_id}"], link_key(rebound_id), value)
+        if tags:
+            tag_list = ["rebound-return", f"rebound:{rebound_id}"]
+            await set_metafield(client, order_id, tag_list, link_key(rebound_id), value)
+            return
+        metafield = {"ownerId": order_id, "namespace": METAFIELD_NAMESPACE, "key": link_key(rebound_id),
+                     "type": "json", "value": value}  # fmt: skip
+        await client.mutate("OrderStatusSet", "metafieldsSet", {"metafields": [metafield]})
+
+    async def reason_definitions(self, client: ShopifyClient, handles: list[str]) -> dict[str, str]:
+        """Return reason definitions by handle: a shop's are Shopify's fixed taxonomy, so each is looked up once
+        per process (and again when asked for one not seen yet)."""
+        known = self.reasons.setdefault(client.connection.domain, {})
+        missing = [h for h in handles if h not in known]
+        if missing:
+            defs = await client.execute("ReturnReasonDefinitions", {"handles": missing})
+            for d in defs["returnReasonDefinitions"]["nodes"]:
+                if not d["deleted"]:
+                    known[d["handle"]] = d["id"]
+        return {h: known[h] for h in handles if h in known}
 
 
 async def set_metafield(client: ShopifyClient, order_id: str, tags: list[str], key: str, value: str) -> None:
@@ -128,6 +155,12 @@ async def set_metafield(client: ShopifyClient, order_id: str, tags: list[str], k
             ],
         },
     )
+
+
+def may_have_written(repeat: bool) -> bool:
+    """An earlier call of this step (the workflow says so) or an earlier attempt of this activity (a crash, a lost
+    response, a timeout) may have written: look in Shopify before writing. A first attempt writes at once."""
+    return repeat or activity.info().attempt > 1
 
 
 def attempt_deadline() -> float | None:

@@ -64,7 +64,7 @@ STEPS: tuple[StepSpec, ...] = (
     StepSpec(
         "create_shopify_return",
         "Open the Shopify return (reasons from the mapping) and link it to the "
-        "Rebound return on the order; adopts one an earlier attempt created.",
+        "Rebound return on the order with the status `requested`; adopts one an earlier attempt created.",
         "create_return",
         requires=("validate_order",),
         priority=4,
@@ -79,7 +79,8 @@ STEPS: tuple[StepSpec, ...] = (
     StepSpec(
         "sync_order_status",
         "Write the return's state, tracking and refund onto the order's Rebound "
-        "metafield (a no-op before the order is known).",
+        "metafield (a no-op before the order is known). List it where Shopify's own objects show nothing of "
+        "the state: each write costs the shop's bucket 10 points.",
         "sync_order_status",
         scope="state",
     ),  # fmt: skip

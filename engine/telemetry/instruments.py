@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from opentelemetry import metrics, trace
+from temporalio import activity
 
 from engine.money import minor_units
 
@@ -24,7 +25,7 @@ def _instruments() -> dict[str, Any]:
     meter = metrics.get_meter(NAME)
     return {
         "points_spent": meter.create_counter("shopify.points.spent", unit="{point}",
-                                             description="Shopify GraphQL cost actually charged, per shop"),
+                                             description="Shopify GraphQL cost charged, per shop, step and operation"),
         "points_available": meter.create_gauge("shopify.points.available", unit="{point}",
                                                description="The shop's bucket after the last call"),
         "calls": meter.create_counter("shopify.calls", description="Shopify GraphQL calls, per shop and operation"),
@@ -42,14 +43,22 @@ def _instruments() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _step() -> str:
+    """The activity (the flow's step) a call is made for, so points can be read per step."""
+    try:
+        return activity.info().activity_type
+    except RuntimeError:  # outside an activity: the drift monitor's reads, a command
+        return ""
+
+
 def shopify_call(shop: str, operation: str, cost: dict[str, Any] | None, *, throttled: bool) -> None:
-    tags = {"shop": shop, "operation": operation}
+    tags = {"shop": shop, "operation": operation, "step": _step()}
     found = _instruments()
     found["calls"].add(1, tags)
     if throttled:
         found["throttled"].add(1, {"shop": shop})
     if cost:
-        found["points_spent"].add(float(cost.get("actualQueryCost") or 0), {"shop": shop})
+        found["points_spent"].add(float(cost.get("actualQueryCost") or 0), tags)
         available = (cost.get("throttleStatus") or {}).get("currentlyAvailable")
         if available is not None:
             found["points_available"].set(float(available), {"shop": shop})

@@ -63,6 +63,7 @@ class ReturnFacts:
     overridden_skus: set[str]
     operator_events: int
     budget_waits: int
+    called_activities: set[str]  # activities this return has called: a later call may find its writes
     mapping_context: dict[str, Any]
     parcels: dict[str, ParcelStatus]  # by tracking number, when Rebound lists several
     parcel_seen_rank: int  # the furthest milestone any parcel's events imply (-1: none)
@@ -107,6 +108,7 @@ class ReturnFacts:
         self.overridden_skus = set()
         self.operator_events = 0
         self.budget_waits = 0
+        self.called_activities = set()
         self.mapping_context = _as_dict(self.mapping)
         self.parcels = {}
         self.parcel_seen_rank = -1

@@ -45,7 +45,8 @@ class RefundSteps(StepBodies):
         graded = self.graded and grades_set_the_refund(self.mapping)
         lines = refund_lines(self.mapping, facts, graded=graded)
         return IssueRefundInput(self.shop, self.start.rebound_return_id, order.order_id, self.refund_plan, key,
-                                self.registered_at or "", lines, self.refund_rules(), self.round_part())  # fmt: skip
+                                self.registered_at or "", lines, self.refund_rules(), self.round_part(),
+                                order)  # fmt: skip
 
     async def step_issue_refund(self, call: StepCall) -> str | None:
         """One refund per return, or per round when acting per parcel (keyed by the parcels it settles)."""

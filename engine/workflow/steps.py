@@ -4,6 +4,7 @@ Shopify work itself is in the activities (engine.activities)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -60,7 +61,13 @@ class StepBodies(ParcelTracking):
         assert spec.activity is not None
         own_queue = workflow.info().task_queue
         queue = own_queue if spec.activity in NOT_SHOPIFY else shop_task_queue(own_queue, self.shop.domain)
+        # Called before (a retry of the step, another parcel, another round): it may have written already, so the
+        # activity looks in Shopify first. A first call writes without looking (a server retry looks again too).
+        repeat = spec.activity in self.called_activities
+        self.called_activities.add(spec.activity)
         while True:
+            if repeat and hasattr(arg, "repeat"):
+                arg = dataclasses.replace(arg, repeat=True)
             try:
                 return await workflow.execute_activity(
                     spec.activity,
@@ -82,6 +89,7 @@ class StepBodies(ParcelTracking):
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.type == "ShopifyThrottled":
                     self.budget_waits += 1
+                    repeat = True  # the attempt may have written before it gave up waiting for the budget
                     await workflow.sleep(cause.next_retry_delay or timedelta(seconds=5))
                     continue
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)

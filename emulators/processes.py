@@ -1,5 +1,6 @@
 """Run the engine's commands as separate processes, as production does: each in its own process group (so a test
-can send the terminal's Ctrl-C to the whole group), output to a file, and helpers to wait for them."""
+can send the terminal's Ctrl-C to the whole group, and the chaos soak can SIGKILL a worker), output to a file, and
+helpers to wait for them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,30 @@
+"""What a return costs the shop's bucket: every required write once, the order read once, no look-up before a
+first attempt's write; a retried step still looks first (tests/test_faults.py: one return, one delivery, one
+restock, one refund under lost responses)."""
+
+from __future__ import annotations
+
+from tests.conftest import Harness
+
+REQUIRED_WRITES = ["ReturnCreate", "ReverseDeliveryCreate", "ReverseFulfillmentOrderDispose", "RefundCreate",
+                   "ReturnClose"]  # fmt: skip
+MINIMUM = 83  # those writes (71 on this order) plus one order read (12)
+TARGET = 125
+
+
+async def test_a_return_on_the_standard_flow_spends_at_most_125_points_each_write_once(harness: Harness) -> None:
+    first, second = harness.new_return("points-1", seed=False), harness.new_return("points-2", seed=False)
+    harness.seed(first, second)
+    bucket = harness.shopify.bucket(harness.domain(first))
+    for sc in (first, second):
+        before = bucket.spent.copy(), bucket.calls.copy()
+        await harness.push_all(sc)
+        status = await harness.wait_state(sc, "refunded")
+        assert status.state == "refunded" and status.finished and not status.needs_attention, status.audit
+        spent, calls = bucket.spent - before[0], bucket.calls - before[1]
+        assert {op: calls[op] for op in REQUIRED_WRITES} == dict.fromkeys(REQUIRED_WRITES, 1), dict(calls)
+        # First attempts write without looking: no re-read of the order or of the Shopify return.
+        assert calls["OrderForReturn"] == calls["ReturnForSync"] == calls["OrderReturns"] == 0, dict(calls)
+        assert calls["OrderByName"] == 1 and calls["OrderStatusSet"] == 1 and calls["OrderLinkSet"] == 1
+        assert MINIMUM <= sum(spent.values()) <= TARGET, dict(spent)
+    assert bucket.calls["ReturnReasonDefinitions"] == 1  # the shop's reasons are looked up once per worker
