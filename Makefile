@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck unit bench clean venv
+.PHONY: demo test lint typecheck unit bench chaos clean venv
 
 $(STAMP): pyproject.toml emulators/pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(STAMP)
 	$(BIN)/python -m emulators.bench.ingest_throughput
 	$(BIN)/python -m emulators.bench.backlog --returns 200 --write
 	$(BIN)/python -m emulators.bench.drift_10k
+
+# A seeded soak of 1000 returns under faults; ends with `invariant violations: N`, exits 1 if N > 0.
+CHAOS_ARGS ?= --returns 1000 --seed 7 --write
+chaos: $(STAMP)
+	$(BIN)/python -m emulators.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

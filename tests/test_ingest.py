@@ -10,12 +10,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from temporalio import client as interceptor
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -345,3 +348,49 @@ async def test_a_push_for_a_closed_return_is_acknowledged_and_kept_not_retried(i
     assert held.status == "late" and held.http_status == 200 and held.body == late
     description = await h.client.get_workflow_handle(workflow_id("castore", sc.rebound_return_id)).describe()
     assert description.run_id == first_run  # still the terminated run: nothing new started
+
+
+class _Counting(interceptor.OutboundInterceptor):
+    def __init__(self, next: interceptor.OutboundInterceptor, calls: Counter[str]) -> None:
+        super().__init__(next)
+        self.calls = calls
+
+    async def start_workflow(self, input: interceptor.StartWorkflowInput) -> Any:
+        self.calls["signal-with-start"] += 1
+        return await super().start_workflow(input)
+
+    async def signal_workflow(self, input: interceptor.SignalWorkflowInput) -> None:
+        self.calls["signal"] += 1
+        await super().signal_workflow(input)
+
+
+class CountCalls(interceptor.Interceptor):
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def intercept_client(self, next: interceptor.OutboundInterceptor) -> interceptor.OutboundInterceptor:
+        return _Counting(next, self.calls)
+
+
+async def test_pushes_to_a_running_return_are_plain_signals_without_the_start_input(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The flow and mapping travel once, in the start; a return this receiver saw running gets the event alone."""
+    h, counter = harness, CountCalls()
+    client = await Client.connect(h.client.service_client.config.target_host, interceptors=[counter])
+    store = await open_event_store(f"sqlite:///{tmp_path / 'events.sqlite'}")
+    server = AppServer(receiver_for(client, h, store).app())
+    url = await server.start()
+    rebound = ReboundEmulator(api_token="t", secrets=SECRETS)
+    try:
+        sc = h.builder.new("signal-first", "castore", lines=1)
+        h.builder.returned(sc, 0, 1, "A")
+        h.builder.lifecycle(sc)
+        h.seed(sc)
+        stats = await rebound.push_all(url, [("castore", p) for p in sc.pushes])
+        assert stats.statuses[202] == 4
+        assert (await h.wait_state(sc, "refunded")).state == "refunded"
+        assert counter.calls == {"signal-with-start": 1, "signal": 3}
+    finally:
+        await server.stop()
+        await store.close()

@@ -16,6 +16,7 @@ async def test_a_return_on_the_standard_flow_spends_at_most_125_points_each_writ
     first, second = harness.new_return("points-1", seed=False), harness.new_return("points-2", seed=False)
     harness.seed(first, second)
     bucket = harness.shopify.bucket(harness.domain(first))
+    reasons_before = bucket.calls["ReturnReasonDefinitions"]  # the emulator serves earlier tests too
     for sc in (first, second):
         before = bucket.spent.copy(), bucket.calls.copy()
         await harness.push_all(sc)
@@ -27,4 +28,6 @@ async def test_a_return_on_the_standard_flow_spends_at_most_125_points_each_writ
         assert calls["OrderForReturn"] == calls["ReturnForSync"] == calls["OrderReturns"] == 0, dict(calls)
         assert calls["OrderByName"] == 1 and calls["OrderStatusSet"] == 1 and calls["OrderLinkSet"] == 1
         assert MINIMUM <= sum(spent.values()) <= TARGET, dict(spent)
-    assert bucket.calls["ReturnReasonDefinitions"] == 1  # the shop's reasons are looked up once per worker
+    assert (
+        bucket.calls["ReturnReasonDefinitions"] - reasons_before == 1
+    )  # the shop's reasons are looked up once per worker

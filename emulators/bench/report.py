@@ -25,3 +25,21 @@ def write_section(name: str, body: str, path: Path = REPORT) -> None:
     text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+RESULTS = REPO_ROOT / "docs" / "benchmarks.json"
+
+
+def write_result(name: str, result: dict, path: Path = RESULTS) -> None:
+    """Each benchmark's figures (machine-readable, beside the page): the summary table is computed from them."""
+    import json
+
+    results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    results[name] = {"at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), **result}
+    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_results(path: Path = RESULTS) -> dict:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -247,7 +247,7 @@ async def soak(s: Settings, say: Any = print) -> Result:
             await deploy(client, mapping, operator="chaos", note="make chaos")
         await cluster.start_receiver()
         say(
-            f"{len(scenarios)} returns ({per_round} kinds x {len(scenarios) // per_round}), seed {s.seed}; Temporal "
+            f"{clock()} {len(scenarios)} returns (the demo's {per_round} kinds, repeated), seed {s.seed}; Temporal "
             f"{cluster.address} on {s.data / 'temporal.db'}, {s.workers} workers, receiver {cluster.receiver_url}"
         )
         chosen = _staff_candidates(scenarios, mappings, rng, s.staff_rate)
@@ -268,7 +268,6 @@ async def soak(s: Settings, say: Any = print) -> Result:
         await asyncio.sleep(1.0)
         await cluster.restart_temporal(down_seconds=3.0)
         await pushing
-        faults.seed += 1
         say(f"{clock()} pushed {stats.sent}; the receiver is SIGKILLed while pushes arrive ...")
         faults.seed += 1
         pushing = asyncio.create_task(
@@ -279,11 +278,11 @@ async def soak(s: Settings, say: Any = print) -> Result:
         await asyncio.sleep(1.0)
         await cluster.start_receiver()
         await pushing
-        say(
-            f"pushed {stats.sent} ({stats.duplicated} duplicated, {stats.reordered} out of order, {stats.dropped}"
-            f" dropped, {stats.undelivered} undelivered after retries); pulling ..."
-        )
         await desk
+        say(
+            f"{clock()} pushed {stats.sent} ({stats.duplicated} duplicated, {stats.reordered} out of order, "
+            f"{stats.dropped} dropped, {stats.undelivered} undelivered after retries); pulling ..."
+        )
         pulled = 0
         for brand in sorted(mappings):
             got = await _retrying("pull", lambda b=brand: client.execute_workflow(

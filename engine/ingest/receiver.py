@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from engine.temporal.starter import deliver
 from engine.workflow.messages import workflow_id
 
 MAX_BODY = 512 * 1024
+RUNNING_CACHE = 100_000  # running returns remembered per process (about 10 MB): pushes to them skip the start input
 log = logging.getLogger("engine.ingest")
 
 MappingLookup = Callable[[str], Awaitable[MappingDef]]
@@ -85,6 +87,7 @@ class Receiver:
         self.start_options = start_options
         self.source = source
         self._validator = Draft7Validator(load_schema("rebound-push.schema.json"))
+        self._running: OrderedDict[str, None] = OrderedDict()  # workflows this process saw running, newest last
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/rebound/{brand}/events", self.endpoint, methods=["POST"])])
@@ -178,8 +181,9 @@ class Receiver:
             reason = "another receiver is handing this event to Temporal; retry"
             return Outcome(503, {"status": "in_flight", "event_id": event.event_id, "reason": reason}, retry_after=1)
         try:
+            wf_id = workflow_id(event.brand, event.rebound_return_id)
             delivery = await deliver(self.client, event, flow=flow, mapping=mapping, task_queue=self.task_queue,
-                                     start_options=self.start_options)  # fmt: skip
+                                     start_options=self.start_options, running=wf_id in self._running)  # fmt: skip
         except Exception as exc:  # Temporal unreachable or overloaded: keep it, say so
             await self._release(event.event_id)
             return await hold(503, f"Temporal unavailable: {type(exc).__name__}: {exc}", kind="failed",
@@ -188,6 +192,7 @@ class Receiver:
             await self.store.confirm_event(event.event_id)
         except Exception as exc:  # Temporal has it; the claim expires and a later copy is a no-op in the workflow
             log.warning("could not confirm accepted event %s: %s", event.event_id, exc)
+        self._seen_running(delivery.workflow_id, delivery.accepted)
         if not delivery.accepted:
             return await hold(200, delivery.detail, kind="late", event_id=event.event_id)
         return Outcome(202, {"status": "accepted", "event_id": event.event_id, "workflow_id": delivery.workflow_id})
@@ -197,6 +202,14 @@ class Receiver:
             await self.store.release_event(event_id)
         except Exception as exc:  # the claim expires on its own
             log.warning("could not release event %s: %s", event_id, exc)
+
+    def _seen_running(self, wf_id: str, running: bool) -> None:
+        """Remember (a bounded number of) running returns: their next push is a plain signal."""
+        self._running.pop(wf_id, None)
+        if running:
+            self._running[wf_id] = None
+            if len(self._running) > RUNNING_CACHE:
+                self._running.popitem(last=False)
 
     async def replay(self, held_id: int) -> Outcome:
         """Hand a held event to Temporal again; the store lets one process at a time replay it, and only once."""

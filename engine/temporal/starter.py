@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
@@ -31,9 +32,19 @@ async def deliver(
     mapping: MappingDef,
     task_queue: str,
     start_options: dict[str, object] | None = None,
+    running: bool = False,
 ) -> Delivery:
-    """Signal the return's workflow, starting it (pinned to this flow and mapping) if it does not exist."""
+    """Signal the return's workflow, starting it (pinned to this flow and mapping) if it does not exist.
+    `running`: the caller saw this workflow running; a plain signal then carries the event alone, not the start
+    input (the pinned flow and mapping, kilobytes) again. Not found (finished since, or never here): as usual."""
     wf_id = workflow_id(event.brand, event.rebound_return_id)
+    if running:
+        try:
+            await client.get_workflow_handle(wf_id).signal("event", event)
+            return Delivery(wf_id, True)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
     start = ReturnStart(event.brand, event.rebound_return_id, flow, mapping, **(start_options or {}))  # type: ignore[arg-type]
     try:
         await client.start_workflow(
