@@ -29,10 +29,16 @@ test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 # Measured, never asserted: results land in docs/benchmarks.md.
+# Each writes its section of docs/benchmarks.md and its figures to docs/benchmarks.json; the summary table at the
+# top is computed from those (the chaos row from `make chaos`).
 bench: $(STAMP)
-	$(BIN)/python -m emulators.bench.ingest_throughput
+	$(BIN)/python -m emulators.bench.points --write
 	$(BIN)/python -m emulators.bench.backlog --returns 200 --write
+	$(BIN)/python -m emulators.bench.engine_vs_bare --write
+	$(BIN)/python -m emulators.bench.receiver_vs_bare --write
+	$(BIN)/python -m emulators.bench.worker_memory --write
 	$(BIN)/python -m emulators.bench.drift_10k
+	$(BIN)/python -m emulators.bench.summary
 
 # A seeded soak of 1000 returns under faults; ends with `invariant violations: N`, exits 1 if N > 0.
 CHAOS_ARGS ?= --returns 1000 --seed 7 --write

@@ -37,7 +37,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from emulators.bench.report import write_section
+from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
 from emulators.rebound.scenarios import ScenarioBuilder
@@ -289,6 +289,7 @@ def main() -> None:
     print(json.dumps(result), flush=True)
     if args.write:
         write_section(SECTION, render(result))
+        write_result("backlog", result)
 
 
 if __name__ == "__main__":

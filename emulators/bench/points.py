@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from temporalio.testing import WorkflowEnvironment
 
-from emulators.bench.report import write_section
+from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
 from emulators.rebound.scenarios import ScenarioBuilder
@@ -182,6 +182,7 @@ def main() -> None:
     print(render(result))
     if args.write:
         write_section("Shopify points per return, by step", render(result))
+        write_result("points", {"points_per_return": points_per_return(result), **result})
 
 
 if __name__ == "__main__":

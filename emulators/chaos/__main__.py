@@ -8,7 +8,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from emulators.bench.report import write_section
+from emulators.bench.report import write_result, write_section
 from emulators.chaos.invariants import table as invariant_table
 from emulators.chaos.invariants import violations
 from emulators.chaos.soak import Result, Settings, soak, timedelta_text
@@ -64,6 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.write:
         write_section(SECTION, text)
+        write_result(
+            "chaos",
+            {
+                "returns": result.scenarios,
+                "seed": settings.seed,
+                "plan": settings.plan,
+                "violations": violations(result.invariants),
+                "seconds": round(result.seconds),
+            },
+        )
     return 1 if violations(result.invariants) else 0
 
 

@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 
 # Points restored per second, by plan (shopify.dev, "GraphQL Admin API rate limits").
 RESTORE_RATES: dict[str, int] = {"standard": 100, "advanced": 200, "plus": 1000, "enterprise": 2000}
-# Actual cost of one engine activity, on average: `make bench` measures 25 points (emulators.bench.backlog: points spent
-# over activities scheduled, with the emulator charging Shopify's recorded cost rules). Every worker must use the
-# same figure: the task-queue rate is one value per queue on the server.
-DEFAULT_POINTS_PER_ACTIVITY = 25.0
+# Actual cost of one engine activity, on average: a return on the standard flow spends about 123 points over 7
+# Shopify activities (`make bench`: emulators.bench.points by step, emulators.bench.backlog points spent over
+# activities scheduled, with the emulator charging Shopify's recorded cost rules). Every worker must use the same
+# figure: the task-queue rate is one value per queue on the server.
+DEFAULT_POINTS_PER_ACTIVITY = 17.5
 
 
 @dataclass(frozen=True)

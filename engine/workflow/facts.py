@@ -63,6 +63,7 @@ class ReturnFacts:
     overridden_skus: set[str]
     operator_events: int
     budget_waits: int
+    details_stale: bool
     called_activities: set[str]  # activities this return has called: a later call may find its writes
     mapping_context: dict[str, Any]
     parcels: dict[str, ParcelStatus]  # by tracking number, when Rebound lists several
@@ -108,6 +109,7 @@ class ReturnFacts:
         self.overridden_skus = set()
         self.operator_events = 0
         self.budget_waits = 0
+        self.details_stale = False
         self.called_activities = set()
         self.mapping_context = _as_dict(self.mapping)
         self.parcels = {}
@@ -154,7 +156,14 @@ class ReturnFacts:
 
     def _log(self, kind: AuditKind, detail: str, actor: str = "engine") -> None:
         self.audit.append(AuditEntry(workflow.now().isoformat(), kind, detail, actor))
-        self._show()
+        self.details_stale = True  # the UI's details are rebuilt once, before the workflow next waits
+
+    def _flush_details(self) -> None:
+        """Rebuild the UI's Current Details if anything was logged since: once per wait, not once per log line
+        (the Markdown is built from the whole status)."""
+        if self.details_stale:
+            self.details_stale = False
+            self._show()
 
     def current_status(self) -> ReturnStatus:
         return ReturnStatus(

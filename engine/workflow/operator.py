@@ -71,6 +71,7 @@ class OperatorOverrides(ParcelTracking):
         return self._result(f"{verb}: steps of {self.state} continue")
 
     def _result(self, message: str) -> OverrideResult:
+        self._flush_details()  # an override shows at once, even while the return waits
         return OverrideResult(message, self.state, self.needs_attention)
 
     def _by_signal(self, name: str, kind: type[A], payload: Any, check: Callable[[A], None],

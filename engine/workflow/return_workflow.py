@@ -80,7 +80,8 @@ class ReturnWorkflow(OperatorOverrides, RefundSteps, Visibility):
             if self._finished():
                 if self.finished_at is None:
                     self.finished_at = workflow.now()
-                    self._show()
+                    self.details_stale = True
+                self._flush_details()
                 remaining = self.flow.linger_seconds - (workflow.now() - self.finished_at).total_seconds()
                 if remaining <= 0:
                     break
@@ -93,12 +94,14 @@ class ReturnWorkflow(OperatorOverrides, RefundSteps, Visibility):
             if self.parcel_sla_due():  # already late (a backdated arrival): no timer for it
                 self._flag_lost_parcel()
             timeout = self._sla_timeout()
+            self._flush_details()
             try:
                 await workflow.wait_condition(
                     lambda: self.wake or (bool(self.inbox) and self.hold_reason is None), timeout=timeout
                 )
             except TimeoutError:
                 self._sla_breach()
+        self._flush_details()
         return self.current_status()
 
     def _finished(self) -> bool:

@@ -65,6 +65,7 @@ class StepBodies(ParcelTracking):
         # activity looks in Shopify first. A first call writes without looking (a server retry looks again too).
         repeat = spec.activity in self.called_activities
         self.called_activities.add(spec.activity)
+        self._flush_details()
         while True:
             if repeat and hasattr(arg, "repeat"):
                 arg = dataclasses.replace(arg, repeat=True)
