@@ -170,3 +170,31 @@ async def test_a_sqlite_file_from_before_versioning_is_migrated_in_place(tmp_pat
 def test_unknown_database_url_is_refused_with_the_scheme() -> None:
     with pytest.raises(ValueError, match="'mysql'"):
         asyncio.run(open_event_store("mysql://db/returns"))
+
+
+async def test_a_burst_of_writes_shares_commits_and_every_acknowledged_one_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite commits a burst in groups (one fsync each, not one per push); each write is durable when it returns,
+    a duplicate in the same group is told apart, and closing waits for the group in flight."""
+    url = f"sqlite:///{tmp_path / 'burst.sqlite'}"
+    store = await open_event_store(url)
+    commits = 0
+    real = store_sqlite.SqliteEventStore._commit
+
+    def counting(self: store_sqlite.SqliteEventStore, works: list) -> list:  # type: ignore[type-arg]
+        nonlocal commits
+        commits += 1
+        return real(self, works)
+
+    monkeypatch.setattr(store_sqlite.SqliteEventStore, "_commit", counting)
+    try:
+        ids = [f"evt-{i}" for i in range(300)]
+        claims = await asyncio.gather(*(store.claim_event(i, "castore", "wf") for i in [*ids, ids[0]]))
+        await asyncio.gather(*(store.confirm_event(i) for i in ids))
+    finally:
+        await store.close()
+    assert claims[:300] == ["claimed"] * 300 and claims[300] in ("in_flight", "accepted")
+    assert commits < 300, commits  # grouped: far fewer commits than writes
+    reopened = sqlite3.connect(str(tmp_path / "burst.sqlite"))
+    assert reopened.execute("SELECT COUNT(*) FROM accepted_events WHERE state = 'accepted'").fetchone() == (300,)

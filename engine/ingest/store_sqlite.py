@@ -94,6 +94,8 @@ class SqliteEventStore:
         self.url_for_humans = f"sqlite:///{path}"
         self._db = db
         self._lock = threading.Lock()
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path) -> SqliteEventStore:
@@ -114,6 +116,53 @@ class SqliteEventStore:
 
         return await asyncio.to_thread(locked)
 
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A write, durable when this returns. Writes that arrive while a commit is on disk wait for the next one
+        and share it (group commit): one fsync for a burst of pushes instead of one each."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_pending())
+        result: T = await future
+        return result
+
+    async def _commit_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                outcomes = await asyncio.to_thread(self._commit, [work for work, _ in batch])
+            except BaseException as exc:  # the commit failed: nothing of the batch is durable
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _commit(self, works: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            outcomes: list[tuple[bool, Any]] = []
+            try:
+                for work in works:
+                    try:
+                        outcomes.append((True, work(self._db)))
+                    except sqlite3.Error as exc:  # this write failed on its own (its statement undone); the rest go on
+                        outcomes.append((False, exc))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return outcomes
+
     async def hold(self, held: NewHeld) -> int:
         def insert(db: sqlite3.Connection) -> int:
             cursor = db.execute(
@@ -124,7 +173,7 @@ class SqliteEventStore:
             )  # fmt: skip
             return int(cursor.lastrowid or 0)
 
-        return await self._run(insert)
+        return await self._write(insert)
 
     async def claim_event(self, event_id: str, brand: str, workflow_id: str) -> EventClaim:
         def claim(db: sqlite3.Connection) -> EventClaim:
@@ -141,17 +190,17 @@ class SqliteEventStore:
             row = db.execute("SELECT state FROM accepted_events WHERE event_id = ?", (event_id,)).fetchone()
             return "accepted" if row and row[0] == "accepted" else "in_flight"
 
-        return await self._run(claim)
+        return await self._write(claim)
 
     async def confirm_event(self, event_id: str) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "UPDATE accepted_events SET state = 'accepted', accepted_at = ? WHERE event_id = ?", (now(), event_id)
             )
         )
 
     async def release_event(self, event_id: str) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "DELETE FROM accepted_events WHERE event_id = ? AND state = 'delivering'", (event_id,)
             )
@@ -175,10 +224,10 @@ class SqliteEventStore:
                 return NotClaimed("replayed", event.replay_result or "")
             return NotClaimed("busy", "another process is replaying it")
 
-        return await self._run(claim)
+        return await self._write(claim)
 
     async def mark_replayed(self, held_id: int, result: str) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "UPDATE held_events SET status = 'replayed', replayed_at = ?, replay_result = ?,"
                 " replay_claimed_at = NULL WHERE id = ?",
@@ -187,7 +236,7 @@ class SqliteEventStore:
         )
 
     async def note_replay_attempt(self, held_id: int, result: str) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "UPDATE held_events SET replay_result = ?, replay_claimed_at = NULL WHERE id = ?", (result, held_id)
             )
@@ -223,6 +272,8 @@ class SqliteEventStore:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer  # what was acknowledged is on disk before the connection goes
         await self._run(lambda db: db.close())
 
 
