@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from emulators.rebound.scenarios import OrderMoney, Scenario, implied_rate, tax_on
 from engine.money import to_money
 from tests.conftest import Harness
@@ -174,10 +176,17 @@ async def test_a_two_parcel_return_waits_for_the_late_parcel_then_acts_once(harn
     assert [r["status"] for r in store.returns(domain, h.order_id(sc))] == ["CLOSED"]
 
 
-async def test_a_brand_acting_per_parcel_restocks_and_refunds_each_parcel_as_it_arrives(harness: Harness) -> None:
+@pytest.mark.parametrize("lost_first_response", [False, True], ids=["", "first refund's response lost"])
+async def test_a_brand_acting_per_parcel_restocks_and_refunds_each_parcel_as_it_arrives(
+    harness: Harness, lost_first_response: bool
+) -> None:
     """Oliver Bonas acts per parcel: the first parcel is restocked and refunded (less the fee) on receipt while
-    the Shopify return stays open; the second gets its own refund with no second fee, then the return closes."""
+    the Shopify return stays open; the second gets its own refund with no second fee, then the return closes. The
+    fee is charged once even when the first refund's response was lost and its retry found it already made (the
+    chaos soak caught the second parcel paying the fee again)."""
     h, b = harness, harness.builder
+    if lost_first_response:
+        h.shopify.faults.fail_next("lost_response", operation="RefundCreate")
     sc = b.new("multi-parcel", "oliver", lines=2, quantity=1)
     b.returned(sc, 0, 1, "A")
     b.returned(sc, 1, 1, "A")

@@ -63,6 +63,9 @@ class RefundSteps(StepBodies):
         key = f"rebound-refund-{self.start.brand}-{self.start.rebound_return_id}" + (f"-{part}" if part else "")
         summary = f"refundCreate {show(self.refund_plan.total, currency)}" + (f" parcel(s) {part}" if part else "")
         outcome = await self._call(CATALOG["issue_refund"], self._refund_request(key), RefundOutcome, summary)
+        if outcome.status == "already_issued" and outcome.plan is None:
+            # An earlier attempt made it (its answer was lost): from the same plan, fee included, as asked now.
+            outcome = dataclasses.replace(outcome, plan=self.refund_plan)
         self.refunds.append(outcome)
         self.refunded_items |= covered
         if self.refund is None or self.refund.status == "nothing_to_refund":
