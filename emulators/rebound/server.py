@@ -123,7 +123,7 @@ class ReboundEmulator:
         faults: PushFaults,
         *,
         on_publish: Callable[[str, dict[str, Any]], None] | None = None,
-        in_flight: int = 8,
+        in_flight: int = 16,
     ) -> PushStats:
         """Pushes as a busy Rebound sends them: several at once, each milestone published when it happens; some
         lost, some sent twice, some held back behind the next few (they arrive out of order), failed sends retried

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -78,7 +78,10 @@ async def _graphql(request: Request) -> Response:
         return _json(INVALID_TOKEN, 401, headers)
     headers["X-Shopify-API-Version"] = version
 
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the caller went away mid-request (a worker killed): nothing was executed
+        return Response(status_code=499)
     query: Any
     variables: Any = None
     operation_name: Any = None
