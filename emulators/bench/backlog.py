@@ -109,14 +109,18 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
         }
         for _ in range(workers - 1):  # real extra worker processes, each with its own budget
             process = subprocess.Popen(
-                [sys.executable, "-m", "engine", "worker"], env=environ, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "engine", "worker", "--roles", "returns,shops"], env=environ,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             )  # fmt: skip
             stack.callback(_stop, process)
             assert process.stdout is not None
-            line = await asyncio.get_running_loop().run_in_executor(None, process.stdout.readline)
-            if b"worker polling" not in line:
-                raise RuntimeError(f"worker process did not start: {line!r}")
+            said = b""
+            while b"ready;" not in said:  # its banner, then "ready; SIGINT or SIGTERM to stop"
+                line = await asyncio.get_running_loop().run_in_executor(None, process.stdout.readline)
+                if not line:
+                    raise RuntimeError(f"worker process did not start: {said.decode(errors='replace')}")
+                said += line
+            asyncio.get_running_loop().run_in_executor(None, process.stdout.read)  # keep its pipe drained
 
         start_options: dict[str, object] = {"activity_timeout_seconds": 30}
         started = time.monotonic()

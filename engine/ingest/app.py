@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:  # uvicorn has finished the requests in flight before it gets here
+            await app.state.receiver.drain()
             await store.close()
             await telemetry.shutdown()
 

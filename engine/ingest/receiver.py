@@ -8,6 +8,7 @@ hands this moment (Retry-After). Everything that is not accepted is held in the 
 raw, for `returns events replay`; nothing acknowledged is lost.
 """
 
+import asyncio
 import json
 import logging
 import os
@@ -87,7 +88,8 @@ class Receiver:
         self.start_options = start_options
         self.source = source
         self._validator = Draft7Validator(load_schema("rebound-push.schema.json"))
-        self._running: OrderedDict[str, None] = OrderedDict()  # workflows this process saw running, newest last
+        self._running: OrderedDict[str, None] = OrderedDict()
+        self._confirming: set[asyncio.Task[None]] = set()  # workflows this process saw running, newest last
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/rebound/{brand}/events", self.endpoint, methods=["POST"])])
@@ -188,10 +190,11 @@ class Receiver:
             await self._release(event.event_id)
             return await hold(503, f"Temporal unavailable: {type(exc).__name__}: {exc}", kind="failed",
                               event_id=event.event_id)  # fmt: skip
-        try:
-            await self.store.confirm_event(event.event_id)
-        except Exception as exc:  # Temporal has it; the claim expires and a later copy is a no-op in the workflow
-            log.warning("could not confirm accepted event %s: %s", event.event_id, exc)
+        # Temporal has it: the answer need not wait for the bookkeeping. Confirmed in the background (with the next
+        # group commit); if that is lost, the claim expires and a later copy is a no-op in the workflow.
+        confirming = asyncio.create_task(self._confirm(event.event_id))
+        self._confirming.add(confirming)
+        confirming.add_done_callback(self._confirming.discard)
         self._seen_running(delivery.workflow_id, delivery.accepted)
         if not delivery.accepted:
             return await hold(200, delivery.detail, kind="late", event_id=event.event_id)
@@ -202,6 +205,17 @@ class Receiver:
             await self.store.release_event(event_id)
         except Exception as exc:  # the claim expires on its own
             log.warning("could not release event %s: %s", event_id, exc)
+
+    async def _confirm(self, event_id: str) -> None:
+        try:
+            await self.store.confirm_event(event_id)
+        except Exception as exc:
+            log.warning("could not confirm accepted event %s: %s", event_id, exc)
+
+    async def drain(self) -> None:
+        """Let the confirmations in flight reach the store (before it closes)."""
+        while self._confirming:
+            await asyncio.gather(*list(self._confirming), return_exceptions=True)
 
     def _seen_running(self, wf_id: str, running: bool) -> None:
         """Remember (a bounded number of) running returns: their next push is a plain signal."""
