@@ -532,6 +532,7 @@ async def run_demo(
             task.cancel()
         if receiver_server is not None:
             await receiver_server.stop()
+            await receiver.drain()
         if codec_server is not None:
             await codec_server.stop()
         await telemetry.shutdown()

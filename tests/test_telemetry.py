@@ -153,7 +153,7 @@ async def test_one_trace_per_push_from_the_receiver_to_shopify_and_the_metrics_o
     } <= first  # fmt: skip
     refund = next(s for s in walk([inspected]) if s.name == "shopify RefundCreate")
     assert chain_to_root(refund, by_id) == [
-        "rebound push", "SignalWithStartWorkflow:Return", "StartActivity:issue_refund", "RunActivity:issue_refund",
+        "rebound push", "SignalWorkflow:event", "StartActivity:issue_refund", "RunActivity:issue_refund",
         "shopify RefundCreate",
     ]  # fmt: skip
     assert any(c.name.startswith("POST") for c in refund.children)  # httpx's own span under ours

@@ -81,6 +81,7 @@ def _replay(args: argparse.Namespace) -> int:
                 else:
                     failed += 1
                 print(f"{held_id}: {outcome.http_status} {outcome.body.get('status')} {outcome.body.get('reason', '')}")
+            await receiver.drain()
             print(f"replayed {done}/{len(ids)}; {elsewhere} already replayed or in progress elsewhere; {failed} failed")
             return 1 if failed else 0
 

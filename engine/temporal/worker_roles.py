@@ -173,6 +173,7 @@ async def _pull_worker(
     stack.push_async_callback(store.close)
     receiver = Receiver(client=client, flows=ActiveFlows(client).get, mappings=ActiveMappings(client).get, store=store,
                         task_queue=settings.task_queue, source="pull")  # fmt: skip
+    stack.push_async_callback(receiver.drain)  # before the store closes (callbacks run last in, first out)
     pull = ReboundPullActivities(receiver, config.rebound_api_url, config.rebound_api_token, http)
     return Worker(client, task_queue=PULL_TASK_QUEUE, workflows=[ReboundPullWorkflow], activities=[pull.pull_rebound],
                   workflow_runner=workflow_runner(), graceful_shutdown_timeout=config.graceful_shutdown)  # fmt: skip
