@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -317,6 +318,23 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     return "\n".join(lines)
 
 
+def app_refund_hook(
+    store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]
+) -> Callable[[str, dict[str, Any]], None]:
+    """What happens at Rebound when a milestone is published: for brands whose refunds Rebound's app makes, the
+    app refunds in Shopify at its milestone (ReboundEmulator's `on_publish`)."""
+    by_id = {sc.rebound_return_id: sc for sc in scenarios}
+
+    def on_publish(brand: str, payload: dict[str, Any]) -> None:
+        sc = by_id.get(str(payload["order"]["reboundOrderId"]))
+        if sc is not None:
+            mapping = mappings[brand]
+            kind = mapping.statuses.get(str(payload["order"]["statusDescription"]), "")
+            rebound_app_refund(store, mapping, sc, kind)
+
+    return on_publish
+
+
 async def push_through_receiver(
     rebound: ReboundEmulator,
     shopify: ShopifyStore,
@@ -330,13 +348,7 @@ async def push_through_receiver(
 ) -> PushStats:
     """Each milestone happens at Rebound (recorded for the pull API, Rebound's app may refund), then is pushed,
     signed, to the receiver; some pushes are lost and some arrive twice, as in production."""
-    by_id = {sc.rebound_return_id: sc for sc in scenarios}
-
-    def app_refund(brand: str, payload: dict[str, Any]) -> None:
-        mapping = mappings[brand]
-        kind = mapping.statuses.get(str(payload["order"]["statusDescription"]), "")
-        rebound_app_refund(shopify, mapping, by_id[str(payload["order"]["reboundOrderId"])], kind)
-
+    app_refund = app_refund_hook(shopify, mappings, scenarios)
     pushes = [(sc.brand, payload) for sc, payload in interleave(scenarios)]
     faults = PushFaults(drop_rate=drop_rate, duplicate_rate=duplicate_rate, seed=seed)
     return await rebound.push_all(receiver_url, pushes, faults, on_publish=app_refund)

@@ -9,14 +9,13 @@ import asyncio
 import json
 import os
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 
-from engine.ingest.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from emulators.rebound.server import ReboundEmulator
 
 
 async def _waves(waves: list[list[dict[str, Any]]], concurrency: int, send: Any) -> float:
@@ -32,20 +31,19 @@ async def _waves(waves: list[list[dict[str, Any]]], concurrency: int, send: Any)
     return time.monotonic() - started
 
 
-async def receiver(url: str, secret: str, waves: list[list[dict[str, Any]]], concurrency: int) -> dict[str, Any]:
-    statuses: Counter[int] = Counter()
+async def receiver(
+    url: str, brand: str, secret: str, waves: list[list[dict[str, Any]]], concurrency: int
+) -> dict[str, Any]:
+    """Signed as Rebound signs them (the Rebound emulator's own `push`)."""
+    rebound = ReboundEmulator(api_token="", secrets={brand: secret})
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
 
         async def send(payload: dict[str, Any]) -> None:
-            body = json.dumps(payload).encode()
-            stamp = int(time.time())
-            headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, stamp, body),
-                       TIMESTAMP_HEADER: str(stamp)}  # fmt: skip
-            statuses[(await http.post(url, content=body, headers=headers)).status_code] += 1
+            await rebound.push(http, url, brand, payload)
 
         seconds = await _waves(waves, concurrency, send)
-    return {"seconds": seconds, "statuses": dict(statuses)}
+    return {"seconds": seconds, "statuses": dict(rebound.stats.statuses)}
 
 
 async def bare(address: str, waves: list[list[dict[str, Any]]], concurrency: int) -> dict[str, Any]:
@@ -62,7 +60,8 @@ async def bare(address: str, waves: list[list[dict[str, Any]]], concurrency: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pushes", type=Path, help="JSON: a list of waves, each a list of Rebound push bodies")
-    parser.add_argument("--url", help="the receiver's push URL")
+    parser.add_argument("--url", help="the receiver's base URL (pushes go to <url>/rebound/<brand>/events)")
+    parser.add_argument("--brand", default="castore")
     parser.add_argument("--bare", metavar="ADDRESS", help="signal-with-start straight to this Temporal instead")
     parser.add_argument("--concurrency", type=int, default=25)
     args = parser.parse_args()
@@ -70,7 +69,7 @@ def main() -> None:
     if args.bare:
         result = asyncio.run(bare(args.bare, waves, args.concurrency))
     else:
-        result = asyncio.run(receiver(args.url, os.environ["BENCH_SECRET"], waves, args.concurrency))
+        result = asyncio.run(receiver(args.url, args.brand, os.environ["BENCH_SECRET"], waves, args.concurrency))
     print(json.dumps(result), flush=True)
 
 

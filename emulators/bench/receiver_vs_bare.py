@@ -87,7 +87,7 @@ async def run(returns: int, runs: int) -> dict[str, Any]:
             pushes_file = folder / f"pushes-{run_no}.json"
             pushes_file.write_text(json.dumps(batch))
             got = await asyncio.to_thread(_send, [str(pushes_file), "--url",
-                                                  f"http://127.0.0.1:{port}/rebound/{BRAND}/events"],
+                                                  f"http://127.0.0.1:{port}", "--brand", BRAND],
                                           {**os.environ, "BENCH_SECRET": secret})  # fmt: skip
             accepted = got["statuses"].get("202", 0)
             assert accepted == returns * 4, got

@@ -22,7 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from emulators.chaos.cluster import Cluster
 from emulators.chaos.invariants import Invariant, World, check
-from emulators.demo import apply_plans, inspects, rebound_app_refund, seed_shopify
+from emulators.demo import app_refund_hook, apply_plans, inspects, seed_shopify
 from emulators.paths import flows_dir, mappings_dir
 from emulators.processes import spawn
 from emulators.rebound.scenarios import Scenario, demo_population
@@ -109,12 +109,7 @@ class Staff:
         self.emulator, self.rebound, self.mappings, self.chosen = emulator, rebound, mappings, chosen
         self.by_id = {sc.rebound_return_id: sc for sc in scenarios}
         self.done: dict[str, str] = {}
-
-    def on_publish(self, brand: str, payload: dict[str, Any]) -> None:
-        sc = self.by_id.get(str(payload["order"]["reboundOrderId"]))
-        if sc is not None:
-            kind = self.mappings[brand].statuses.get(str(payload["order"]["statusDescription"]), "")
-            rebound_app_refund(self.emulator.store, self.mappings[brand], sc, kind)
+        self.on_publish = app_refund_hook(emulator.store, mappings, scenarios)
 
     async def drive(self, receiver_url: str, faults: PushFaults) -> None:
         """The chosen returns' pushes: registration, the refund by hand once Shopify shows the return, the rest."""

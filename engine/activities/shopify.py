@@ -121,13 +121,8 @@ class ShopifyAccess:
         """The Rebound link and status on the order: one JSON metafield per return, plus searchable tags (written
         with the link; a status update leaves them, they are a set and already there)."""
         value = json.dumps({"rebound_return_id": rebound_id, "brand": shop.brand, **fields}, sort_keys=True)
-        if tags:
-            tag_list = ["rebound-return", f"rebound:{rebound_id}"]
-            await set_metafield(client, order_id, tag_list, link_key(rebound_id), value)
-            return
-        metafield = {"ownerId": order_id, "namespace": METAFIELD_NAMESPACE, "key": link_key(rebound_id),
-                     "type": "json", "value": value}  # fmt: skip
-        await client.mutate("OrderStatusSet", "metafieldsSet", {"metafields": [metafield]})
+        tag_list = ["rebound-return", f"rebound:{rebound_id}"] if tags else []
+        await set_metafield(client, order_id, tag_list, link_key(rebound_id), value)
 
     async def reason_definitions(self, client: ShopifyClient, handles: list[str]) -> dict[str, str]:
         """Return reason definitions by handle: a shop's are Shopify's fixed taxonomy, so each is looked up once
@@ -143,18 +138,13 @@ class ShopifyAccess:
 
 
 async def set_metafield(client: ShopifyClient, order_id: str, tags: list[str], key: str, value: str) -> None:
-    """Tag the order and write one JSON metafield in one call (metafieldsSet upserts by key: idempotent)."""
-    await client.mutate(
-        "OrderLinkSet",
-        "metafieldsSet",
-        {
-            "orderId": order_id,
-            "tags": tags,
-            "metafields": [
-                {"ownerId": order_id, "namespace": METAFIELD_NAMESPACE, "key": key, "type": "json", "value": value}
-            ],
-        },
-    )
+    """Write one JSON metafield (metafieldsSet upserts by key: idempotent), tagging the order in the same call when
+    `tags` are given (tags are a set: writing them again changes nothing but costs 10 points)."""
+    metafields = [{"ownerId": order_id, "namespace": METAFIELD_NAMESPACE, "key": key, "type": "json", "value": value}]
+    if not tags:
+        await client.mutate("OrderStatusSet", "metafieldsSet", {"metafields": metafields})
+        return
+    await client.mutate("OrderLinkSet", "metafieldsSet", {"orderId": order_id, "tags": tags, "metafields": metafields})
 
 
 def may_have_written(repeat: bool) -> bool:

@@ -183,7 +183,6 @@ class Receiver:
             reason = "another receiver is handing this event to Temporal; retry"
             return Outcome(503, {"status": "in_flight", "event_id": event.event_id, "reason": reason}, retry_after=1)
         try:
-            wf_id = workflow_id(event.brand, event.rebound_return_id)
             delivery = await deliver(self.client, event, flow=flow, mapping=mapping, task_queue=self.task_queue,
                                      start_options=self.start_options, running=wf_id in self._running)  # fmt: skip
         except Exception as exc:  # Temporal unreachable or overloaded: keep it, say so
