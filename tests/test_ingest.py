@@ -37,7 +37,8 @@ from engine.temporal.worker import build_registry_worker, workflow_runner
 from engine.workflow.messages import workflow_id
 from tests.conftest import Harness
 
-SECRETS = {"castore": "castore-secret-" + uuid.uuid4().hex, "cult": "cult-secret-" + uuid.uuid4().hex}
+SECRETS = {"castore": "castore-secret-" + uuid.uuid4().hex, "cult": "cult-secret-" + uuid.uuid4().hex,
+           "ghost": "ghost-secret-" + uuid.uuid4().hex}  # ghost: a secret, but no mapping deployed  # fmt: skip
 
 
 @dataclass
@@ -109,10 +110,11 @@ async def test_signed_pushes_drive_a_return_duplicates_and_reordering_included(i
 
 @pytest.mark.parametrize(
     ("case", "expected_status"),
-    [("bad-signature", 401), ("stale-timestamp", 401), ("missing-signature", 401), ("malformed-json", 400),
-     ("schema-violation", 422), ("unknown-brand", 404), ("unmapped-status", 422)],
+    [("bad-signature", 401), ("stale-timestamp", 401), ("missing-signature", 401), ("unknown-brand", 401),
+     ("not-a-brand-name", 404), ("malformed-json", 400), ("schema-violation", 422), ("no-deployed-mapping", 404),
+     ("unmapped-status", 422)],
 )  # fmt: skip
-async def test_bad_pushes_are_refused_and_held_without_touching_a_workflow(
+async def test_bad_pushes_are_refused_authenticated_ones_held_without_touching_a_workflow(
     ingest: Ingest, case: str, expected_status: int
 ) -> None:
     h = ingest.harness
@@ -136,8 +138,13 @@ async def test_bad_pushes_are_refused_and_held_without_touching_a_workflow(
         del payload["order"]["reboundOrderId"]
         body = json.dumps(payload).encode()
         headers = ingest.signed(brand, body)
-    elif case == "unknown-brand":
+    elif case == "unknown-brand":  # no secret: answered exactly as a bad signature, so brands are not revealed
         brand = "nosuchbrand"
+    elif case == "not-a-brand-name":  # would read REBOUND_SECRET__CASTORE were names normalised
+        brand = "CASTORE"
+    elif case == "no-deployed-mapping":
+        brand = "ghost"
+        headers = ingest.signed(brand, body)
     elif case == "unmapped-status":
         payload["order"]["statusDescription"] = "teleported"
         body = json.dumps(payload).encode()
@@ -146,10 +153,16 @@ async def test_bad_pushes_are_refused_and_held_without_touching_a_workflow(
     response = await ingest.post(brand, body, headers)
 
     assert response.status_code == expected_status, response.text
+    if expected_status == 401 or case == "not-a-brand-name":  # a stranger's request leaves nothing behind
+        assert await ingest.store.list() == []
+        assert response.json() == {"status": "refused", "reason": "not authenticated" if expected_status == 401
+                                   else "not found"}  # fmt: skip
+        assert await no_workflow(h.client, "castore", sc.rebound_return_id)
+        return
     [held] = await ingest.store.list()
     assert held.http_status == expected_status and held.body == body and held.brand == brand
     assert held.id == response.json()["held_id"]
-    assert held.authenticated == (expected_status in (400, 422))
+    assert held.authenticated
     if case == "schema-violation":
         assert "reboundOrderId" in held.reason
     assert await no_workflow(h.client, "castore", sc.rebound_return_id)
@@ -268,9 +281,13 @@ async def test_bearer_mode_accepts_the_shared_token_only(ingest: Ingest) -> None
     h.builder.lifecycle(sc, until="returnOrderCreated")
     h.seed(sc)
     body = json.dumps(sc.pushes[0]).encode()
+    token = {"Authorization": f"Bearer {SECRETS['castore']}"}
     wrong = await ingest.post("castore", body, {"Authorization": "Bearer nope"})
-    right = await ingest.post("castore", body, {"Authorization": f"Bearer {SECRETS['castore']}"})
+    right = await ingest.post("castore", body, token)
     assert (wrong.status_code, right.status_code) == (401, 202)
+    assert await ingest.store.list() == []  # the wrong token's request left nothing
+    held_response = await ingest.post("castore", body[:-3], token)  # authenticated, not JSON: held
+    assert held_response.status_code == 400
     [held] = await ingest.store.list()
     assert "authorization" not in {k.lower() for k in held.headers}  # the token is never stored
 
@@ -394,3 +411,20 @@ async def test_pushes_to_a_running_return_are_plain_signals_without_the_start_in
     finally:
         await server.stop()
         await store.close()
+
+
+async def test_one_brand_s_push_never_counts_as_a_duplicate_of_another_s(ingest: Ingest) -> None:
+    """The event id (and so the dedupe key) includes the brand: the same body pushed for two brands is two events."""
+    h = ingest.harness
+    sc = h.builder.new("twin", "castore", lines=1)
+    h.builder.returned(sc, 0, 1, "A")
+    h.builder.lifecycle(sc, until="returnOrderCreated")
+    body = json.dumps(sc.pushes[0]).encode()
+    first = await ingest.post("castore", body, ingest.signed("castore", body))
+    second = await ingest.post("cult", body, ingest.signed("cult", body))
+    again = await ingest.post("cult", body, ingest.signed("cult", body))
+    assert (first.status_code, second.status_code, again.status_code) == (202, 202, 200), second.text
+    assert first.json()["event_id"] != second.json()["event_id"] == again.json()["event_id"]
+    assert again.json()["status"] == "duplicate"
+    for brand in ("castore", "cult"):
+        await h.client.get_workflow_handle(workflow_id(brand, sc.rebound_return_id)).terminate("test cleanup")

@@ -161,3 +161,44 @@ async def test_cli_deploy_history_rollback_diff_preview(
     )
     c_row = next(r for r in rows if sc.order_lines[1].sku in r)
     assert "processing_required, 100%" in c_row and "processing_required, 50%" in c_row
+
+
+async def test_a_brand_that_would_share_another_s_push_secret_is_refused_at_deploy(
+    temporal_env: WorkflowEnvironment, registry_worker: None, tmp_path: Path
+) -> None:
+    """Brand names are one pattern, one secret each: a name outside the pattern, or one that would read the push
+    secret of a brand deployed before the pattern was enforced, is refused and nothing is deployed."""
+    import dataclasses
+
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from engine.registry.client import BrandRefused, deployed_brands
+    from engine.registry.messages import RegistryState, registry_id
+    from engine.registry.workflow import MappingRegistryWorkflow
+
+    client = temporal_env.client
+    castore = load_mapping(CASTORE)
+    with pytest.raises(BrandRefused, match="does not match"):
+        await deploy(client, dataclasses.replace(castore, brand="ACME.CO"), operator="test")
+    assert "ACME.CO" not in await deployed_brands(client)
+
+    legacy = await client.start_workflow(  # a registry from before names were checked, as an old deploy left it
+        MappingRegistryWorkflow.run, RegistryState(brand="acme_co"), id=registry_id("acme_co"),
+        task_queue="mapping-registry", id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            if "acme_co" in await deployed_brands(client):
+                break
+            await asyncio.sleep(0.1)
+        with pytest.raises(BrandRefused, match="REBOUND_SECRET__ACME_CO.*'acme_co'"):
+            await deploy(client, dataclasses.replace(castore, brand="acme-co"), operator="test")
+        file = tmp_path / "acme-co.yaml"
+        file.write_text(CASTORE.read_text().replace("brand: castore", "brand: acme-co"))
+        refused = await asyncio.to_thread(cli, temporal_env, "deploy", str(file), "--operator", "test")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"{file}: brand:" in refused.stdout and "REBOUND_SECRET__ACME_CO" in refused.stdout
+        assert "refused: nothing was deployed" in refused.stdout
+        assert "acme-co" not in await deployed_brands(client)
+    finally:
+        await legacy.terminate("test cleanup")

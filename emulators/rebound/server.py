@@ -167,14 +167,14 @@ class ReboundEmulator:
     async def deliver(
         self, http: httpx.AsyncClient, receiver_url: str, brand: str, payload: dict[str, Any], faults: PushFaults
     ) -> None:
-        """Send one push; retry a 5xx or a failed connection as a webhook sender does, then give it up."""
+        """Send one push; retry a 5xx, a 429 or a failed connection as a webhook sender does, then give it up."""
         wait = faults.retry_wait
         for attempt in range(faults.retries + 1):
             try:
                 status = await self.push(http, receiver_url, brand, payload)
             except httpx.TransportError:
                 status = 0
-            if status and status < 500:
+            if status and status < 500 and status != 429:
                 return
             if attempt < faults.retries:
                 self.stats.retried += 1

@@ -59,14 +59,19 @@ def _load_or_report(path: str) -> Any:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from engine.registry.client import deploy
+    from engine.registry.client import BrandRefused, deploy
 
     mapping = _load_or_report(args.file)
     if mapping is None:
         return 1
 
     async def work(client: Any) -> int:
-        result = await deploy(client, mapping, operator=operator(args), note=args.note)
+        try:
+            result = await deploy(client, mapping, operator=operator(args), note=args.note)
+        except BrandRefused as err:
+            print(f"{mapping.source_file}: brand: {err}")
+            print("refused: nothing was deployed")
+            return 1
         print(f"{mapping.brand}: {result.message} (version {result.version}) by {operator(args)}")
         return 0
 

@@ -2,45 +2,53 @@
 
 Starlette + uvicorn: a small, typed, well-kept ASGI stack (the same one the emulators use). Status codes:
 202 accepted (the event is with Temporal), 200 duplicate / ignored status / late (return already finished),
-401 bad authentication, 400 not JSON, 413 too large, 422 schema or mapping violation, 404 unknown brand,
-503 Temporal (or the mapping registry, or the event store) unreachable, or the same event in another receiver's
-hands this moment (Retry-After). Everything that is not accepted is held in the store,
+401 not authenticated (a wrong or missing signature, a stale timestamp, or a brand with no secret: the answer is
+the same, so it tells a stranger nothing about which brands exist), 404 not a brand name, 413 too large,
+429 too many requests (Retry-After), 400 not JSON (or too deeply nested), 422 schema or mapping violation,
+404 a brand with a secret but no deployed mapping, 503 Temporal (or the mapping registry, or the event store)
+unreachable, or the same event in another receiver's hands this moment (Retry-After).
+
+Nothing a stranger sends is stored: refusals before authentication are answered, counted
+(`receiver.refused`, by reason) and logged. Every *authenticated* push that is not accepted is held in the store,
 raw, for `returns events replay`; nothing acknowledged is lost.
 """
 
 import asyncio
-import json
 import logging
+import math
 import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from secrets import token_hex
 from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 from opentelemetry.trace import SpanKind
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from temporalio.client import Client
 
+from engine.brands import secret_env_name, valid_brand
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.definitions.schema_check import load_schema
 from engine.errors import AuthError, PayloadError
-from engine.ingest.signatures import AuthPolicy, secret_env_name, verify
+from engine.ingest.limits import Limits, RateLimiter
+from engine.ingest.payload import parse_push
+from engine.ingest.signatures import AuthPolicy, verify
 from engine.ingest.store import Claimed, EventStore, HeldStatus, NewHeld
 from engine.rebound.translate import translate
 from engine.registry.client import NoDeployedMapping
 from engine.registry.flows import NoDeployedFlow
-from engine.telemetry.instruments import annotate, tracer
+from engine.telemetry.instruments import annotate, push_refused, tracer
 from engine.temporal.starter import deliver
 from engine.workflow.messages import workflow_id
 
-MAX_BODY = 512 * 1024
 RUNNING_CACHE = 100_000  # running returns remembered per process (about 10 MB): pushes to them skip the start input
 log = logging.getLogger("engine.ingest")
 
@@ -57,11 +65,12 @@ class Outcome:
     http_status: int
     body: dict[str, Any]
     held_id: int | None = None
-    retry_after: int | None = None  # seconds, for a 503 the sender should simply retry
+    retry_after: int | None = None  # seconds, for a 503 or 429 the sender should simply retry
 
 
 def env_secret(brand: str) -> str | None:
-    return os.environ.get(secret_env_name(brand))
+    """REBOUND_SECRET__<BRAND>, for valid brand names only (one variable per brand)."""
+    return os.environ.get(secret_env_name(brand)) if valid_brand(brand) else None
 
 
 class Receiver:
@@ -77,6 +86,7 @@ class Receiver:
         secrets: Callable[[str], str | None] = env_secret,
         start_options: dict[str, object] | None = None,
         source: str = "push",
+        limits: Limits | None = None,
     ) -> None:
         self.client = client
         self.flows = flows
@@ -87,6 +97,11 @@ class Receiver:
         self.secrets = secrets
         self.start_options = start_options
         self.source = source
+        self.limits = limits or Limits.from_env()
+        self._per_client = RateLimiter(self.limits.per_client)
+        self._per_brand = RateLimiter(self.limits.per_brand)
+        self._decoy = token_hex(32)  # an unknown brand's push is checked against this: same time, same 401
+        self.refusals: dict[str, int] = {}  # reason -> count, this process (the metric `receiver.refused` too)
         self._validator = Draft7Validator(load_schema("rebound-push.schema.json"))
         self._running: OrderedDict[str, None] = OrderedDict()
         self._confirming: set[asyncio.Task[None]] = set()  # workflows this process saw running, newest last
@@ -95,23 +110,81 @@ class Receiver:
         return Starlette(routes=[Route("/rebound/{brand}/events", self.endpoint, methods=["POST"])])
 
     async def endpoint(self, request: Request) -> JSONResponse:
+        """The front door: path, client rate, size (before reading and while reading), authentication and the
+        brand's rate, then the pipeline. Nothing is stored before authentication."""
         brand = request.path_params["brand"]
-        body = await request.body()
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        client = request.client.host if request.client else "unknown"
+        if not valid_brand(brand):
+            return self._refuse("not_found", 404, "not found", client, brand)
+        wait = self._per_client.take(client)
+        if wait:
+            return self._refuse("rate_limited", 429, "too many requests", client, brand, retry_after=wait)
+        declared = request.headers.get("content-length")
+        if declared is not None and not (declared.isdigit() and int(declared) <= self.limits.max_body):
+            return self._refuse("too_large", 413, f"body over {self.limits.max_body} bytes", client, brand)
         try:
-            outcome = await self.ingest(brand, headers, body)
+            body = await self._read(request)
+        except ClientDisconnect:
+            return JSONResponse({"status": "disconnected"}, status_code=400)
+        if body is None:
+            return self._refuse("too_large", 413, f"body over {self.limits.max_body} bytes", client, brand)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not self._authentic(brand, headers, body):
+            return self._refuse("unauthenticated", 401, "not authenticated", client, brand)
+        wait = self._per_brand.take(brand)
+        if wait:
+            return self._refuse("brand_rate_limited", 429, "too many requests", client, brand, retry_after=wait)
+        try:
+            outcome = await self.ingest(brand, headers, body, authenticated=True)
         except StoreUnavailable as exc:  # nothing was acknowledged: Rebound sends it again
             log.error("event store unavailable: %s", exc)
             unavailable = {"status": "unavailable", "reason": "event store unavailable; retry later"}
             outcome = Outcome(503, unavailable, retry_after=5)
+        return self._response(outcome)
+
+    @staticmethod
+    def _response(outcome: Outcome) -> JSONResponse:
         retry = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
         return JSONResponse(outcome.body, status_code=outcome.http_status, headers=retry)
+
+    async def _read(self, request: Request) -> bytes | None:
+        """The body, or None as soon as it passes the limit (whatever Content-Length said)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.limits.max_body:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _authentic(self, brand: str, headers: dict[str, str], body: bytes) -> bool:
+        """Checked against the brand's secret, or a decoy when it has none: the same work and the same answer."""
+        secret = self.secrets(brand)
+        try:
+            verify(self.policy, secret or self._decoy, headers, body, time.time())
+        except AuthError:
+            return False
+        return secret is not None
+
+    def _refuse(
+        self, reason: str, status: int, text: str, client: str, brand: str, *, retry_after: float = 0.0
+    ) -> JSONResponse:
+        """Answer a request that is not (yet) an authenticated push: counted and logged, never stored."""
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+        push_refused(reason)
+        if reason not in ("rate_limited", "brand_rate_limited"):  # a flood is counted, not logged line by line
+            log.info("refused push: %s from %s to %s", reason, _printable(client), _printable(brand))
+        body: dict[str, Any] = {"status": reason if status == 429 else "refused", "reason": text}
+        seconds = max(1, math.ceil(retry_after)) if retry_after else None
+        return self._response(Outcome(status, body, retry_after=seconds))
 
     async def ingest(
         self, brand: str, headers: dict[str, str], body: bytes, *, authenticated: bool = False,
         held_id: int | None = None,
     ) -> Outcome:  # fmt: skip
-        """The whole pipeline. `authenticated=True` only for pushes that passed auth on receipt (replays, the pull);
+        """The whole pipeline. `authenticated=True` only for pushes that passed auth already (the HTTP endpoint's
+        own check, replays of authenticated pushes, the pull); unauthenticated ones are answered, never stored.
         `held_id`: the held event being replayed, kept as it is rather than held a second time. One span per push:
         the root of the event's trace (under the HTTP request's when the app is instrumented)."""
         with tracer().start_as_current_span(f"rebound {self.source}", kind=SpanKind.SERVER) as span:
@@ -125,27 +198,24 @@ class Receiver:
     ) -> Outcome:
         headers = {k.lower(): v for k, v in headers.items()}
 
-        async def hold(status: int, reason: str, *, authed: bool = True, kind: HeldStatus = "rejected",
-                       event_id: str | None = None, raw: bytes = body) -> Outcome:  # fmt: skip
+        async def hold(status: int, reason: str, *, kind: HeldStatus = "rejected",
+                       event_id: str | None = None) -> Outcome:  # fmt: skip
+            """Keep an authenticated push that is not accepted, raw, for replay."""
             held = held_id
             if held is None:
                 try:
-                    held = await self.store.hold(NewHeld(brand, kind, status, reason, headers, raw, authed, event_id))
+                    held = await self.store.hold(NewHeld(brand, kind, status, reason, headers, body, True, event_id))
                 except Exception as exc:
                     raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
                 log.warning("held push %s for %s: %s %s", held, brand, status, reason)
             return Outcome(status, {"status": kind, "reason": reason, "held_id": held}, held)
 
-        if len(body) > MAX_BODY:
-            return await hold(413, f"body larger than {MAX_BODY} bytes", authed=False, raw=body[:MAX_BODY])
-        if not authenticated:
-            secret = self.secrets(brand)
-            if secret is None:
-                return await hold(404, f"unknown brand {brand!r} (no secret configured)", authed=False)
-            try:
-                verify(self.policy, secret, headers, body, time.time())
-            except AuthError as err:
-                return await hold(401, f"authentication failed: {err}", authed=False)
+        if not valid_brand(brand):
+            return Outcome(404, {"status": "refused", "reason": "not found"})
+        if len(body) > self.limits.max_body:
+            return Outcome(413, {"status": "refused", "reason": f"body over {self.limits.max_body} bytes"})
+        if not authenticated and not self._authentic(brand, headers, body):
+            return Outcome(401, {"status": "refused", "reason": "not authenticated"})
         try:
             mapping = await self.mappings(brand)
             flow = await self.flows(mapping.flow)
@@ -156,10 +226,13 @@ class Receiver:
         except Exception as exc:  # the registries live in Temporal: Temporal is unreachable
             return await hold(503, f"registry unreachable: {type(exc).__name__}: {exc}", kind="failed")
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return await hold(400, f"not JSON: {exc}")
-        errors = list(self._validator.iter_errors(payload))
+            payload = parse_push(body)
+        except PayloadError as exc:
+            return await hold(400, str(exc))
+        try:
+            errors = list(self._validator.iter_errors(payload))
+        except RecursionError:  # parse_push bounds the depth; this is the last line of defence
+            return await hold(400, "nested too deeply to check")
         if errors:
             error = best_match(errors)
             where = "/".join(str(p) for p in error.absolute_path) or "<payload>"
@@ -168,6 +241,8 @@ class Receiver:
             translation = translate(payload, mapping, source=self.source)
         except PayloadError as exc:
             return await hold(422, f"mapping: {exc}")
+        except Exception as exc:  # a shape the schema let through and the mapping's paths cannot read
+            return await hold(422, f"mapping: cannot read the push: {type(exc).__name__}: {exc}")
         event = translation.event
         if event is None:
             return Outcome(200, {"status": "ignored", "reason": f"status {translation.status!r} is ignored"})
@@ -249,3 +324,9 @@ class Receiver:
         else:
             await self.store.note_replay_attempt(held_id, result)
         return outcome
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """Text from a request, safe for one log line: no control characters, bounded."""
+    clipped = text[:limit]
+    return clipped if clipped.isprintable() else clipped.encode("unicode_escape").decode("ascii")

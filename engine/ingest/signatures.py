@@ -6,17 +6,15 @@ Comparisons are constant-time."""
 import hashlib
 import hmac
 import os
-import re
 from dataclasses import dataclass
 
+from engine.brands import secret_env_name
 from engine.errors import AuthError
+
+__all__ = ["AuthPolicy", "secret_env_name", "sign", "verify"]
 
 SIGNATURE_HEADER = "X-Rebound-Signature"
 TIMESTAMP_HEADER = "X-Rebound-Timestamp"
-
-
-def secret_env_name(brand: str) -> str:
-    return "REBOUND_SECRET__" + re.sub(r"[^A-Z0-9]", "_", brand.upper())
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

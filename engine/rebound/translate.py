@@ -76,10 +76,13 @@ def _parcels(payload: Any, mapping: MappingDef) -> list[ParcelRef]:
     return parcels
 
 
-def event_id(return_id: str, status: str, occurred_at: str, items: list[EventItem], parcel: str | None = None) -> str:
-    """A multi-parcel return's milestones are per parcel: the parcel is part of the id (single-parcel ids are
-    unchanged, so a push stored before parcels existed still deduplicates)."""
+def event_id(
+    brand: str, return_id: str, status: str, occurred_at: str, items: list[EventItem], parcel: str | None = None
+) -> str:
+    """The brand is part of the id: two brands' pushes that look alike never deduplicate each other. A
+    multi-parcel return's milestones are per parcel: the parcel is part of the id."""
     basis: list[Any] = [
+        brand,
         return_id,
         status,
         occurred_at,
@@ -107,7 +110,9 @@ def translate(payload: Any, mapping: MappingDef, *, source: str = "push") -> Tra
     tracking = _field(payload, mapping, "tracking_number", required=False)
     return Translation(
         ReturnEvent(
-            event_id=event_id(return_id, status, occurred_at, items, str(tracking) if len(parcels) > 1 else None),
+            event_id=event_id(
+                mapping.brand, return_id, status, occurred_at, items, str(tracking) if len(parcels) > 1 else None
+            ),
             kind=kind,
             brand=mapping.brand,
             rebound_return_id=return_id,

@@ -7,6 +7,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from engine.brands import BRAND_PATTERN, secret_collision, secret_env_name, valid_brand
 from engine.definitions.mapping import MappingDef
 from engine.registry.messages import (
     ActiveMapping,
@@ -26,7 +27,20 @@ class NoDeployedMapping(LookupError):
     """The brand has no active mapping: new returns for it cannot start."""
 
 
+class BrandRefused(ValueError):
+    """A deploy under a brand name the receiver could not keep apart from another brand: nothing was deployed."""
+
+
 async def deploy(client: Client, mapping: MappingDef, *, operator: str, note: str = "") -> DeployResult:
+    """Deploy a validated mapping; refused (BrandRefused) for a brand name outside the pattern or one whose push
+    secret variable another deployed brand already reads."""
+    if not valid_brand(mapping.brand):
+        raise BrandRefused(f"brand {mapping.brand!r} does not match {BRAND_PATTERN.pattern} (lower-case letters, "
+                           "digits and hyphens)")  # fmt: skip
+    other = secret_collision(mapping.brand, await deployed_brands(client))
+    if other is not None:
+        raise BrandRefused(f"brand {mapping.brand!r} would share {secret_env_name(mapping.brand)} with the deployed "
+                           f"brand {other!r}: choose another brand name")  # fmt: skip
     start = WithStartWorkflowOperation(
         MappingRegistryWorkflow.run,
         RegistryState(brand=mapping.brand),

@@ -8,6 +8,7 @@ content-hashed; deploying the same content again re-activates the existing versi
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from engine.brands import valid_brand
     from engine.registry import versions
     from engine.registry.messages import (
         ActiveMapping,
@@ -42,6 +43,8 @@ class MappingRegistryWorkflow:
     def _validate_deploy(self, request: DeployRequest) -> None:
         if request.mapping.brand != self.state.brand:
             raise ValueError(f"mapping is for brand {request.mapping.brand!r}, this registry is {self.state.brand!r}")
+        if not valid_brand(request.mapping.brand):
+            raise ValueError(f"brand {request.mapping.brand!r} is not a valid brand name")
         if not request.operator.strip():
             raise ValueError("operator is required")
 

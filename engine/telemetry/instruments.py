@@ -40,6 +40,9 @@ def _instruments() -> dict[str, Any]:
                                          "currency"),
         "restocked": meter.create_counter("returns.restocked.units", unit="{unit}",
                                           description="Units made available again, per brand and location"),
+        "refused": meter.create_counter("receiver.refused", unit="{request}",
+                                        description="Requests the push receiver refused before authentication "
+                                        "(nothing stored), per reason"),
     }  # fmt: skip
 
 
@@ -79,6 +82,10 @@ def refund_issued(brand: str, currency: str, amount: str) -> None:
 def restocked(brand: str, location_id: str, units: int) -> None:
     if units > 0:
         _instruments()["restocked"].add(units, {"brand": brand, "location": location_id})
+
+
+def push_refused(reason: str) -> None:
+    _instruments()["refused"].add(1, {"reason": reason})
 
 
 def annotate(**attributes: str | int | float | bool | None) -> None:
