@@ -417,7 +417,8 @@ async def run_demo(
     if keys is not None:
         token = os.environ.get("RETURNS_CODEC_TOKEN") or secrets.token_urlsafe(24)
         ui_origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
-        codec_server = AppServer(create_codec_app(keys, token=token, ui_origins=ui_origins))
+        # The dev server's UI sends no headers: the demo (local use only) lets it carry the token in the URL.
+        codec_server = AppServer(create_codec_app(keys, token=token, ui_origins=ui_origins, token_in_path=True))
         codec_endpoint = f"{await codec_server.start()}/{token}"
     server = await start_dev_server(settings.data_dir / "temporal.db", port=port, ui_port=ui_port,
                                     codec_endpoint=codec_endpoint)  # fmt: skip
@@ -466,7 +467,8 @@ async def run_demo(
                                   shops=shop_limits(mappings.values()))  # fmt: skip
             drift = DriftActivities(client, run_settings, http, rebound_api_url=rebound_url,
                                     rebound_api_token=rebound.api_token, mappings=active.get,
-                                    token_lookup=tokens.__getitem__, budget=worker.activities.budget)  # fmt: skip
+                                    token_lookup=tokens.__getitem__, budget=worker.activities.budget,
+                                    alert_url=os.environ.get("DRIFT_ALERT_URL"))  # fmt: skip
             async with worker, build_registry_worker(client), pull_worker, build_drift_worker(client, drift):
                 states = {state for flow in flows.values() for state in flow.states}
                 queues = {m.shop_domain: shop_task_queue(settings.task_queue, m.shop_domain) for m in mappings.values()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ConfigError
@@ -24,7 +24,7 @@ class Settings:
     flows_dir: Path | None = None  # None: the flows the package ships
     mappings_dir: Path | None = None  # None: the brands come from the mapping registry (deployed mappings)
     data_dir: Path = Path(".data")  # the embedded default's files, relative to the working directory
-    database_url: str | None = None  # held events; None: SQLite in data_dir
+    database_url: str | None = field(default=None, repr=False)  # held events (its password: never in a repr)
 
     @classmethod
     def from_env(cls) -> Settings:

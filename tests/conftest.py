@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +34,11 @@ from engine.workflow.return_workflow import ReturnWorkflow
 from tests.paths import REPO_ROOT, SHARED
 
 pytest_plugins = ["tests.postgres"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Local use: payload encryption optional (production requires it; the tests that check that say so)."""
+    os.environ.setdefault("RETURNS_PAYLOAD_ENCRYPTION", "optional")
 
 
 @pytest.fixture(scope="session")

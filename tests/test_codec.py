@@ -78,9 +78,22 @@ def test_keys_come_from_the_environment_or_a_file_and_are_never_shown(tmp_path: 
         load_keys({"RETURNS_CODEC_KEYS": "k1:not-base64!"})
 
 
-async def test_the_codec_endpoint_decodes_for_the_ui_with_its_token_only() -> None:
+async def test_the_codec_endpoint_takes_its_token_from_the_header_only_unless_told() -> None:
     codec_keys = keys(("2026-12", NEW))
     app = create_codec_app(codec_keys, token="s3cret", ui_origins=["http://127.0.0.1:8233"])
+    [sealed] = await EncryptionCodec(codec_keys).encode([DataConverter.default.payload_converter.to_payload("x")])
+    body = json_format.MessageToJson(Payloads(payloads=[sealed]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec") as http:
+        assert (await http.post("/s3cret/decode", content=body)).status_code == 401  # a token in a URL: refused
+        bearer = await http.post("/decode", content=body, headers={"Authorization": "Bearer s3cret"})
+        assert bearer.status_code == 200
+        wrong_path = await http.post("/wrong/decode", content=body, headers={"Authorization": "Bearer s3cret"})
+        assert wrong_path.status_code == 200  # the path segment is ignored, the header decides
+
+
+async def test_the_codec_endpoint_decodes_for_the_ui_with_its_token_only() -> None:
+    codec_keys = keys(("2026-12", NEW))
+    app = create_codec_app(codec_keys, token="s3cret", ui_origins=["http://127.0.0.1:8233"], token_in_path=True)
     plain = DataConverter.default.payload_converter.to_payload("refundCreate 42.05 GBP")
     [sealed] = await EncryptionCodec(codec_keys).encode([plain])
     body = json_format.MessageToJson(Payloads(payloads=[sealed]))
@@ -173,8 +186,13 @@ async def test_returns_codec_server_serves_the_ui_and_refuses_without_its_settin
             [DataConverter.default.payload_converter.to_payload("dispose 2 → Castore DC")]
         )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            answer = await http.post("/t0ken/decode", content=json_format.MessageToJson(Payloads(payloads=[sealed])),
-                                     headers={"Origin": "http://127.0.0.1:8233"})  # fmt: skip
+            answer = await http.post(
+                "/decode",
+                content=json_format.MessageToJson(Payloads(payloads=[sealed])),
+                headers={"Origin": "http://127.0.0.1:8233", "Authorization": "Bearer t0ken"},
+            )
+            in_url = await http.post("/t0ken/decode", content=json_format.MessageToJson(Payloads(payloads=[sealed])))
+        assert in_url.status_code == 401  # header only by default
         assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "http://127.0.0.1:8233"
         [payload] = json_format.Parse(answer.text, Payloads()).payloads
         assert DataConverter.default.payload_converter.from_payload(payload, str) == "dispose 2 → Castore DC"
@@ -183,3 +201,35 @@ async def test_returns_codec_server_serves_the_ui_and_refuses_without_its_settin
     finally:
         server.kill()
     assert NEW not in server.output and "t0ken" not in server.output
+
+
+async def test_encryption_is_required_by_default_and_then_refuses_plaintext() -> None:
+    from engine.temporal.codec import PlaintextRefused, converter_from_env
+
+    with pytest.raises(ConfigError, match="RETURNS_CODEC_KEYS"):
+        converter_from_env({})
+    assert converter_from_env({"RETURNS_PAYLOAD_ENCRYPTION": "optional"}) is DataConverter.default
+    with pytest.raises(ConfigError, match="RETURNS_PAYLOAD_ENCRYPTION='sometimes'"):
+        converter_from_env({"RETURNS_PAYLOAD_ENCRYPTION": "sometimes", "RETURNS_CODEC_KEYS": f"k1:{NEW}"})
+
+    required = converter_from_env({"RETURNS_CODEC_KEYS": f"k1:{NEW}"})
+    codec = required.payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    plain = DataConverter.default.payload_converter.to_payload({"operator": "ana", "reason": "typed by hand"})
+    [sealed] = await codec.encode([plain])
+    assert await codec.decode([sealed]) == [plain]
+    with pytest.raises(PlaintextRefused, match="--codec-endpoint"):
+        await codec.decode([plain])  # e.g. `temporal workflow update execute --input ...` without the codec
+    optional = converter_from_env({"RETURNS_CODEC_KEYS": f"k1:{NEW}", "RETURNS_PAYLOAD_ENCRYPTION": "optional"})
+    assert optional.payload_codec is not None and await optional.payload_codec.decode([plain]) == [plain]
+
+
+@pytest.mark.parametrize("command", [["worker", "--roles", "returns,registry"], ["serve", "--port", "0"]])
+def test_worker_and_serve_refuse_to_start_without_codec_keys_in_production_mode(command: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RETURNS_CODEC", "RETURNS_PAYLOAD_ENCRYPTION"))}
+    env["TEMPORAL_ADDRESS"] = "127.0.0.1:1"  # never reached: the policy is checked first
+    refused = subprocess.run([sys.executable, "-m", "engine", *command], capture_output=True, text=True, env=env,
+                             timeout=60)  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "payload encryption is required" in refused.stderr and "RETURNS_CODEC_KEYS" in refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1

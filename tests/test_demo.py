@@ -48,6 +48,7 @@ def canaries(mappings: dict[str, MappingDef]) -> dict[str, str]:
     env = {token_env_name(m.shop_domain): f"shpat_{CANARY}{secrets.token_hex(8)}" for m in mappings.values()}
     env |= {secret_env_name(brand): f"{CANARY}{secrets.token_hex(12)}" for brand in mappings}
     env["RETURNS_CODEC_KEYS"] = f"k1:{new_key()}"
+    env["DRIFT_ALERT_URL"] = f"http://127.0.0.1:9/hooks/{CANARY}{secrets.token_hex(8)}"  # nothing listens: it fails
     return env
 
 
@@ -62,6 +63,18 @@ async def decoded_histories(address: str, keys: CodecKeys) -> dict[str, str]:
             parts.append(json_format.MessageToJson(event))
             parts += [p.data.decode(errors="replace") for p in codec_payloads(event, codec)]
         texts[execution.id] = "\n".join(parts)
+    return texts
+
+
+async def decoded_schedules(address: str, keys: CodecKeys) -> dict[str, str]:
+    """Every schedule as stored (the drift and pull schedules' arguments), payloads decrypted."""
+    codec = EncryptionCodec(keys)
+    client = await Client.connect(address, data_converter=data_converter(keys))
+    texts = {}
+    async for listed in await client.list_schedules():
+        raw = (await client.get_schedule_handle(listed.id).describe()).raw_description
+        parts = [json_format.MessageToJson(raw)] + [p.data.decode(errors="replace") for p in codec_payloads(raw, codec)]
+        texts[f"schedule {listed.id}"] = "\n".join(parts)
     return texts
 
 
@@ -122,6 +135,9 @@ async def test_demo_drives_every_return_as_expected_then_stops_cleanly_on_ctrl_c
         sources = {"demo output": out, **{str(f): f.read_text(errors="replace") for f in data.rglob("*")
                                            if f.is_file() and f.suffix in (".log", ".jsonl")}}  # fmt: skip
         sources |= {f"history {wf}": text for wf, text in histories.items()}
+        sources |= await decoded_schedules(f"127.0.0.1:{port}", load_keys(secret_env) or keys_missing())
+        assert any("drift" in where for where in sources)
+        assert any("alert failed" in text for text in histories.values())  # the failure is scanned too
         leaks = [
             (where, needle)
             for where, text in sources.items()

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class DriftRig:
     rebound: ReboundEmulator
     alerts: list[dict[str, Any]] = field(default_factory=list)
     alert_url: str = ""
+    alert_answer: int = 200
     task_queue: str = ""
     prefix: str = ""
 
@@ -58,7 +60,7 @@ class DriftRig:
 
     async def run(self, brand: str) -> DriftResult:
         client = self.harness.client
-        inp = DriftInput(brand, alert_url=self.alert_url, workflow_task_queue=self.harness.settings.task_queue)
+        inp = DriftInput(brand, workflow_task_queue=self.harness.settings.task_queue)
         sid = await ensure_drift_schedule(
             client, self.harness.mappings[brand], inp, task_queue=self.task_queue, sid=f"{self.prefix}-{brand}"
         )
@@ -73,10 +75,10 @@ async def rig(harness: Harness) -> AsyncIterator[DriftRig]:
 
     async def hook(request: Request) -> JSONResponse:
         rig.alerts.append(await request.json())
-        return JSONResponse({"ok": True})
+        return JSONResponse({"ok": rig.alert_answer == 200}, status_code=rig.alert_answer)
 
     alert_server = AppServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
-    rig.alert_url = f"{await alert_server.start()}/hook"
+    rig.alert_url = f"{await alert_server.start()}/hook?token=s3cr3t-{uuid.uuid4().hex}"  # a webhook's secret URL
 
     async def mapping(brand: str) -> MappingDef:
         m = harness.mappings[brand]
@@ -85,7 +87,7 @@ async def rig(harness: Harness) -> AsyncIterator[DriftRig]:
     async with httpx.AsyncClient(timeout=10) as http:
         activities = DriftActivities(
             harness.client, harness.settings, http, rebound_api_url=rebound_url, rebound_api_token=TOKEN,
-            mappings=mapping, token_lookup=harness.tokens.__getitem__, bulk_poll_seconds=0.02,
+            mappings=mapping, token_lookup=harness.tokens.__getitem__, bulk_poll_seconds=0.02, alert_url=rig.alert_url,
         )  # fmt: skip
         async with build_drift_worker(harness.client, activities, task_queue=rig.task_queue):
             try:
@@ -269,3 +271,49 @@ async def test_returns_drift_command_runs_from_a_workers_environment(
         ("unknown_to_engine", unknown.rebound_return_id, "cx")
     ]
     assert report["by_kind"] == {"unknown_to_engine": 1}
+
+
+async def test_the_alert_url_is_in_no_schedule_history_or_failure_and_old_schedules_are_scrubbed(
+    rig: DriftRig,
+) -> None:
+    """The webhook URL is a secret: the worker holds it. A failing endpoint is reported by status only; a schedule
+    an older version created with the URL in its arguments loses it when the worker ensures it."""
+    from google.protobuf import json_format
+    from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec
+
+    from engine.drift.workflow import DriftWorkflow
+
+    h = rig.harness
+    unknown = full(h, "never reached the engine", "castore", "A")
+    h.seed(unknown)
+    rig.publish(unknown)
+    rig.alert_answer = 500
+    result = await rig.run("castore")
+    assert result.new >= 1 and result.alert.startswith("alert failed"), result.alert
+    assert "answered 500" in result.alert and rig.alert_url not in result.alert
+
+    secret = rig.alert_url.split("token=")[1]
+    sid = f"{rig.prefix}-castore"
+    described = await h.client.get_schedule_handle(sid).describe()
+    texts = [str(described.schedule.action), str(described.raw_description)]
+    for action in [*described.info.recent_actions]:
+        run = h.client.get_workflow_handle(action.action.workflow_id)  # type: ignore[attr-defined]
+        texts += [json_format.MessageToJson(e) async for e in run.fetch_history_events()]
+    assert len(texts) > 2 and not [t for t in texts if secret in t or "/hook" in t]
+
+    old = f"{rig.prefix}-old-castore"  # as a version before this one left it
+    legacy = DriftInput("castore", alert_url=rig.alert_url, workflow_task_queue=h.settings.task_queue)
+    await h.client.create_schedule(old, Schedule(
+        action=ScheduleActionStartWorkflow(DriftWorkflow.run, legacy, id=f"{old}-run", task_queue=rig.task_queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+    ))  # fmt: skip
+    try:
+        assert secret in str((await h.client.get_schedule_handle(old).describe()).raw_description)
+        await ensure_drift_schedule(h.client, h.mappings["castore"], DriftInput("castore"), task_queue=rig.task_queue,
+                                    sid=old)  # fmt: skip
+        after = await h.client.get_schedule_handle(old).describe()
+        assert secret not in str(after.raw_description)
+        [args] = await h.client.data_converter.decode(list(after.schedule.action.args), [DriftInput])  # type: ignore[attr-defined]
+        assert args == DriftInput("castore", alert=True, workflow_task_queue=h.settings.task_queue)
+    finally:
+        await h.client.get_schedule_handle(old).delete()

@@ -100,6 +100,7 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
         acts = worker_set.activities
         limit = next(x for x in worker_set.limits if x.domain == domain)
         environ = {
+            "RETURNS_PAYLOAD_ENCRYPTION": "optional",
             **os.environ,
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "RETURNS_TASK_QUEUE": settings.task_queue,

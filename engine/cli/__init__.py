@@ -31,8 +31,14 @@ HARD_EXIT = {"worker", "mappings", "events", "drift"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from engine.errors import ConfigError
+
     args = parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except ConfigError as err:  # a missing or wrong setting: one line naming it, no traceback
+        print(f"returns {args.command}: {err}", file=sys.stderr)
+        code = 2
     if (
         argv is None
         and (

@@ -25,10 +25,12 @@ def _demo(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from engine.errors import ConfigError
     from engine.settings import Settings
+    from engine.temporal.codec import converter_from_env
     from engine.temporal.worker_roles import WorkerConfig, run_worker
 
     try:
         config = WorkerConfig.from_env(args.roles)
+        converter_from_env()  # encryption required without keys: refuse before connecting to anything
     except ConfigError as err:
         print(f"returns worker: {err}", file=sys.stderr)
         return 2
@@ -39,6 +41,12 @@ def _serve(args: argparse.Namespace) -> int:
     import signal
 
     import uvicorn
+
+    from engine.ingest.limits import Limits
+    from engine.temporal.codec import converter_from_env
+
+    converter_from_env()  # ConfigError (encryption required, no keys): refused before the port opens
+    Limits.from_env()  # a wrong RETURNS_RATE_* or RETURNS_MAX_BODY: said now, not per request
 
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found; with this one
     # the process exits 0 instead of dying by the signal: a requested stop is not a failure.
@@ -109,7 +117,9 @@ def _codec_server(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: None)
     origins = args.ui_origin or os.environ.get("RETURNS_CODEC_UI_ORIGINS", "http://127.0.0.1:8233").split(",")
-    app = create_codec_app(keys, token=token, ui_origins=[o.strip() for o in origins if o.strip()])
+    in_path = args.allow_token_in_path or _env_flag("RETURNS_CODEC_TOKEN_IN_PATH", False)
+    app = create_codec_app(keys, token=token, ui_origins=[o.strip() for o in origins if o.strip()],
+                           token_in_path=in_path)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", server_header=False)
     return 0
 
@@ -176,9 +186,11 @@ def add_commands(sub: Any) -> None:
         "codec-server",
         help="serve the Temporal UI's codec endpoint (decrypts payloads for people allowed to see them)",
         description="Keys: RETURNS_CODEC_KEYS or RETURNS_CODEC_KEYS_FILE (the same the engine encrypts with); "
-        "access: RETURNS_CODEC_TOKEN, as `Authorization: Bearer <token>` or the endpoint's first path segment. "
-        "Point the UI at it: `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8899/<token>`, or "
-        "the UI's TEMPORAL_CODEC_ENDPOINT. --new-key prints a fresh key and exits.",
+        "access: RETURNS_CODEC_TOKEN as `Authorization: Bearer <token>` (one token per deployment). A UI that cannot "
+        "send headers (a local dev server's) may put it in the URL with --allow-token-in-path: "
+        "`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8899/<token>`. Operators' CLI: "
+        "`temporal ... --codec-endpoint http://127.0.0.1:8899 --codec-auth 'Bearer <token>'`. --new-key prints a "
+        "fresh key and exits.",
     )
     codec.add_argument("--host", default=env.get("RETURNS_CODEC_HOST", "127.0.0.1"), help="default 127.0.0.1")
     codec.add_argument("--port", type=int, default=int(env.get("RETURNS_CODEC_PORT", "8899")), help="default 8899")
@@ -186,6 +198,9 @@ def add_commands(sub: Any) -> None:
                        help="an origin the UI is served from (repeat; default RETURNS_CODEC_UI_ORIGINS, comma "
                        "separated, else http://127.0.0.1:8233)")  # fmt: skip
     codec.add_argument("--new-key", action="store_true", help="print a new AES-256 key (base64) and exit")
+    codec.add_argument("--allow-token-in-path", action="store_true",
+                       help="also accept the token as the URL's first segment (a local UI that cannot send headers; "
+                       "or RETURNS_CODEC_TOKEN_IN_PATH=1)")  # fmt: skip
     codec.set_defaults(func=_codec_server)
 
     demo = sub.add_parser("demo", help="run everything locally and drive a batch of returns through (make demo)")

@@ -1,5 +1,6 @@
 """The reconciliation's I/O: collect Rebound, Shopify (bulk operation) and the workflows, compare, and post
-the alert. Secrets come from the environment through the lookups given to the constructor."""
+the alert. Secrets (tokens, the alert webhook's URL) come from the environment through the constructor, never
+from workflow input, and never appear in a failure message."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 from engine.definitions.mapping import MappingDef
 from engine.drift.compare import compare, iso, parse_time
@@ -43,6 +45,7 @@ class DriftActivities:
         token_lookup: Callable[[str], str] = shopify_token,
         bulk_poll_seconds: float = 1.0,
         budget: CostBudget | None = None,
+        alert_url: str | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -53,6 +56,7 @@ class DriftActivities:
         self._token_lookup = token_lookup
         self._poll = bulk_poll_seconds
         self._budget = budget or CostBudget()  # the worker's, so drift and return steps share the shop's
+        self._alert_url = alert_url  # a secret webhook: kept in this process only
 
     def _shopify(self, mapping: MappingDef) -> ShopifyClient:
         return shop_client(
@@ -82,10 +86,17 @@ class DriftActivities:
         return ReconcileResult(findings, counts)
 
     @activity.defn(name="drift_alert")
-    async def alert(self, req: AlertRequest) -> int:
-        response = await self._http.post(req.url, json=slack_payload(req.brand, req.findings))
-        response.raise_for_status()
-        return response.status_code
+    async def alert(self, req: AlertRequest) -> str:
+        """Post the new findings; failures name the error's kind and the status, never the URL."""
+        if not self._alert_url:
+            return "not sent: no DRIFT_ALERT_URL on the worker"
+        try:
+            response = await self._http.post(self._alert_url, json=slack_payload(req.brand, req.findings))
+        except httpx.HTTPError as exc:
+            raise ApplicationError(f"alert endpoint unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            raise ApplicationError(f"alert endpoint answered {response.status_code}")
+        return "sent"
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.reconcile, self.alert]

@@ -49,14 +49,15 @@ async def run_drift(*, brand: str | None = None, alert_url: str | None = None) -
                 return deployed.get(name) or files[name]
 
             activities = DriftActivities(client, settings, http, rebound_api_url=rebound_url,
-                                         rebound_api_token=rebound_token, mappings=mapping)  # fmt: skip
+                                         rebound_api_token=rebound_token, mappings=mapping,
+                                         alert_url=alert_url)  # fmt: skip
             async with build_drift_worker(client, activities, task_queue=task_queue):
                 for name in brands:
                     judged_by = await mapping(name)
                     if name not in deployed:
                         print(f"drift: {name} has no deployed mapping; judging by {judged_by.source_file}",
                               file=sys.stderr)  # fmt: skip
-                    inp = DriftInput(name, alert_url=alert_url, workflow_task_queue=settings.task_queue)
+                    inp = DriftInput(name, workflow_task_queue=settings.task_queue)
                     sid = await ensure_drift_schedule(client, judged_by, inp, task_queue=task_queue)
                     results.append(await run_now(client, sid, timeout=3600))
     return results

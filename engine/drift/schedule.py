@@ -4,9 +4,16 @@ on-demand run through the same schedule (so it carries first-seen times like the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
-from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.client import (
+    Client,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 
 from engine.definitions.mapping import MappingDef
 from engine.drift.workflow import DriftInput, DriftResult, DriftWorkflow
@@ -26,12 +33,35 @@ def interval_for(mapping: MappingDef) -> timedelta:
 async def ensure_drift_schedule(
     client: Client, mapping: MappingDef, inp: DriftInput, *, task_queue: str, sid: str | None = None
 ) -> str:
-    """Create the brand's drift schedule if missing (an existing one is left as operators set it)."""
+    """Create the brand's drift schedule if missing (an existing one is left as operators set it, but for an alert
+    URL an older version put in its arguments: that is taken out)."""
     sid = sid or schedule_id(mapping.brand)
     action = ScheduleActionStartWorkflow(DriftWorkflow.run, inp, id=f"{sid}-run", task_queue=task_queue)
-    return await ensure_schedule(
-        client, sid, action, every=interval_for(mapping), overlap=ScheduleOverlapPolicy.BUFFER_ONE
-    )
+    await ensure_schedule(client, sid, action, every=interval_for(mapping), overlap=ScheduleOverlapPolicy.BUFFER_ONE)
+    await scrub_alert_url(client, sid)
+    return sid
+
+
+async def scrub_alert_url(client: Client, sid: str) -> bool:
+    """Remove a webhook URL from the schedule's stored arguments (the worker's DRIFT_ALERT_URL is used instead).
+    True when there was one."""
+    scrubbed = False
+
+    async def update(given: ScheduleUpdateInput) -> ScheduleUpdate | None:
+        nonlocal scrubbed
+        schedule = given.description.schedule
+        action = schedule.action
+        if not isinstance(action, ScheduleActionStartWorkflow) or len(action.args) != 1:
+            return None
+        [old] = await client.data_converter.decode(list(action.args), [DriftInput])
+        if not isinstance(old, DriftInput) or not old.alert_url:
+            return None
+        action.args = [dataclasses.replace(old, alert=True, alert_url=None)]
+        scrubbed = True
+        return ScheduleUpdate(schedule)
+
+    await client.get_schedule_handle(sid).update(update)
+    return scrubbed
 
 
 async def _actions(client: Client, sid: str) -> set[tuple[str, str]]:

@@ -17,8 +17,11 @@ with workflow.unsafe.imports_passed_through():
 
 @dataclass
 class DriftInput:
+    """No URL or secret: the alert endpoint is the worker's own DRIFT_ALERT_URL, read where the alert is sent."""
+
     brand: str
-    alert_url: str | None = None
+    alert: bool = True  # post new findings to the worker's DRIFT_ALERT_URL (when it has one)
+    alert_url: str | None = None  # only in runs started before the URL left the input; read for their replay
     workflow_task_queue: str | None = None  # only return workflows on this task queue (one deployment)
     unknown_grace_seconds: int = 600
     lookback_days: int = 90
@@ -41,7 +44,6 @@ class ReconcileResult:
 
 @dataclass
 class AlertRequest:
-    url: str
     brand: str
     findings: list[Finding]
 
@@ -55,6 +57,9 @@ class DriftResult:
     counts: dict[str, int] = field(default_factory=dict)
     new: int = 0
     alert: str = ""  # "", "sent", or why not
+
+
+ALERT_FROM_WORKER = "drift-alert-url-from-worker"
 
 
 @workflow.defn(name="DriftReconciliation")
@@ -74,15 +79,17 @@ class DriftWorkflow:
         findings, resolved = carry_forward(last.findings if last else [], found.findings, now)
         result = DriftResult(inp.brand, now, findings, resolved, found.counts, sum(1 for f in findings if f.new))
         fresh = [f for f in findings if f.new]
-        if inp.alert_url and fresh:
+        # Runs recorded before the URL left the input alerted only when it carried one (their replay keeps that).
+        wants_alert = inp.alert if workflow.patched(ALERT_FROM_WORKER) else bool(inp.alert_url)
+        if wants_alert and fresh:
             try:
-                await workflow.execute_activity(
+                sent = await workflow.execute_activity(
                     "drift_alert",
-                    AlertRequest(inp.alert_url, inp.brand, fresh),
+                    AlertRequest(inp.brand, fresh),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=RetryPolicy(maximum_attempts=3),
                 )
-                result.alert = "sent"
+                result.alert = sent if isinstance(sent, str) else "sent"
             except ActivityError as err:
                 result.alert = f"alert failed: {err.cause or err}"  # the findings still stand
         return result

@@ -4,7 +4,11 @@ outside the repository, never from history or logs.
 
 RETURNS_CODEC_KEYS="2026-12:<base64 32 bytes>,2026-06:<base64 32 bytes>" (the first is active), or
 RETURNS_CODEC_KEYS_FILE=/etc/returns/codec-keys with one `<key id> <base64 key>` per line, the first active.
-Payloads written before encryption was turned on (no key id) pass through unchanged.
+
+Encryption is a production policy, RETURNS_PAYLOAD_ENCRYPTION: `required` (the default) refuses to start without
+keys and refuses any payload that arrives unencrypted (a client configured without the codec, a plaintext
+`temporal` CLI input); `optional` (local use: the demo, the tests) encrypts when keys are set and passes
+plaintext payloads through.
 """
 
 from __future__ import annotations
@@ -79,9 +83,39 @@ def new_key() -> str:
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
+POLICY_VARIABLE = "RETURNS_PAYLOAD_ENCRYPTION"
+POLICIES = ("required", "optional")
+
+
+class PlaintextRefused(ValueError):
+    """An unencrypted payload reached a codec that requires encryption."""
+
+
+def encryption_required(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    policy = env.get(POLICY_VARIABLE, "required").strip().lower() or "required"
+    if policy not in POLICIES:
+        raise ConfigError(f"{POLICY_VARIABLE}={policy!r}: use required (production) or optional (local use)")
+    return policy == "required"
+
+
+def converter_from_env(environ: Mapping[str, str] | None = None) -> DataConverter:
+    """The engine's data converter under the environment's policy; ConfigError when encryption is required and
+    no key is configured (the process must not start)."""
+    keys = load_keys(environ)
+    required = encryption_required(environ)
+    if required and keys is None:
+        raise ConfigError(
+            f"payload encryption is required: set RETURNS_CODEC_KEYS or RETURNS_CODEC_KEYS_FILE (`returns "
+            f"codec-server --new-key` makes a key), or {POLICY_VARIABLE}=optional for local use"
+        )
+    return data_converter(keys, strict=required)
+
+
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, keys: CodecKeys) -> None:
+    def __init__(self, keys: CodecKeys, *, strict: bool = False) -> None:
         self._keys = keys
+        self._strict = strict
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -98,7 +132,12 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
-            return payload  # written before encryption was turned on
+            if self._strict:
+                raise PlaintextRefused(
+                    f"unencrypted payload refused ({POLICY_VARIABLE}=required): send it through the codec server "
+                    "(temporal ... --codec-endpoint <codec server> --codec-auth 'Bearer <token>')"
+                )
+            return payload  # written before encryption was turned on, or encryption is optional
         key_id = payload.metadata.get(KEY_ID, b"").decode()
         cipher = self._ciphers.get(key_id)
         if cipher is None:
@@ -108,12 +147,13 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(clear)
 
 
-def data_converter(keys: CodecKeys | None) -> DataConverter:
-    """The default converter, encrypting payloads and failure messages (stack traces too) when keys are given."""
+def data_converter(keys: CodecKeys | None, *, strict: bool = False) -> DataConverter:
+    """The default converter, encrypting payloads and failure messages (stack traces too) when keys are given;
+    `strict`: refusing plaintext payloads."""
     if keys is None:
         return DataConverter.default
     return dataclasses.replace(
         DataConverter.default,
-        payload_codec=EncryptionCodec(keys),
+        payload_codec=EncryptionCodec(keys, strict=strict),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

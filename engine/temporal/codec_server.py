@@ -1,9 +1,11 @@
 """`returns codec-server`: the Temporal UI's codec endpoint. The UI posts encrypted payloads to `<endpoint>/decode`
 (and `/encode` when a person sends a signal from it) and shows what comes back; only this server holds the keys.
 
-Access: a bearer token (RETURNS_CODEC_TOKEN) in the Authorization header, or, for a UI without single sign-on that
-cannot send headers, as the endpoint's first path segment (`--ui-codec-endpoint http://host:8899/<token>`).
-Cross-origin requests are allowed from the UI's origin only.
+Access: a bearer token (RETURNS_CODEC_TOKEN) in the Authorization header only. A token in a URL ends up in browser
+history, proxy and access logs, so the endpoint's first path segment is accepted as the token only when told to
+(`--allow-token-in-path` or RETURNS_CODEC_TOKEN_IN_PATH=1: a local dev server's UI, which cannot send headers).
+Cross-origin requests are allowed from the UI's origin only. Each deployment (production, staging, a laptop) runs
+its own codec server with its own token.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from engine.temporal.codec import CodecKeys, EncryptionCodec
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace, Caller-Type, Client-Name, Client-Version"
 
 
-def create_codec_app(keys: CodecKeys, *, token: str, ui_origins: list[str]) -> Starlette:
+def create_codec_app(keys: CodecKeys, *, token: str, ui_origins: list[str], token_in_path: bool = False) -> Starlette:
     codec = EncryptionCodec(keys)
 
     def cors(request: Request, response: Response) -> Response:
@@ -38,11 +40,11 @@ def create_codec_app(keys: CodecKeys, *, token: str, ui_origins: list[str]) -> S
         return response
 
     def authorised(request: Request) -> bool:
-        given = request.path_params.get("token") or ""
+        given = request.path_params.get("token") or "" if token_in_path else ""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             given = given or header[7:].strip()
-        return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+        return bool(token) and bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
     def endpoint(transform: Callable[[Payloads], Awaitable[Payloads]]) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:

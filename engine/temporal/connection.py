@@ -4,7 +4,8 @@ Address and namespace come from the engine's settings (TEMPORAL_ADDRESS, TEMPORA
 key come from Temporal's own environment configuration (``temporalio.envconfig``: TEMPORAL_API_KEY,
 TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, or a TEMPORAL_PROFILE
 in Temporal's TOML file), the same variables the `temporal` CLI reads, so secrets stay outside the repository and
-the engine never prints them. Payload encryption keys: RETURNS_CODEC_KEYS / RETURNS_CODEC_KEYS_FILE.
+the engine never prints them. Payload encryption: RETURNS_CODEC_KEYS / RETURNS_CODEC_KEYS_FILE, required unless
+RETURNS_PAYLOAD_ENCRYPTION=optional (engine.temporal.codec).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from temporalio.envconfig import ClientConfig, ClientConnectConfig
 
 from engine.settings import Settings
 from engine.telemetry.setup import Telemetry
-from engine.temporal.codec import data_converter, load_keys
+from engine.temporal.codec import converter_from_env
 
 
 def connect_config(settings: Settings, environ: Mapping[str, str] | None = None) -> ClientConnectConfig:
@@ -28,11 +29,12 @@ def connect_config(settings: Settings, environ: Mapping[str, str] | None = None)
 
 
 async def connect(settings: Settings, *, lazy: bool = False, telemetry: Telemetry | None = None) -> Client:
-    """A client for the engine: payloads encrypted when codec keys are configured (engine.temporal.codec); traced
+    """A client for the engine: payloads encrypted under the environment's policy (engine.temporal.codec: raises
+    ConfigError when encryption is required and no key is set); traced
     and with Temporal's SDK metrics when telemetry is on (engine.telemetry.setup). Workers inherit both."""
     return await Client.connect(
         **connect_config(settings),
-        data_converter=data_converter(load_keys()),
+        data_converter=converter_from_env(),
         lazy=lazy,
         interceptors=telemetry.interceptors() if telemetry else [],
         runtime=telemetry.runtime if telemetry else None,

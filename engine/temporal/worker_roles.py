@@ -15,7 +15,7 @@ import os
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -55,9 +55,9 @@ def parse_roles(text: str) -> tuple[str, ...]:
 class WorkerConfig:
     roles: tuple[str, ...] = tuple(ROLES)
     rebound_api_url: str | None = None
-    rebound_api_token: str | None = None
+    rebound_api_token: str | None = field(default=None, repr=False)  # secrets: never in a repr or a log
     pull_every: timedelta = timedelta(minutes=5)
-    drift_alert_url: str | None = None
+    drift_alert_url: str | None = field(default=None, repr=False)
     drift_task_queue: str = "returns-drift"
     graceful_shutdown: timedelta = timedelta(seconds=10)
 
@@ -137,10 +137,11 @@ async def serve(
             assert config.rebound_api_url and config.rebound_api_token
             drift = DriftActivities(client, settings, http, rebound_api_url=config.rebound_api_url,
                                     rebound_api_token=config.rebound_api_token, mappings=ActiveMappings(client).get,
-                                    token_lookup=token_lookup, budget=returns.activities.budget)  # fmt: skip
+                                    token_lookup=token_lookup, budget=returns.activities.budget,
+                                    alert_url=config.drift_alert_url)  # fmt: skip
             await stack.enter_async_context(build_drift_worker(client, drift, task_queue=config.drift_task_queue))
             for brand, mapping in sorted(mappings.items()):
-                inp = DriftInput(brand, alert_url=config.drift_alert_url, workflow_task_queue=settings.task_queue)
+                inp = DriftInput(brand, workflow_task_queue=settings.task_queue)
                 sid = await ensure_drift_schedule(client, mapping, inp, task_queue=config.drift_task_queue)
                 say(f"  drift: {sid} every {_human(interval_for(mapping))}")
         if gauges and "returns" in roles:
