@@ -45,5 +45,9 @@ def add_commands(sub: Any) -> None:
         "--brand", help="one brand (default: every deployed brand, or every file in RETURNS_MAPPINGS_DIR)"
     )
     drift.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    drift.add_argument("--alert-url", help="POST new exceptions here (Slack-compatible JSON)")
+    drift.add_argument(
+        "--alert-url",
+        help="POST new exceptions here (Slack-compatible JSON); posted from this "
+        "process, never stored in Temporal. Prefer DRIFT_ALERT_URL: arguments are visible in ps",
+    )
     drift.set_defaults(func=_drift)

@@ -72,10 +72,22 @@ async def _push(request: Request) -> JSONResponse:
     return await receiver.endpoint(request)
 
 
+def _engine_logs_beside_uvicorn() -> None:
+    """The receiver's own lines (a refused request and why, a held push) in the server's log, at its level."""
+    engine = logging.getLogger("engine")
+    server = logging.getLogger("uvicorn")  # uvicorn's configuration puts its handler here
+    if not engine.handlers and server.handlers:
+        for handler in server.handlers:
+            engine.addHandler(handler)
+        engine.setLevel(log.getEffectiveLevel())
+        engine.propagate = False
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The app uvicorn serves; each worker process calls it once and connects on startup. With telemetry on, each
     request is a span (OpenTelemetry's ASGI instrumentation) and the root of its push's trace."""
     telemetry = configure("rebound-returns-serve")
+    _engine_logs_beside_uvicorn()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
