@@ -1,6 +1,6 @@
 """`returns`: the one entry point. Production: `serve` (the push receiver) and `worker` (every queue and schedule);
 the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate`, `mappings deploy|history|
-rollback|diff|preview`; held pushes: `events list|show|replay`; reconciliation: `drift`; looking inside: `trace`,
+rollback|diff|preview`; held pushes: `events list|show|replay|purge`; reconciliation: `drift`; looking inside: `trace`,
 `codec-server`."""
 
 from __future__ import annotations

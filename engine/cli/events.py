@@ -1,4 +1,4 @@
-"""Held Rebound pushes (`RETURNS_DATABASE_URL`, SQLite under `.data/` by default): list, show, replay."""
+"""Held Rebound pushes (`RETURNS_DATABASE_URL`, SQLite under `.data/` by default): list, show, replay, purge."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from engine.cli.common import with_registry
+from engine.definitions.durations import show_duration
 from engine.ingest.store import HELD_STATUSES, EventStore
 
 T = TypeVar("T")
@@ -47,7 +48,11 @@ def _show(args: argparse.Namespace) -> int:
         if held is None:
             print(f"no held event {args.id}")
             return 1
-        print(json.dumps({**held.__dict__, "body": held.body.decode("utf-8", "replace")}, indent=2, default=str))
+        shown: dict[str, Any] = {**held.__dict__, "body": held.body.decode("utf-8", "replace")}
+        if held.status == "replayed" and not held.body:
+            shown["body"] = None  # not an empty push: the body is only kept until the event is replayed
+            shown["body_note"] = "cleared after replay (kept only until replayed)"
+        print(json.dumps(shown, indent=2, default=str))
         return 0
 
     return _with_store(work)
@@ -90,6 +95,26 @@ def _replay(args: argparse.Namespace) -> int:
     return _with_store(replay_all)
 
 
+def _purge(args: argparse.Namespace) -> int:
+    """Purge now what the retention policy no longer keeps (the worker's `events` role does it on a schedule)."""
+    from engine.ingest.retention import PURGED_KINDS, RetentionPolicy
+
+    policy = RetentionPolicy.from_env()
+
+    async def work(store: EventStore) -> int:
+        result = await store.purge(policy, dry_run=args.dry_run)
+        verb = "would purge" if args.dry_run else "purged"
+        for kind, figure in PURGED_KINDS:
+            seconds = getattr(policy, f"{figure}_seconds")
+            if seconds is None:
+                print(f"{kind}: kept (never purged)")
+            else:
+                print(f"{kind}: {verb} {getattr(result, kind)} (older than {show_duration(seconds)})")
+        return 0
+
+    return _with_store(work)
+
+
 def add_commands(sub: Any) -> None:
     events = sub.add_parser("events", help="held Rebound pushes").add_subparsers(dest="action", required=True)
     listing = events.add_parser("list", help="held events (rejected, failed, late, replayed)")
@@ -104,3 +129,13 @@ def add_commands(sub: Any) -> None:
     replay.add_argument("ids", type=int, nargs="*")
     replay.add_argument("--brand")
     replay.set_defaults(func=_replay)
+    purge = events.add_parser(
+        "purge",
+        help="delete held events and accepted event ids past their retention",
+        description="Rejected, late and replayed held events are kept RETURNS_HELD_RETENTION (default 30d), failed "
+        "ones RETURNS_FAILED_RETENTION (default never: a failed push not replayed is the only copy), accepted event "
+        "ids RETURNS_ACCEPTED_RETENTION (default 30d). Durations like 12h, 30d, 2w, or never. The worker's events "
+        "role runs this on a schedule.",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    purge.set_defaults(func=_purge)

@@ -163,16 +163,19 @@ def add_commands(sub: Any) -> None:
         "worker",
         help="run the engine's workers: every queue and schedule, or the roles given",
         description="Serves the return workflows, each shop's Shopify queue (at its plan's rate), the mapping "
-        "registries, Rebound's pull fallback and the drift monitor, and creates the brands' pull and drift "
-        "Schedules if missing. Brands: RETURNS_MAPPINGS_DIR when set, else every deployed mapping. Environment: "
+        "registries, Rebound's pull fallback, the drift monitor and the event store's retention purge, and creates "
+        "the brands' pull and drift Schedules and the events-purge Schedule if missing. Brands: RETURNS_MAPPINGS_DIR "
+        "when set, else every deployed mapping. Environment: "
         "TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RETURNS_TASK_QUEUE, SHOPIFY_ENDPOINT, SHOPIFY_TOKEN__<SHOP> (or "
         "SHOPIFY_TOKENS_FILE), REBOUND_API_URL and REBOUND_API_TOKEN (pull, drift), RETURNS_PULL_EVERY (default "
-        "5m), DRIFT_ALERT_URL, RETURNS_DATABASE_URL (held events the pull writes), RETURNS_WORKER_ROLES. "
+        "5m), DRIFT_ALERT_URL, RETURNS_DATABASE_URL (held events the pull writes and the purge trims), "
+        "RETURNS_HELD_RETENTION, RETURNS_FAILED_RETENTION, RETURNS_ACCEPTED_RETENTION, RETURNS_PURGE_EVERY, "
+        "RETURNS_CODEC_KEYS (required unless RETURNS_PAYLOAD_ENCRYPTION=optional), RETURNS_WORKER_ROLES. "
         "SIGINT/SIGTERM: finish activities in flight (10 s grace), exit 0.",
     )
     worker.add_argument("--roles", default=None,
                         help="all (default, or RETURNS_WORKER_ROLES) or a comma list of: returns, shops, registry, "
-                        "pull, drift")  # fmt: skip
+                        "pull, drift, events")  # fmt: skip
     worker.set_defaults(func=_worker)
 
     dev = sub.add_parser("devserver", help="run the embedded Temporal dev server with the search attributes")

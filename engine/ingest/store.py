@@ -1,6 +1,7 @@
 """Held events: every push the receiver could not hand to Temporal (rejected, failed, late) is kept, with its raw
-body and the headers needed to check it again, until it is replayed. Accepted event ids are kept too, to
-acknowledge duplicates cheaply.
+body and the headers needed to check it again, until it is replayed (then the body is cleared). Accepted event ids
+are kept too, to acknowledge duplicates cheaply. `purge` deletes what the retention policy no longer keeps
+(`engine.ingest.retention`).
 
 Two homes, one contract: SQLite under `.data/` is the embedded default (one machine); PostgreSQL
 (`RETURNS_DATABASE_URL=postgresql://...`) is the shared home several receivers on several machines need.
@@ -13,10 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from engine.ingest.retention import PURGE_BATCH, PurgeResult, RetentionPolicy
+
 HeldStatus = Literal["rejected", "failed", "late", "replayed"]
 HELD_STATUSES: tuple[HeldStatus, ...] = ("rejected", "failed", "late", "replayed")
 
 KEPT_HEADERS = ("content-type", "x-rebound-signature", "x-rebound-timestamp", "user-agent")  # never Authorization
+# A replayed event keeps no body and only this header: the body and its signature were only kept to replay it.
+KEPT_AFTER_REPLAY = "content-type"
 MAX_REASON = 2000
 # A replay claimed by a process that died is free again after this long.
 REPLAY_CLAIM_SECONDS = 300.0
@@ -95,7 +100,9 @@ class EventStore(Protocol):
         """Take a held event for replay: only one process at a time may replay it, and never twice."""
         ...
 
-    async def mark_replayed(self, held_id: int, result: str) -> None: ...
+    async def mark_replayed(self, held_id: int, result: str) -> None:
+        """The event is with Temporal: record the result, and clear its body and headers (but Content-Type)."""
+        ...
 
     async def note_replay_attempt(self, held_id: int, result: str) -> None:
         """Record a replay that did not go through, and free the event for another try."""
@@ -108,6 +115,13 @@ class EventStore(Protocol):
     async def get(self, held_id: int) -> HeldEvent | None: ...
 
     async def counts(self) -> dict[str, int]: ...
+
+    async def purge(
+        self, policy: RetentionPolicy, now: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
+    ) -> PurgeResult:
+        """Delete what the policy no longer keeps, as of `now` (epoch seconds; None: the store's clock), `batch` rows
+        per statement; `dry_run` only counts. Held events a replay has claimed are left for that replay."""
+        ...
 
     async def ping(self) -> None:
         """Raise if the store cannot be reached (readiness)."""

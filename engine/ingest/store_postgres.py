@@ -14,8 +14,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from engine.ingest.retention import PURGE_BATCH, PurgeResult, RetentionPolicy
 from engine.ingest.store import (
     DELIVERY_CLAIM_SECONDS,
+    KEPT_AFTER_REPLAY,
     MAX_REASON,
     REPLAY_CLAIM_SECONDS,
     Claimed,
@@ -26,6 +28,12 @@ from engine.ingest.store import (
 )
 
 MIGRATION_LOCK = 0x52455455524E53  # "RETURNS": pg_advisory_xact_lock key
+
+# A replayed event's headers, reduced to Content-Type (whatever its case).
+HEADERS_AFTER_REPLAY = (
+    "(SELECT COALESCE(jsonb_object_agg(h.key, h.value), '{}'::jsonb) FROM jsonb_each(held_events.headers) AS h"
+    f" WHERE lower(h.key) = '{KEPT_AFTER_REPLAY}')"
+)
 
 MIGRATIONS: list[tuple[int, str]] = [
     (
@@ -57,7 +65,18 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        f"""
+        CREATE INDEX IF NOT EXISTS held_events_received ON held_events (status, received_at);
+        CREATE INDEX IF NOT EXISTS accepted_events_accepted ON accepted_events (state, accepted_at);
+        UPDATE held_events SET body = ''::bytea, headers = {HEADERS_AFTER_REPLAY} WHERE status = 'replayed'
+        """,
+    ),
 ]
+
+# "As of" for a purge: the given epoch seconds, else the database's clock (the one every row was stamped with).
+AS_OF = "COALESCE(to_timestamp(%(now)s::float8), now())"
 
 COLUMNS = (
     "id, EXTRACT(EPOCH FROM received_at)::float8, brand, status, http_status, reason, authenticated, event_id,"
@@ -106,12 +125,12 @@ class PostgresEventStore:
             raise
         return cls(url, pool)
 
-    async def _one(self, query: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    async def _one(self, query: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> tuple[Any, ...] | None:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(query, args)
             return await cursor.fetchone() if cursor.description else None
 
-    async def _all(self, query: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+    async def _all(self, query: str, args: tuple[Any, ...] | list[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(query, args)
             return await cursor.fetchall()
@@ -167,7 +186,7 @@ class PostgresEventStore:
     async def mark_replayed(self, held_id: int, result: str) -> None:
         await self._one(
             "UPDATE held_events SET status = 'replayed', replayed_at = now(), replay_result = %s,"
-            " replay_claimed_at = NULL WHERE id = %s",
+            f" replay_claimed_at = NULL, body = ''::bytea, headers = {HEADERS_AFTER_REPLAY} WHERE id = %s",
             (result, held_id),
         )
 
@@ -197,11 +216,54 @@ class PostgresEventStore:
         rows = await self._all("SELECT status, COUNT(*) FROM held_events GROUP BY status ORDER BY status")
         return {status: int(n) for status, n in rows}
 
+    async def purge(
+        self, policy: RetentionPolicy, now: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
+    ) -> PurgeResult:
+        """Each batch is one autocommitted statement: no transaction lasts longer than `batch` rows, and rows another
+        purge has locked are skipped rather than waited for."""
+        result = PurgeResult()
+        for kind, table, key, where, seconds in _purge_rules(policy):
+            args = {"now": now, "seconds": seconds, "claim": REPLAY_CLAIM_SECONDS, "batch": batch}
+            if dry_run:
+                row = await self._one(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
+                setattr(result, kind, int(row[0]) if row else 0)
+                continue
+            deleted = batch
+            while deleted == batch:
+                rows = await self._all(
+                    f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where}"
+                    f" LIMIT %(batch)s FOR UPDATE SKIP LOCKED) RETURNING {key}",
+                    args,
+                )
+                deleted = len(rows)
+                setattr(result, kind, getattr(result, kind) + deleted)
+        return result
+
     async def ping(self) -> None:
         await self._one("SELECT 1")
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+def _purge_rules(policy: RetentionPolicy) -> list[tuple[str, str, str, str, int]]:
+    """(kind, table, key, condition, retention seconds) for each kind the policy purges."""
+    before = f"< {AS_OF} - make_interval(secs => %(seconds)s::float8)"
+    unclaimed = f"(replay_claimed_at IS NULL OR replay_claimed_at < {AS_OF} - make_interval(secs => %(claim)s))"
+    rules: list[tuple[str, str, str, str, int]] = []
+    if policy.held_seconds is not None:
+        for status in ("rejected", "late"):
+            rules.append((status, "held_events", "id", f"status = '{status}' AND received_at {before} AND {unclaimed}",
+                          policy.held_seconds))  # fmt: skip
+        rules.append(("replayed", "held_events", "id", f"status = 'replayed' AND COALESCE(replayed_at, received_at)"
+                      f" {before}", policy.held_seconds))  # fmt: skip
+    if policy.failed_seconds is not None:
+        rules.append(("failed", "held_events", "id", f"status = 'failed' AND received_at {before} AND {unclaimed}",
+                      policy.failed_seconds))  # fmt: skip
+    if policy.accepted_seconds is not None:
+        rules.append(("accepted", "accepted_events", "event_id", f"state = 'accepted' AND accepted_at {before}",
+                      policy.accepted_seconds))  # fmt: skip
+    return rules
 
 
 def _row(row: tuple[Any, ...]) -> HeldEvent:

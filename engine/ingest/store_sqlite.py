@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.ingest.retention import PURGE_BATCH, PurgeResult, RetentionPolicy
 from engine.ingest.store import (
     DELIVERY_CLAIM_SECONDS,
+    KEPT_AFTER_REPLAY,
     MAX_REASON,
     REPLAY_CLAIM_SECONDS,
     Claimed,
@@ -22,8 +24,15 @@ from engine.ingest.store import (
     NotClaimed,
     now,
 )
+from engine.ingest.store import now as store_now
 
 T = TypeVar("T")
+
+# A replayed event's headers, reduced to Content-Type (whatever its case).
+HEADERS_AFTER_REPLAY = (
+    "(SELECT json_group_object(key, value) FROM json_each(held_events.headers)"
+    f" WHERE lower(key) = '{KEPT_AFTER_REPLAY}')"
+)
 
 # Each step takes the schema from the previous one; version 1 is the layout of files written before versioning.
 MIGRATIONS: list[tuple[int, str]] = [
@@ -59,6 +68,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX IF NOT EXISTS held_events_status ON held_events (status, id);
         ALTER TABLE accepted_events ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
         ALTER TABLE accepted_events ADD COLUMN claimed_at REAL
+        """,
+    ),
+    (
+        3,
+        f"""
+        CREATE INDEX IF NOT EXISTS held_events_received ON held_events (status, received_at);
+        CREATE INDEX IF NOT EXISTS accepted_events_accepted ON accepted_events (state, accepted_at);
+        UPDATE held_events SET body = x'', headers = {HEADERS_AFTER_REPLAY} WHERE status = 'replayed'
         """,
     ),
 ]
@@ -230,7 +247,7 @@ class SqliteEventStore:
         await self._write(
             lambda db: db.execute(
                 "UPDATE held_events SET status = 'replayed', replayed_at = ?, replay_result = ?,"
-                " replay_claimed_at = NULL WHERE id = ?",
+                f" replay_claimed_at = NULL, body = x'', headers = {HEADERS_AFTER_REPLAY} WHERE id = ?",
                 (now(), result, held_id),
             )
         )
@@ -268,6 +285,31 @@ class SqliteEventStore:
         )
         return {status: n for status, n in rows}
 
+    async def purge(
+        self, policy: RetentionPolicy, now: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
+    ) -> PurgeResult:
+        """Each batch is its own write (shared with the pushes of that moment): the write lock is never held for
+        more than `batch` rows."""
+        t = store_now() if now is None else now
+        result = PurgeResult()
+        for kind, table, where, args in _purge_rules(policy, t):
+            if dry_run:
+                setattr(result, kind, await self._count(table, where, args))
+                continue
+            deleted = batch
+            while deleted == batch:
+                deleted = await self._delete_batch(table, where, args, batch)
+                setattr(result, kind, getattr(result, kind) + deleted)
+        return result
+
+    async def _count(self, table: str, where: str, args: tuple[Any, ...]) -> int:
+        row = await self._run(lambda db: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", args).fetchone())
+        return int(row[0])
+
+    async def _delete_batch(self, table: str, where: str, args: tuple[Any, ...], batch: int) -> int:
+        query = f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} LIMIT ?)"
+        return await self._write(lambda db: int(db.execute(query, (*args, batch)).rowcount))
+
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
@@ -275,6 +317,26 @@ class SqliteEventStore:
         if self._committer is not None:
             await self._committer  # what was acknowledged is on disk before the connection goes
         await self._run(lambda db: db.close())
+
+
+def _purge_rules(policy: RetentionPolicy, t: float) -> list[tuple[str, str, str, tuple[Any, ...]]]:
+    """(kind, table, condition, arguments) for each kind the policy purges."""
+    held, failed, accepted = policy.held_seconds, policy.failed_seconds, policy.accepted_seconds
+    unclaimed = "(replay_claimed_at IS NULL OR replay_claimed_at < ?)"
+    free = t - REPLAY_CLAIM_SECONDS
+    rules: list[tuple[str, str, str, tuple[Any, ...]]] = []
+    if held is not None:
+        for status in ("rejected", "late"):
+            rules.append((status, "held_events", f"status = ? AND received_at < ? AND {unclaimed}",
+                          (status, t - held, free)))  # fmt: skip
+        rules.append(("replayed", "held_events", "status = 'replayed' AND COALESCE(replayed_at, received_at) < ?",
+                      (t - held,)))  # fmt: skip
+    if failed is not None:
+        rules.append(("failed", "held_events", f"status = 'failed' AND received_at < ? AND {unclaimed}",
+                      (t - failed, free)))  # fmt: skip
+    if accepted is not None:
+        rules.append(("accepted", "accepted_events", "state = 'accepted' AND accepted_at < ?", (t - accepted,)))
+    return rules
 
 
 def _row(row: tuple[Any, ...]) -> HeldEvent:

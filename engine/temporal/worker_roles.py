@@ -3,9 +3,10 @@ across processes, and making sure each brand's Schedules exist (create-if-missin
 start at once, and an operator's changes to a schedule are kept).
 
 Roles: `returns` (the return workflows), `shops` (each shop's Shopify queue, dispatched at its plan's rate),
-`registry` (the brands' mapping registries), `pull` (Rebound's pull fallback, which catches lost pushes) and
-`drift` (the drift monitor). `pull` and `drift` need Rebound's API; a worker asked for them without it refuses to
-start rather than silently losing the safety net.
+`registry` (the brands' mapping registries), `pull` (Rebound's pull fallback, which catches lost pushes),
+`drift` (the drift monitor) and `events` (the event store's retention purge, one schedule for the deployment).
+`pull` and `drift` need Rebound's API; a worker asked for them without it refuses to start rather than silently
+losing the safety net.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,7 @@ from temporalio.worker import Worker
 from engine.definitions.durations import parse_duration
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.errors import ConfigError
+from engine.ingest.retention import RetentionPolicy
 from engine.registry.client import REGISTRY_TASK_QUEUE, deployed_mappings
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import shop_limits, shop_task_queue
@@ -38,6 +40,7 @@ ROLES: dict[str, str] = {
     "registry": "the brands' mapping registries",
     "pull": "Rebound's pull fallback and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
     "drift": "the drift monitor and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
+    "events": "the event store's retention purge and its schedule (RETURNS_PURGE_EVERY, RETURNS_*_RETENTION)",
 }
 
 
@@ -59,6 +62,9 @@ class WorkerConfig:
     pull_every: timedelta = timedelta(minutes=5)
     drift_alert_url: str | None = field(default=None, repr=False)
     drift_task_queue: str = "returns-drift"
+    retention: RetentionPolicy = RetentionPolicy()
+    purge_every: timedelta = timedelta(hours=1)
+    events_task_queue: str = "returns-events"
     graceful_shutdown: timedelta = timedelta(seconds=10)
 
     @classmethod
@@ -71,12 +77,14 @@ class WorkerConfig:
             pull_every=timedelta(seconds=parse_duration(env.get("RETURNS_PULL_EVERY", "5m"))),
             drift_alert_url=env.get("DRIFT_ALERT_URL") or None,
             drift_task_queue=env.get("DRIFT_TASK_QUEUE", cls.drift_task_queue),
+            retention=RetentionPolicy.from_env(env),
+            purge_every=_every(env, "RETURNS_PURGE_EVERY", "1h"),
         )
         needs_rebound = [r for r in config.roles if r in ("pull", "drift")]
         if needs_rebound and not (config.rebound_api_url and config.rebound_api_token):
             raise ConfigError(
                 f"role(s) {', '.join(needs_rebound)} need Rebound's API: set REBOUND_API_URL and REBOUND_API_TOKEN, "
-                "or leave them out (--roles returns,shops,registry)"
+                "or leave them out (--roles returns,shops,registry,events)"
             )
         return config
 
@@ -144,6 +152,14 @@ async def serve(
                 inp = DriftInput(brand, workflow_task_queue=settings.task_queue)
                 sid = await ensure_drift_schedule(client, mapping, inp, task_queue=config.drift_task_queue)
                 say(f"  drift: {sid} every {_human(interval_for(mapping))}")
+        if "events" in roles:
+            from engine.ingest.purge import EventsPurgeActivities, build_events_worker, ensure_purge_schedule
+
+            purge = EventsPurgeActivities(settings.event_store_url, config.retention)
+            await stack.enter_async_context(build_events_worker(client, purge, task_queue=config.events_task_queue,
+                                                                **options))  # fmt: skip
+            sid = await ensure_purge_schedule(client, every=config.purge_every, task_queue=config.events_task_queue)
+            say(f"  events: purge every {_human(config.purge_every)} ({config.retention.describe()}); schedule {sid}")
         if gauges and "returns" in roles:
             from engine.definitions.flow import load_flows
             from engine.ingest.store import open_event_store
@@ -184,6 +200,18 @@ async def _ensure_pull(client: Client, brand: str, config: WorkerConfig) -> str:
     from engine.ingest.pull import PULL_TASK_QUEUE, ensure_pull_schedule
 
     return await ensure_pull_schedule(client, brand, every=config.pull_every, task_queue=PULL_TASK_QUEUE)
+
+
+def _every(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    """A positive interval from the environment; a bad one names its variable."""
+    text = env.get(name) or default
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a duration: use e.g. 15m, 1h, 1d") from None
+    if seconds <= 0:
+        raise ConfigError(f"{name}={text!r}: must be longer than 0")
+    return timedelta(seconds=seconds)
 
 
 def _human(every: timedelta) -> str:

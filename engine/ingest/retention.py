@@ -1,0 +1,104 @@
+"""How long the event store keeps what it holds, and what a purge removed.
+
+- Rejected, late and replayed held events: `RETURNS_HELD_RETENTION` (default 30d), counted from when the push was
+  held, or for a replayed one from its replay. A replayed event's body is cleared when it is replayed (it is only
+  kept to replay it); the row stays as the record of what happened until it is purged.
+- Failed held events: `RETURNS_FAILED_RETENTION`, unset by default: never purged, because a failed push not yet
+  replayed is the only copy of an event Rebound sent. A duration opts in.
+- Accepted events' dedupe keys (`state = 'accepted'`): `RETURNS_ACCEPTED_RETENTION` (default 30d), counted from the
+  hand-off. A copy of a purged event that arrives later is handed to Temporal again; the return workflow dedupes by
+  event id too, so it changes nothing there.
+
+Each accepts a duration ("30d", "12h", "2w") or `never`. No I/O here: workflow code imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.definitions.durations import parse_duration, show_duration
+from engine.errors import ConfigError
+
+# Rows deleted per statement (SQLite: per write transaction): a big purge never holds SQLite's write lock or a
+# PostgreSQL transaction for long, and pushes arriving meanwhile are written between batches.
+PURGE_BATCH = 1000
+DEFAULT_HELD = "30d"
+DEFAULT_ACCEPTED = "30d"
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """Seconds each kind is kept; None: never purged."""
+
+    held_seconds: int | None = 30 * 86400
+    failed_seconds: int | None = None
+    accepted_seconds: int | None = 30 * 86400
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionPolicy:
+        env = os.environ if env is None else env
+        return cls(
+            held_seconds=_retention(env, "RETURNS_HELD_RETENTION", DEFAULT_HELD),
+            failed_seconds=_retention(env, "RETURNS_FAILED_RETENTION", "never"),
+            accepted_seconds=_retention(env, "RETURNS_ACCEPTED_RETENTION", DEFAULT_ACCEPTED),
+        )
+
+    def describe(self) -> str:
+        """For the worker's startup line: `held 30d, failed kept, accepted 30d`."""
+        return ", ".join(f"{kind} {_shown(seconds)}" for kind, seconds in self.by_kind().items())
+
+    def by_kind(self) -> dict[str, int | None]:
+        return {"held": self.held_seconds, "failed": self.failed_seconds, "accepted": self.accepted_seconds}
+
+
+@dataclass
+class PurgeResult:
+    """Rows a purge deleted (or, for a dry run, would delete), per kind."""
+
+    rejected: int = 0
+    late: int = 0
+    replayed: int = 0
+    failed: int = 0
+    accepted: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rejected": self.rejected,
+            "late": self.late,
+            "replayed": self.replayed,
+            "failed": self.failed,
+            "accepted": self.accepted,
+        }
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts().values())
+
+
+# The kinds a purge goes through, and which policy figure applies to each.
+PURGED_KINDS: tuple[tuple[str, str], ...] = (
+    ("rejected", "held"),
+    ("late", "held"),
+    ("replayed", "held"),
+    ("failed", "failed"),
+    ("accepted", "accepted"),
+)
+
+
+def _retention(env: Mapping[str, str], name: str, default: str) -> int | None:
+    text = (env.get(name) or default).strip()
+    if text.lower() == "never":
+        return None
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a duration: use e.g. 12h, 30d, 2w, or never") from None
+    if seconds <= 0:
+        raise ConfigError(f"{name}={text!r}: a retention must be longer than 0 (or never)")
+    return seconds
+
+
+def _shown(seconds: int | None) -> str:
+    return "kept" if seconds is None else show_duration(seconds)
