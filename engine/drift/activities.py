@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -91,7 +92,8 @@ class DriftActivities:
         if not self._alert_url:
             return "not sent: no DRIFT_ALERT_URL on the worker"
         try:
-            response = await self._http.post(self._alert_url, json=slack_payload(req.brand, req.findings))
+            with suppress_http_instrumentation():  # httpx's span would record the URL, which is the secret
+                response = await self._http.post(self._alert_url, json=slack_payload(req.brand, req.findings))
         except httpx.HTTPError as exc:
             raise ApplicationError(f"alert endpoint unreachable ({type(exc).__name__})") from None
         if response.status_code >= 400:
