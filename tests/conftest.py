@@ -33,7 +33,7 @@ from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.paths import REPO_ROOT, SHARED
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.stores"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

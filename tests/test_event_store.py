@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -12,22 +11,7 @@ import pytest
 
 from engine.ingest import store_postgres, store_sqlite
 from engine.ingest.store import Claimed, EventStore, NewHeld, NotClaimed, open_event_store
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'events.sqlite'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[EventStore]:
-    opened = await open_event_store(store_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+from tests.stores import count_commits
 
 
 def held(n: int = 0, *, status: str = "failed", brand: str = "castore", authenticated: bool = True) -> NewHeld:
@@ -179,15 +163,7 @@ async def test_a_burst_of_writes_shares_commits_and_every_acknowledged_one_is_on
     a duplicate in the same group is told apart, and closing waits for the group in flight."""
     url = f"sqlite:///{tmp_path / 'burst.sqlite'}"
     store = await open_event_store(url)
-    commits = 0
-    real = store_sqlite.SqliteEventStore._commit
-
-    def counting(self: store_sqlite.SqliteEventStore, works: list) -> list:  # type: ignore[type-arg]
-        nonlocal commits
-        commits += 1
-        return real(self, works)
-
-    monkeypatch.setattr(store_sqlite.SqliteEventStore, "_commit", counting)
+    commits = count_commits(monkeypatch)
     try:
         ids = [f"evt-{i}" for i in range(300)]
         claims = await asyncio.gather(*(store.claim_event(i, "castore", "wf") for i in [*ids, ids[0]]))
@@ -195,6 +171,6 @@ async def test_a_burst_of_writes_shares_commits_and_every_acknowledged_one_is_on
     finally:
         await store.close()
     assert claims[:300] == ["claimed"] * 300 and claims[300] in ("in_flight", "accepted")
-    assert commits < 300, commits  # grouped: far fewer commits than writes
+    assert commits() < 300, commits()  # grouped: far fewer commits than writes
     reopened = sqlite3.connect(str(tmp_path / "burst.sqlite"))
     assert reopened.execute("SELECT COUNT(*) FROM accepted_events WHERE state = 'accepted'").fetchone() == (300,)

@@ -8,7 +8,6 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,25 +25,10 @@ from engine.ingest.retention import PurgeResult, RetentionPolicy
 from engine.ingest.store import Claimed, EventStore, open_event_store
 from engine.settings import Settings
 from engine.temporal.worker_roles import WorkerConfig, parse_roles, serve
+from tests.stores import count_commits
 from tests.test_event_store import held
 
 DAY = 86400
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'events.sqlite'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[EventStore]:
-    opened = await open_event_store(store_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def age(store_url: str, seconds: int) -> None:
@@ -132,21 +116,13 @@ async def test_a_purge_larger_than_a_batch_deletes_every_row_in_several_batches(
     await asyncio.gather(*(store.hold(held(i, status="rejected")) for i in range(25)))
     await asyncio.gather(*(accepted(store, f"ev-{i}") for i in range(12)))
     age(store_url, 40 * DAY)
-    commits = 0
-    real = store_sqlite.SqliteEventStore._commit
-
-    def counting(self: store_sqlite.SqliteEventStore, works: list) -> list:  # type: ignore[type-arg]
-        nonlocal commits
-        commits += 1
-        return real(self, works)
-
-    monkeypatch.setattr(store_sqlite.SqliteEventStore, "_commit", counting)
+    commits = count_commits(monkeypatch)
     result = await store.purge(RetentionPolicy(), time.time(), batch=10)
     assert result == PurgeResult(rejected=25, accepted=12)
     assert await store.list() == []
     if store_url.startswith("sqlite"):
         # one write per batch: 10 + 10 + 5 rejected, one (empty) for late and one for replayed, 10 + 2 accepted
-        assert commits == 3 + 1 + 1 + 2, commits
+        assert commits() == 3 + 1 + 1 + 2, commits()
 
 
 async def test_a_sqlite_file_from_before_retention_is_migrated_and_its_replayed_bodies_cleared(

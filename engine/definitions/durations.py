@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from engine.errors import ConfigError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_PATTERN = r"^[0-9]+(s|m|h|d|w)$"
@@ -24,3 +27,19 @@ def show_duration(seconds: int) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def duration_from_env(env: Mapping[str, str], name: str, default: str, *, never: bool = False) -> int | None:
+    """Seconds from a variable (`15m`, `30d`); `never` (when allowed) is None. A bad or zero value names its
+    variable."""
+    text = (env.get(name) or default).strip()
+    if never and text.lower() == "never":
+        return None
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        hint = "12h, 30d, 2w, or never" if never else "15m, 1h, 1d"
+        raise ConfigError(f"{name}={text!r} is not a duration: use e.g. {hint}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{name}={text!r}: must be longer than 0" + (" (or never)" if never else ""))
+    return seconds

@@ -18,8 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.definitions.durations import parse_duration, show_duration
-from engine.errors import ConfigError
+from engine.definitions.durations import duration_from_env, show_duration
 
 # Rows deleted per statement (SQLite: per write transaction): a big purge never holds SQLite's write lock or a
 # PostgreSQL transaction for long, and pushes arriving meanwhile are written between batches.
@@ -88,16 +87,7 @@ PURGED_KINDS: tuple[tuple[str, str], ...] = (
 
 
 def _retention(env: Mapping[str, str], name: str, default: str) -> int | None:
-    text = (env.get(name) or default).strip()
-    if text.lower() == "never":
-        return None
-    try:
-        seconds = parse_duration(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a duration: use e.g. 12h, 30d, 2w, or never") from None
-    if seconds <= 0:
-        raise ConfigError(f"{name}={text!r}: a retention must be longer than 0 (or never)")
-    return seconds
+    return duration_from_env(env, name, default, never=True)
 
 
 def _shown(seconds: int | None) -> str:

@@ -23,7 +23,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from engine.definitions.durations import parse_duration
+from engine.definitions.durations import duration_from_env
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.errors import ConfigError
 from engine.ingest.retention import RetentionPolicy
@@ -74,7 +74,7 @@ class WorkerConfig:
             roles=parse_roles(roles if roles is not None else env.get("RETURNS_WORKER_ROLES", "all")),
             rebound_api_url=env.get("REBOUND_API_URL") or None,
             rebound_api_token=env.get("REBOUND_API_TOKEN") or None,
-            pull_every=timedelta(seconds=parse_duration(env.get("RETURNS_PULL_EVERY", "5m"))),
+            pull_every=_every(env, "RETURNS_PULL_EVERY", "5m"),
             drift_alert_url=env.get("DRIFT_ALERT_URL") or None,
             drift_task_queue=env.get("DRIFT_TASK_QUEUE", cls.drift_task_queue),
             retention=RetentionPolicy.from_env(env),
@@ -204,13 +204,8 @@ async def _ensure_pull(client: Client, brand: str, config: WorkerConfig) -> str:
 
 def _every(env: Mapping[str, str], name: str, default: str) -> timedelta:
     """A positive interval from the environment; a bad one names its variable."""
-    text = env.get(name) or default
-    try:
-        seconds = parse_duration(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a duration: use e.g. 15m, 1h, 1d") from None
-    if seconds <= 0:
-        raise ConfigError(f"{name}={text!r}: must be longer than 0")
+    seconds = duration_from_env(env, name, default)
+    assert seconds is not None
     return timedelta(seconds=seconds)
 
 
