@@ -174,3 +174,15 @@ async def test_store_is_untouched_by_strangers_on_postgres_too(postgres_url: str
         assert await store.list() == [] and await store.counts() == {}
     finally:
         await store.close()
+
+
+async def test_an_authenticated_body_over_the_limit_from_the_pull_is_held_not_dropped(
+    door: tuple[Receiver, Path],
+) -> None:
+    """The size limit guards the open door; a push the pull fetched from Rebound's API is already trusted."""
+    receiver, _ = door
+    big = b"{" + b" " * (64 * 1024 + 1)
+    outcome = await receiver.ingest("castore", {}, big, authenticated=True)
+    assert outcome.http_status == 400 and outcome.held_id is not None
+    [held] = await receiver.store.list()
+    assert held.body == big and held.authenticated
