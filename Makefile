@@ -8,7 +8,7 @@ DEMO_ARGS ?=
 # (the same pins plus the dev extra and the emulators' own dependencies).
 LOCKS := requirements.lock requirements-dev.lock
 
-.PHONY: demo test lint typecheck unit bench chaos clean venv lock audit pin-base
+.PHONY: demo test browser lint typecheck unit bench chaos clean venv lock audit pin-base
 
 # Every third-party package from the dev lock, hashes checked; then the two local distributions without
 # dependencies (the `dev` extra's tools are in the lock). `pip check` fails when pyproject.toml asks for something
@@ -32,7 +32,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck
+# Debian's chromium for the browser test, first: installed when missing (root or passwordless sudo), or a stop
+# within a second naming the command to run.
+browser:
+	@.ci/ensure-chromium
+
+test: browser $(STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 # Measured, never asserted: results land in docs/benchmarks.md.
