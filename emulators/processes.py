@@ -64,11 +64,15 @@ class Proc:
             self.process.wait(timeout=10)
 
 
+# The engine's processes the test doubles start are local use: payload encryption optional unless keys are given.
+LOCAL_USE = {"RETURNS_PAYLOAD_ENCRYPTION": "optional"}
+
+
 def spawn(args: list[str], env: dict[str, str], log: Path) -> Proc:
     handle = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "engine", *args],
-        env={"RETURNS_PAYLOAD_ENCRYPTION": "optional", **os.environ, **env},  # local processes: keys optional
+        env={**LOCAL_USE, **os.environ, **env},
         stdout=handle,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -4,13 +4,19 @@ read from a URL can never reach another brand's secret, workflows or dedupe keys
 from __future__ import annotations
 
 import re
+from functools import cache
 
-# The mapping schema's `brand` pattern (schemas/mapping.schema.json): lower-case letters, digits and hyphens.
-BRAND_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,40}")
+from engine.definitions.schema_check import load_schema
+
+
+@cache
+def brand_pattern() -> re.Pattern[str]:
+    """The mapping schema's `brand` pattern (schemas/mapping.schema.json), its one source."""
+    return re.compile(load_schema("mapping.schema.json")["properties"]["brand"]["pattern"])
 
 
 def valid_brand(name: str) -> bool:
-    return BRAND_PATTERN.fullmatch(name) is not None
+    return brand_pattern().fullmatch(name) is not None
 
 
 def secret_env_name(brand: str) -> str:

@@ -40,6 +40,7 @@ from temporalio.testing import WorkflowEnvironment
 from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
+from emulators.processes import LOCAL_USE
 from emulators.rebound.scenarios import ScenarioBuilder
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
@@ -100,7 +101,7 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
         acts = worker_set.activities
         limit = next(x for x in worker_set.limits if x.domain == domain)
         environ = {
-            "RETURNS_PAYLOAD_ENCRYPTION": "optional",
+            **LOCAL_USE,
             **os.environ,
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "RETURNS_TASK_QUEUE": settings.task_queue,

@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from secrets import token_hex
@@ -54,6 +54,10 @@ log = logging.getLogger("engine.ingest")
 
 MappingLookup = Callable[[str], Awaitable[MappingDef]]
 FlowLookup = Callable[[str], Awaitable[FlowDef]]
+
+
+Refusal = tuple[str, int, str]  # (reason counted in receiver.refused, HTTP status, what the answer says)
+NOT_FOUND: Refusal = ("not_found", 404, "not found")
 
 
 class StoreUnavailable(Exception):
@@ -101,7 +105,7 @@ class Receiver:
         self._per_client = RateLimiter(self.limits.per_client)
         self._per_brand = RateLimiter(self.limits.per_brand)
         self._decoy = token_hex(32)  # an unknown brand's push is checked against this: same time, same 401
-        self.refusals: dict[str, int] = {}  # reason -> count, this process (the metric `receiver.refused` too)
+        self.refusals: Counter[str] = Counter()  # reason -> count, this process (the metric `receiver.refused` too)
         self._validator = Draft7Validator(load_schema("rebound-push.schema.json"))
         self._running: OrderedDict[str, None] = OrderedDict()
         self._confirming: set[asyncio.Task[None]] = set()  # workflows this process saw running, newest last
@@ -115,22 +119,21 @@ class Receiver:
         brand = request.path_params["brand"]
         client = request.client.host if request.client else "unknown"
         if not valid_brand(brand):
-            return self._refuse("not_found", 404, "not found", client, brand)
+            return self._refuse(*NOT_FOUND, client, brand)
         wait = self._per_client.take(client)
         if wait:
             return self._refuse("rate_limited", 429, "too many requests", client, brand, retry_after=wait)
         declared = request.headers.get("content-length")
         if declared is not None and not (declared.isdigit() and int(declared) <= self.limits.max_body):
-            return self._refuse("too_large", 413, f"body over {self.limits.max_body} bytes", client, brand)
+            return self._refuse(*self._too_large, client, brand)
         try:
             body = await self._read(request)
         except ClientDisconnect:
             return JSONResponse({"status": "disconnected"}, status_code=400)
-        if body is None:
-            return self._refuse("too_large", 413, f"body over {self.limits.max_body} bytes", client, brand)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not self._authentic(brand, headers, body):
-            return self._refuse("unauthenticated", 401, "not authenticated", client, brand)
+        refusal = self._gate(brand, headers, body)
+        if refusal is not None:
+            return self._refuse(*refusal, client, brand)
         wait = self._per_brand.take(brand)
         if wait:
             return self._refuse("brand_rate_limited", 429, "too many requests", client, brand, retry_after=wait)
@@ -147,16 +150,30 @@ class Receiver:
         retry = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
         return JSONResponse(outcome.body, status_code=outcome.http_status, headers=retry)
 
-    async def _read(self, request: Request) -> bytes | None:
-        """The body, or None as soon as it passes the limit (whatever Content-Length said)."""
+    async def _read(self, request: Request) -> bytes:
+        """The body, cut short one chunk past the limit (whatever Content-Length said): the gate refuses it."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
+            chunks.append(chunk)
             size += len(chunk)
             if size > self.limits.max_body:
-                return None
-            chunks.append(chunk)
+                break
         return b"".join(chunks)
+
+    @property
+    def _too_large(self) -> Refusal:
+        return ("too_large", 413, f"body over {self.limits.max_body} bytes")
+
+    def _gate(self, brand: str, headers: dict[str, str], body: bytes) -> Refusal | None:
+        """What a request must pass before anything of it is stored: a brand name, the size, the signature."""
+        if not valid_brand(brand):
+            return NOT_FOUND
+        if len(body) > self.limits.max_body:
+            return self._too_large
+        if not self._authentic(brand, headers, body):
+            return ("unauthenticated", 401, "not authenticated")
+        return None
 
     def _authentic(self, brand: str, headers: dict[str, str], body: bytes) -> bool:
         """Checked against the brand's secret, or a decoy when it has none: the same work and the same answer."""
@@ -171,7 +188,7 @@ class Receiver:
         self, reason: str, status: int, text: str, client: str, brand: str, *, retry_after: float = 0.0
     ) -> JSONResponse:
         """Answer a request that is not (yet) an authenticated push: counted and logged, never stored."""
-        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+        self.refusals[reason] += 1
         push_refused(reason)
         if reason not in ("rate_limited", "brand_rate_limited"):  # a flood is counted, not logged line by line
             log.info("refused push: %s from %s to %s", reason, _printable(client), _printable(brand))
@@ -210,12 +227,11 @@ class Receiver:
                 log.warning("held push %s for %s: %s %s", held, brand, status, reason)
             return Outcome(status, {"status": kind, "reason": reason, "held_id": held}, held)
 
-        if not valid_brand(brand):
-            return Outcome(404, {"status": "refused", "reason": "not found"})
-        if not authenticated and len(body) > self.limits.max_body:  # the pull and replays are not size-limited
-            return Outcome(413, {"status": "refused", "reason": f"body over {self.limits.max_body} bytes"})
-        if not authenticated and not self._authentic(brand, headers, body):
-            return Outcome(401, {"status": "refused", "reason": "not authenticated"})
+        if not authenticated:  # the pull and replays come authenticated (and are not size-limited)
+            refusal = self._gate(brand, headers, body)
+            if refusal is not None:
+                _, status, text = refusal
+                return Outcome(status, {"status": "refused", "reason": text})
         try:
             mapping = await self.mappings(brand)
             flow = await self.flows(mapping.flow)

@@ -14,6 +14,7 @@ Each accepts a duration ("30d", "12h", "2w") or `never`. No I/O here: workflow c
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,17 +64,29 @@ class PurgeResult:
     accepted: int = 0
 
     def counts(self) -> dict[str, int]:
-        return {
-            "rejected": self.rejected,
-            "late": self.late,
-            "replayed": self.replayed,
-            "failed": self.failed,
-            "accepted": self.accepted,
-        }
+        return dataclasses.asdict(self)
 
     @property
     def total(self) -> int:
         return sum(self.counts().values())
+
+
+@dataclass(frozen=True)
+class PurgeRule:
+    """What one kind's purge deletes, for both stores to render in their SQL: rows of `table` whose `column` is
+    `value`, older than `seconds` counted from `since`, leaving those a replay has claimed when `unclaimed`."""
+
+    kind: str  # a PurgeResult field
+    table: str
+    key: str
+    column: str
+    since: str  # an SQL expression both stores understand
+    unclaimed: bool
+    seconds: int
+
+    @property
+    def value(self) -> str:
+        return "accepted" if self.kind == "accepted" else self.kind
 
 
 # The kinds a purge goes through, and which policy figure applies to each.
@@ -84,6 +97,23 @@ PURGED_KINDS: tuple[tuple[str, str], ...] = (
     ("failed", "failed"),
     ("accepted", "accepted"),
 )
+
+
+def purge_rules(policy: RetentionPolicy) -> list[PurgeRule]:
+    """One rule per kind the policy purges (a kind kept forever has none)."""
+    rules = []
+    for kind, figure in PURGED_KINDS:
+        seconds = policy.by_kind()[figure]
+        if seconds is None:
+            continue
+        if kind == "accepted":
+            rules.append(PurgeRule(kind, "accepted_events", "event_id", "state", "accepted_at", False, seconds))
+        elif kind == "replayed":  # counted from the replay: the row records what happened
+            rules.append(PurgeRule(kind, "held_events", "id", "status", "COALESCE(replayed_at, received_at)", False,
+                                   seconds))  # fmt: skip
+        else:
+            rules.append(PurgeRule(kind, "held_events", "id", "status", "received_at", True, seconds))
+    return rules
 
 
 def _retention(env: Mapping[str, str], name: str, default: str) -> int | None:

@@ -117,9 +117,9 @@ class EventStore(Protocol):
     async def counts(self) -> dict[str, int]: ...
 
     async def purge(
-        self, policy: RetentionPolicy, now: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
+        self, policy: RetentionPolicy, as_of: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
     ) -> PurgeResult:
-        """Delete what the policy no longer keeps, as of `now` (epoch seconds; None: the store's clock), `batch` rows
+        """Delete what the policy no longer keeps, `as_of` (epoch seconds; None: the store's clock), `batch` rows
         per statement; `dry_run` only counts. Held events a replay has claimed are left for that replay."""
         ...
 

@@ -14,7 +14,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from engine.ingest.retention import PURGE_BATCH, PurgeResult, RetentionPolicy
+from engine.ingest.retention import PURGE_BATCH, PurgeResult, PurgeRule, RetentionPolicy, purge_rules
 from engine.ingest.store import (
     DELIVERY_CLAIM_SECONDS,
     KEPT_AFTER_REPLAY,
@@ -217,16 +217,18 @@ class PostgresEventStore:
         return {status: int(n) for status, n in rows}
 
     async def purge(
-        self, policy: RetentionPolicy, now: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
+        self, policy: RetentionPolicy, as_of: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
     ) -> PurgeResult:
         """Each batch is one autocommitted statement: no transaction lasts longer than `batch` rows, and rows another
         purge has locked are skipped rather than waited for."""
         result = PurgeResult()
-        for kind, table, key, where, seconds in _purge_rules(policy):
-            args = {"now": now, "seconds": seconds, "claim": REPLAY_CLAIM_SECONDS, "batch": batch}
+        for rule in purge_rules(policy):
+            table, key, where = rule.table, rule.key, _condition(rule)
+            args = {"now": as_of, "value": rule.value, "seconds": rule.seconds, "claim": REPLAY_CLAIM_SECONDS,
+                    "batch": batch}  # fmt: skip
             if dry_run:
                 row = await self._one(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
-                setattr(result, kind, int(row[0]) if row else 0)
+                setattr(result, rule.kind, int(row[0]) if row else 0)
                 continue
             deleted = batch
             while deleted == batch:
@@ -236,7 +238,7 @@ class PostgresEventStore:
                     args,
                 )
                 deleted = len(rows)
-                setattr(result, kind, getattr(result, kind) + deleted)
+                setattr(result, rule.kind, getattr(result, rule.kind) + deleted)
         return result
 
     async def ping(self) -> None:
@@ -246,24 +248,11 @@ class PostgresEventStore:
         await self._pool.close()
 
 
-def _purge_rules(policy: RetentionPolicy) -> list[tuple[str, str, str, str, int]]:
-    """(kind, table, key, condition, retention seconds) for each kind the policy purges."""
-    before = f"< {AS_OF} - make_interval(secs => %(seconds)s::float8)"
-    unclaimed = f"(replay_claimed_at IS NULL OR replay_claimed_at < {AS_OF} - make_interval(secs => %(claim)s))"
-    rules: list[tuple[str, str, str, str, int]] = []
-    if policy.held_seconds is not None:
-        for status in ("rejected", "late"):
-            rules.append((status, "held_events", "id", f"status = '{status}' AND received_at {before} AND {unclaimed}",
-                          policy.held_seconds))  # fmt: skip
-        rules.append(("replayed", "held_events", "id", f"status = 'replayed' AND COALESCE(replayed_at, received_at)"
-                      f" {before}", policy.held_seconds))  # fmt: skip
-    if policy.failed_seconds is not None:
-        rules.append(("failed", "held_events", "id", f"status = 'failed' AND received_at {before} AND {unclaimed}",
-                      policy.failed_seconds))  # fmt: skip
-    if policy.accepted_seconds is not None:
-        rules.append(("accepted", "accepted_events", "event_id", f"state = 'accepted' AND accepted_at {before}",
-                      policy.accepted_seconds))  # fmt: skip
-    return rules
+def _condition(rule: PurgeRule) -> str:
+    where = f"{rule.column} = %(value)s AND {rule.since} < {AS_OF} - make_interval(secs => %(seconds)s::float8)"
+    if rule.unclaimed:
+        where += f" AND (replay_claimed_at IS NULL OR replay_claimed_at < {AS_OF} - make_interval(secs => %(claim)s))"
+    return where
 
 
 def _row(row: tuple[Any, ...]) -> HeldEvent:

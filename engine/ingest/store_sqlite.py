@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.ingest.retention import PURGE_BATCH, PurgeResult, RetentionPolicy
+from engine.ingest.retention import PURGE_BATCH, PurgeResult, PurgeRule, RetentionPolicy, purge_rules
 from engine.ingest.store import (
     DELIVERY_CLAIM_SECONDS,
     KEPT_AFTER_REPLAY,
@@ -24,7 +24,6 @@ from engine.ingest.store import (
     NotClaimed,
     now,
 )
-from engine.ingest.store import now as store_now
 
 T = TypeVar("T")
 
@@ -286,20 +285,21 @@ class SqliteEventStore:
         return {status: n for status, n in rows}
 
     async def purge(
-        self, policy: RetentionPolicy, now: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
+        self, policy: RetentionPolicy, as_of: float | None = None, *, dry_run: bool = False, batch: int = PURGE_BATCH
     ) -> PurgeResult:
         """Each batch is its own write (shared with the pushes of that moment): the write lock is never held for
         more than `batch` rows."""
-        t = store_now() if now is None else now
+        t = now() if as_of is None else as_of
         result = PurgeResult()
-        for kind, table, where, args in _purge_rules(policy, t):
+        for rule in purge_rules(policy):
+            where, args = _condition(rule, t)
             if dry_run:
-                setattr(result, kind, await self._count(table, where, args))
+                setattr(result, rule.kind, await self._count(rule.table, where, args))
                 continue
             deleted = batch
             while deleted == batch:
-                deleted = await self._delete_batch(table, where, args, batch)
-                setattr(result, kind, getattr(result, kind) + deleted)
+                deleted = await self._delete_batch(rule.table, where, args, batch)
+                setattr(result, rule.kind, getattr(result, rule.kind) + deleted)
         return result
 
     async def _count(self, table: str, where: str, args: tuple[Any, ...]) -> int:
@@ -319,24 +319,13 @@ class SqliteEventStore:
         await self._run(lambda db: db.close())
 
 
-def _purge_rules(policy: RetentionPolicy, t: float) -> list[tuple[str, str, str, tuple[Any, ...]]]:
-    """(kind, table, condition, arguments) for each kind the policy purges."""
-    held, failed, accepted = policy.held_seconds, policy.failed_seconds, policy.accepted_seconds
-    unclaimed = "(replay_claimed_at IS NULL OR replay_claimed_at < ?)"
-    free = t - REPLAY_CLAIM_SECONDS
-    rules: list[tuple[str, str, str, tuple[Any, ...]]] = []
-    if held is not None:
-        for status in ("rejected", "late"):
-            rules.append((status, "held_events", f"status = ? AND received_at < ? AND {unclaimed}",
-                          (status, t - held, free)))  # fmt: skip
-        rules.append(("replayed", "held_events", "status = 'replayed' AND COALESCE(replayed_at, received_at) < ?",
-                      (t - held,)))  # fmt: skip
-    if failed is not None:
-        rules.append(("failed", "held_events", f"status = 'failed' AND received_at < ? AND {unclaimed}",
-                      (t - failed, free)))  # fmt: skip
-    if accepted is not None:
-        rules.append(("accepted", "accepted_events", "state = 'accepted' AND accepted_at < ?", (t - accepted,)))
-    return rules
+def _condition(rule: PurgeRule, t: float) -> tuple[str, tuple[Any, ...]]:
+    where = f"{rule.column} = ? AND {rule.since} < ?"
+    args: tuple[Any, ...] = (rule.value, t - rule.seconds)
+    if rule.unclaimed:
+        where += " AND (replay_claimed_at IS NULL OR replay_claimed_at < ?)"
+        args += (t - REPLAY_CLAIM_SECONDS,)
+    return where, args
 
 
 def _row(row: tuple[Any, ...]) -> HeldEvent:

@@ -7,7 +7,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from engine.brands import BRAND_PATTERN, secret_collision, secret_env_name, valid_brand
+from engine.brands import brand_pattern, secret_collision, secret_env_name, valid_brand
 from engine.definitions.mapping import MappingDef
 from engine.registry.messages import (
     ActiveMapping,
@@ -35,7 +35,7 @@ async def deploy(client: Client, mapping: MappingDef, *, operator: str, note: st
     """Deploy a validated mapping; refused (BrandRefused) for a brand name outside the pattern or one whose push
     secret variable another deployed brand already reads."""
     if not valid_brand(mapping.brand):
-        raise BrandRefused(f"brand {mapping.brand!r} does not match {BRAND_PATTERN.pattern} (lower-case letters, "
+        raise BrandRefused(f"brand {mapping.brand!r} does not match {brand_pattern().pattern} (lower-case letters, "
                            "digits and hyphens)")  # fmt: skip
     other = secret_collision(mapping.brand, await deployed_brands(client))
     if other is not None:

@@ -40,7 +40,7 @@ def create_codec_app(keys: CodecKeys, *, token: str, ui_origins: list[str], toke
         return response
 
     def authorised(request: Request) -> bool:
-        given = request.path_params.get("token") or "" if token_in_path else ""
+        given = (request.path_params.get("token") or "") if token_in_path else ""
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             given = given or header[7:].strip()
