@@ -52,7 +52,9 @@ def test_with_chromium_present_nothing_is_installed(tmp_path: Path) -> None:
 
 
 def test_make_test_checks_the_browser_before_anything_else() -> None:
-    plan = subprocess.run(["make", "-n", "test"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30).stdout
+    plan = subprocess.run(
+        ["make", "--no-print-directory", "-n", "test"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+    ).stdout
     lines = [line for line in plan.splitlines() if line.strip()]
     assert lines[0].endswith(".ci/ensure-chromium"), plan
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
