@@ -59,8 +59,10 @@ from engine.telemetry.setup import configure
 from engine.temporal.codec import data_converter, load_keys
 from engine.temporal.codec_server import create_codec_app
 from engine.temporal.devserver import start_dev_server
-from engine.temporal.starter import handle_for
-from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
+from engine.temporal.sandbox import workflow_runner
+from engine.workers.build import build_registry_worker, build_worker
+from engine.workers.starter import handle_for
+from engine.workflow import search
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -420,8 +422,8 @@ async def run_demo(
         # The dev server's UI sends no headers: the demo (local use only) lets it carry the token in the URL.
         codec_server = AppServer(create_codec_app(keys, token=token, ui_origins=ui_origins, token_in_path=True))
         codec_endpoint = f"{await codec_server.start()}/{token}"
-    server = await start_dev_server(settings.data_dir / "temporal.db", port=port, ui_port=ui_port,
-                                    codec_endpoint=codec_endpoint)  # fmt: skip
+    server = await start_dev_server(settings.data_dir / "temporal.db", search_attributes=search.ALL, port=port,
+                                    ui_port=ui_port, codec_endpoint=codec_endpoint)  # fmt: skip
     print(f"Temporal dev server on {server.address}, UI {server.ui_url}")
     if keys is not None and codec_server is not None:
         print(f"payloads encrypted (AES-256-GCM, key {keys.active}); the UI decodes them through {codec_server.url}")

@@ -37,8 +37,8 @@ from engine.money import show
 from engine.settings import Settings
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.starter import handle_for
-from engine.temporal.worker import build_worker
+from engine.workers.build import build_worker
+from engine.workers.starter import handle_for
 from engine.workflow import search
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow

@@ -85,4 +85,10 @@ class ShopifyUserError(ShopifyError):
 
 
 class StepFailed(EngineError):
-    """A step could not complete; the return is held for a person, with this message as the reason."""
+    """A step could not complete; the return is held for a person: the step by name (what overrides and drift
+    read), the detail in words (what the person reads)."""
+
+    def __init__(self, step: str, detail: str) -> None:
+        self.step = step
+        self.detail = detail
+        super().__init__(detail)

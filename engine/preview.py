@@ -13,7 +13,6 @@ from engine.outcomes import ItemFacts, ItemOutcome, grades_set_the_refund, item_
 from engine.rebound.translate import items_in, translate
 from engine.refunds import RefundPlan
 from engine.workflow.messages import ReturnStatus
-from engine.workflow.return_workflow import ReturnWorkflow
 
 
 @dataclass
@@ -110,8 +109,8 @@ def sample_from_status(status: ReturnStatus) -> Sample | None:
 async def past_samples(client: Client, brand: str, limit: int) -> list[Sample]:
     samples: list[Sample] = []
     async for execution in client.list_workflows(visibility_query(brand), limit=limit):
-        handle = client.get_workflow_handle_for(ReturnWorkflow.run, execution.id, run_id=execution.run_id)
-        status = await handle.query(ReturnWorkflow.status)
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        status = await handle.query("status", result_type=ReturnStatus)
         sample = sample_from_status(status)
         if sample is not None:
             samples.append(sample)

@@ -26,8 +26,8 @@ from engine.rebound.translate import translate
 from engine.settings import Settings
 from engine.shopify.plans import ShopLimit, shop_limits
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.starter import Delivery, deliver, handle_for
-from engine.temporal.worker import build_worker
+from engine.workers.build import build_worker
+from engine.workers.starter import Delivery, deliver, handle_for
 from engine.workflow import search
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.exceptions import InvalidTag
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client, WorkflowHistory
@@ -29,8 +30,8 @@ from engine.errors import ConfigError
 from engine.temporal.binaries import temporal_cli
 from engine.temporal.codec import ENCODING, CodecKeys, EncryptionCodec, data_converter, load_keys, new_key
 from engine.temporal.codec_server import create_codec_app
-from engine.temporal.starter import handle_for
-from engine.temporal.worker import workflow_runner
+from engine.temporal.sandbox import workflow_runner
+from engine.workers.starter import handle_for
 from engine.workflow import search
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
@@ -58,7 +59,7 @@ async def test_a_payload_is_sealed_under_the_active_key_and_opened_by_any_listed
     with pytest.raises(ValueError, match="key '2026-06', which is not configured"):
         await EncryptionCodec(keys(("2026-12", NEW))).decode([sealed])
     tampered = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
-    with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidTag: authenticated, not just hidden
+    with pytest.raises(InvalidTag):  # authenticated, not just hidden
         await rotated.decode([tampered])
 
 

@@ -28,9 +28,12 @@ def problems(loader, path: Path) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_shipped_mappings_are_valid_and_name_their_schema() -> None:
+    brands = []
     for path in sorted((REPO_ROOT / "mappings").glob("*.yaml")):
         assert path.read_text().startswith("# yaml-language-server: $schema=../schemas/mapping.schema.json")
-        load_mapping(path)
+        brands.append(load_mapping(path).brand)
+    assert len(brands) == len(set(brands)), brands  # one file per brand
+    assert {"castore", "cult", "lounge", "oliver"} <= set(brands)  # the demo's and the tests' brands
 
 
 def test_mapping_unknown_location_suggests_the_fix(tmp_path: Path) -> None:
@@ -41,8 +44,11 @@ def test_mapping_unknown_location_suggests_the_fix(tmp_path: Path) -> None:
 
 def test_mapping_unknown_field_names_allowed_keys(tmp_path: Path) -> None:
     text = CASTORE.replace("  trigger: inspected", "  triger: inspected")
-    msgs = problems(load_mapping, write(tmp_path, text))
-    assert any("refund" in m and "triger" in m for m in msgs)
+    path = write(tmp_path, text)
+    first, *_ = problems(load_mapping, path)
+    line = next(i + 1 for i, row in enumerate(text.splitlines()) if "triger:" in row)
+    assert first.startswith(f"{path}:{line}:3: refund.triger: ") and "'triger' was unexpected" in first, first
+    assert "allowed keys here: gift_cards, issuer, method," in first and ", trigger)" in first, first
 
 
 def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

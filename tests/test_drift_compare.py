@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.definitions.flow import load_flow
 from engine.definitions.mapping import MappingDef
 from engine.drift.compare import compare, iso
 from engine.drift.model import (
@@ -20,6 +21,7 @@ from engine.drift.model import (
     carry_forward,
 )
 from engine.drift.report import slack_payload, table, to_csv, to_json
+from tests.paths import REPO_ROOT
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 RID = "(00)687000001"
@@ -39,13 +41,21 @@ def rebound(*milestones: str, days: float = 5, grades: tuple[str, ...] = ("A",))
     return ret
 
 
+def ending(state: str) -> str | None:
+    """What the workflow's status says of a state of the standard flow (terminal: settled or not)."""
+    standard = load_flow(REPO_ROOT / "flows" / "return.yaml")
+    if not standard.is_terminal(state):
+        return None
+    return "settled" if standard.settles(state) else "unsettled"
+
+
 def flow(state: str = "refunded", **kw: object) -> WorkflowReturn:
     base = WorkflowReturn(
         workflow_id=f"return-castore-{RID}", brand="castore", rebound_return_id=RID, run_status="RUNNING",
         state=state, order_name="#CA1001", refund_status="issued", refund_id="gid://shopify/Refund/9",
         refund_amount="42.05", planned_refund="42.05", shopify_return_id="gid://shopify/Return/5",
         restocked={"TEE": 1}, sellable={"TEE": 1}, dispositions_known=True,
-        entered={"requested": ago(days=5), "inspected": ago(days=4), "refunded": ago(days=4)},
+        entered={"requested": ago(days=5), "inspected": ago(days=4), "refunded": ago(days=4)}, ending=ending(state),
     )  # fmt: skip
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
@@ -85,7 +95,8 @@ def test_unknown_to_engine_after_the_grace_period(castore: MappingDef) -> None:
 
 
 def test_restock_failed(castore: MappingDef) -> None:
-    held = flow("restocked", needs_attention=True, attention_reason="dispose_items failed: nothing left", restocked={})
+    held = flow("restocked", needs_attention=True, attention_reason="dispose_items failed: nothing left", restocked={},
+                hold_kind="step_failed", hold_step="restock_items")  # fmt: skip
     assert kinds(run(castore, [rebound("registered", "inspected")], [order(OURS)], [held])) == [
         ("restock_failed", "ops")
     ]
@@ -182,7 +193,8 @@ def test_return_left_open(castore: MappingDef) -> None:
 
 
 def test_needs_attention_only_when_nothing_else_explains_it(castore: MappingDef) -> None:
-    held = flow("requested", needs_attention=True, attention_reason="validate_order failed: boom", entered={})
+    held = flow("requested", needs_attention=True, attention_reason="validate_order failed: boom", entered={},
+                hold_kind="step_failed", hold_step="validate_order")  # fmt: skip
     held.refund_status = None
     assert kinds(run(castore, [rebound("registered", days=0.5)], [order()], [held])) == [("needs_attention", "ops")]
 
@@ -231,11 +243,12 @@ def test_a_return_waiting_for_a_parcel_is_not_overdue_its_late_parcel_is_named(c
     reason = "SLA: parcel ZZ2GB not arrived 7d after parcel ZZ1GB did (2026-11-22): chase the carrier"
     waiting = flow(state="in_transit", refund_status=None, refund_id=None, refund_amount=None, restocked={},
                    sellable={}, dispositions_known=False, waiting_for_parcels=["ZZ2GB"], needs_attention=True,
-                   attention_reason=reason)  # fmt: skip
+                   attention_reason=reason, hold_kind="parcel")  # fmt: skip
     ret = rebound("registered", "in_transit", "received", "inspected")
     found = run(castore, [ret], [order(status="OPEN")], [waiting])
     assert [(f.kind, f.summary) for f in found] == [("needs_attention", "parcel ZZ2GB not arrived 7d")]
-    not_waiting = dataclasses.replace(waiting, waiting_for_parcels=[], needs_attention=False, attention_reason=None)
+    not_waiting = dataclasses.replace(waiting, waiting_for_parcels=[], needs_attention=False, attention_reason=None,
+                                      hold_kind=None)  # fmt: skip
     assert {f.kind for f in run(castore, [ret], [order(status="OPEN")], [not_waiting])} == {
         "received_not_restocked",
         "refund_overdue",

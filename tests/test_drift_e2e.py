@@ -35,7 +35,7 @@ from engine.drift.workflow import DriftInput, DriftResult
 from engine.ingest.serve import AppServer
 from engine.registry.client import deploy
 from engine.settings import token_env_name
-from engine.temporal.worker import build_registry_worker
+from engine.workers.build import build_registry_worker
 from tests.conftest import Harness
 from tests.paths import REPO_ROOT
 

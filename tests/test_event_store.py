@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
+from temporalio.client import Client
 
 from engine.ingest import store_postgres, store_sqlite
+from engine.ingest.app import READY_TIMEOUT_SECONDS, readiness
 from engine.ingest.store import Claimed, EventStore, NewHeld, NotClaimed, open_event_store
+from tests.postgres import OwnPostgres
 from tests.stores import count_commits
 
 
@@ -108,8 +112,95 @@ async def test_a_claim_left_by_a_dead_process_expires(store: EventStore, monkeyp
     assert isinstance(await store.claim_replay(held_id), Claimed)
 
 
-async def test_ping_says_whether_the_store_answers(store: EventStore) -> None:
-    await store.ping()
+async def store_problem(store: EventStore) -> str | None:
+    """What the receiver's /readyz says of the event store (None: nothing), and that it says it in time."""
+    temporal = await Client.connect("127.0.0.1:1", lazy=True)  # readiness asks both; only the store's part counts
+    started = time.monotonic()
+    problems = [p for p in await readiness(temporal, store) if not p.startswith("temporal: ")]
+    assert time.monotonic() - started < READY_TIMEOUT_SECONDS + 1
+    assert len(problems) <= 1, problems
+    return problems[0] if problems else None
+
+
+async def test_ping_says_up_while_the_store_answers_and_down_with_the_reason_once_it_is_closed(
+    store: EventStore,
+) -> None:
+    await store.ping()  # returns: the store answers
+    assert await store_problem(store) is None
+    await store.close()  # the receiver shutting down under a request
+    with pytest.raises(Exception, match="closed") as down:  # sqlite3.ProgrammingError, psycopg_pool.PoolClosed
+        await store.ping()
+    assert await store_problem(store) == f"event store: {type(down.value).__name__}: {down.value}"
+
+
+async def test_ping_says_down_naming_the_reason_while_postgres_is_stopped_and_up_once_it_is_back(
+    own_postgres: OwnPostgres,
+) -> None:
+    store = await open_event_store(own_postgres.url)
+    try:
+        held_id = await store.hold(held(7))
+        assert await store_problem(store) is None
+        own_postgres.stop()
+        # The pool's connection learns first that the server shut down; after it, a new one cannot be made.
+        reasons = [await store_problem(store) for _ in range(3)]
+        assert all(r and r.startswith("event store: ") for r in reasons), reasons
+        assert "Is the server running" in str(reasons[-1]) and ".s.PGSQL.5432" in str(reasons[-1]), reasons
+        own_postgres.start()
+        assert await until_up(store), await store_problem(store)
+        got = await store.get(held_id)
+        assert got is not None and got.body == held(7).body  # the same database, nothing lost
+    finally:
+        await store.close()
+
+
+async def test_ping_says_down_in_time_when_postgres_stops_answering_and_up_once_it_answers(
+    own_postgres: OwnPostgres,
+) -> None:
+    """A database host cut off the network answers nothing: no error comes, only silence; the ping says so itself
+    before the readiness check gives up on it (a bare timeout would name no reason)."""
+    store = await open_event_store(own_postgres.url)
+    try:
+        assert await store_problem(store) is None
+        own_postgres.freeze()
+        for _ in range(2):  # the pooled connection, then a new one
+            reason = await store_problem(store)
+            assert reason is not None and reason.startswith("event store: "), reason
+            assert "the database did not answer within" in reason, reason
+        own_postgres.thaw()
+        assert await until_up(store), await store_problem(store)
+    finally:
+        await store.close()
+
+
+async def until_up(store: EventStore, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while await store_problem(store) is not None:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.5)
+    return True
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_ping_says_down_naming_the_file_when_the_sqlite_file_is_gone(tmp_path: Path, how: str) -> None:
+    """Writes to a file deleted (or replaced) under the store still succeed, into a file nobody will open again:
+    the ping is what tells."""
+    path = tmp_path / "events.sqlite"
+    store = await open_event_store(f"sqlite:///{path}")
+    try:
+        await store.hold(held(8))
+        assert await store_problem(store) is None
+        if how == "deleted":
+            path.unlink()
+        else:
+            other = tmp_path / "other.sqlite"
+            sqlite3.connect(other).close()
+            other.replace(path)
+        reason = await store_problem(store)
+        assert reason is not None and reason.startswith("event store: ") and str(path) in reason, reason
+        assert f"the database file was {how}" in reason, reason
+    finally:
+        await store.close()
 
 
 async def test_several_processes_opening_postgres_at_once_migrate_it_once(postgres_url: str) -> None:

@@ -115,15 +115,28 @@ def test_a_broken_flow_is_refused_at_its_line_with_a_hint(tmp_path: Path, name: 
         assert any(word in p for p in located), (name, word, located)
 
 
-def test_there_are_at_least_twenty_broken_flows() -> None:
-    assert len(CASES) >= 20
+def test_at_least_twenty_different_mistakes_are_each_refused_for_their_own_reason(tmp_path: Path) -> None:
+    """The table is twenty ways to break a flow, not one mistake twenty times: no two cases read alike."""
+    refusals = {name: frozenset(p.split(": ", 1)[1] for p in problems_of(tmp_path, text))
+                for name, (text, _, _) in CASES.items()}  # fmt: skip
+    alike = {a: b for a in refusals for b in refusals if a < b and refusals[a] == refusals[b]}
+    assert alike == {}
+    assert len(set(refusals.values())) >= 20
 
 
 def test_every_problem_in_a_file_is_reported_in_one_run(tmp_path: Path) -> None:
     text = edit("- step: attach_tracking", "- step: attach_trackin").replace("then: restocked", "then: restock")
     text = text.replace("mapping.refund.method == 'store_credit'", "mapping.refund.methd == 'store_credit'")
     found = problems_of(tmp_path, text)
-    assert len(found) == 3, found
+    at = f"{tmp_path / 'broken.yaml'}:"
+    expected = [
+        (line_of(text, "- step: attach_trackin"), "states.in_transit.steps[0].step:", "did you mean 'attach_tracking'"),
+        (line_of(text, "then: restock"), "states.inspected.then:", "'restock' is not a state of this flow"),
+        (line_of(text, "mapping.refund.methd"), "states.refunded.steps[1].when:", "mapping.refund.methd does not exist"),
+    ]  # fmt: skip
+    assert len(found) == len(expected), found
+    for problem, (line, path, words) in zip(found, expected, strict=True):
+        assert problem.startswith(f"{at}{line}:") and path in problem and words in problem, (problem, line)
 
 
 def test_the_shipped_flows_pass_and_name_their_schema() -> None:

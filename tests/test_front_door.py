@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from temporalio.client import Client
 
@@ -169,9 +170,13 @@ async def test_store_is_untouched_by_strangers_on_postgres_too(postgres_url: str
     receiver.store = store
     try:
         async with http(receiver) as client:
-            for brand in ("castore", "nosuchbrand", "NOPE"):
-                await client.post(f"/rebound/{brand}/events", content=BODY)
+            answers = [(await client.post(f"/rebound/{brand}/events", content=BODY)).status_code
+                       for brand in ("castore", "nosuchbrand", "NOPE")]  # fmt: skip
+        assert answers == [401, 401, 404]  # unsigned, unknown (told apart from unsigned by nothing), not a name
         assert await store.list() == [] and await store.counts() == {}
+        with psycopg.connect(postgres_url) as conn:
+            rows = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone() for t in ("held_events", "accepted_events")]
+        assert rows == [(0,), (0,)]
     finally:
         await store.close()
 

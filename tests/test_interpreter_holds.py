@@ -15,9 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from engine.definitions.flow import StepCall
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.starter import handle_for
-from engine.workflow.messages import workflow_id
-from engine.workflow.steps import StepBodies
+from engine.workers.starter import handle_for
+from engine.workflow.messages import Hold, workflow_id
+from engine.workflow.state import ReturnState
+from engine.workflow.steps import STEPS, Request, Step
 from tests.conftest import Harness
 
 
@@ -33,15 +34,16 @@ async def test_a_step_that_crashes_holds_the_return_and_a_retry_continues_it(
     sc = harness.new_return("crashing step", "castore", ("A",))
     broken: list[str] = []
 
-    async def crash(self: StepBodies, call: StepCall) -> str | None:
+    def crash(r: ReturnState, call: StepCall) -> list[Request]:
         broken.append(call.step)
         raise KeyError("grades")  # what a bug looks like: an exception nobody planned for
 
-    monkeypatch.setattr(StepBodies, "step_assign_dispositions", crash)
+    monkeypatch.setitem(STEPS, "assign_dispositions", Step(crash))
     await harness.push_all(sc)
     held = await harness.wait_for(sc, lambda s: s.needs_attention, timeout=30)
     assert held.state == "inspected" and held.needs_attention
     assert held.attention_reason == "assign_dispositions crashed: KeyError: 'grades'"
+    assert held.hold == Hold("step_failed", "assign_dispositions crashed: KeyError: 'grades'", "assign_dispositions")
     history = await handle_for(harness.client, sc.brand, sc.rebound_return_id).fetch_history()
     failed_tasks = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
     assert failed_tasks == [] and broken == ["assign_dispositions"]  # held once, not retried in a loop
@@ -68,6 +70,7 @@ async def test_overrides_as_signals_are_applied_refused_or_recorded_never_droppe
     assert held.returncode == 0, held.stderr
     status = await harness.wait_for(sc, lambda s: s.needs_attention)
     assert status.attention_reason == "held by ana@castore: customer called"
+    assert status.hold is not None and (status.hold.kind, status.hold.blocking) == ("operator", True)
 
     # Refused: a second hold; a resume without a reason; a payload that is not an override. Unknown: a typo.
     await signal(temporal_env, wf_id, "hold", {"operator": "bob", "reason": "again"})

@@ -47,8 +47,11 @@ def test_without_chromium_as_root_it_is_installed_with_apt(tmp_path: Path) -> No
 
 
 def test_with_chromium_present_nothing_is_installed(tmp_path: Path) -> None:
-    folder = fake_bin(tmp_path, chromium="exit 0", **{"apt-get": "exit 99"})
-    assert run(folder)[0].returncode == 0
+    log = tmp_path / "apt.log"
+    folder = fake_bin(tmp_path, chromium="exit 0", id="echo 0", **{"apt-get": f'echo "$@" >> {log}; exit 0'})
+    done, took = run(folder)
+    assert done.returncode == 0 and took < 5, done.stderr
+    assert not log.exists()  # as root, with apt-get at hand, and still nothing was installed
 
 
 def test_make_test_checks_the_browser_before_anything_else() -> None:

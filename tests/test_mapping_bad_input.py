@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli import definitions, main
 from engine.definitions.mapping import load_mapping
 from engine.errors import DefinitionError
 from tests.paths import REPO_ROOT
@@ -147,8 +147,16 @@ def write(tmp_path: Path, content: str | bytes) -> Path:
     return path
 
 
-def test_there_are_at_least_thirty_cases() -> None:
-    assert len(CASES) >= 30
+def test_at_least_thirty_different_mistakes_are_each_refused_for_their_own_reason(tmp_path: Path) -> None:
+    """Thirty ways to break a mapping, not one mistake thirty times: no two cases are refused alike."""
+    refusals = {}
+    for case, transform, _, _ in CASES:
+        with pytest.raises(DefinitionError) as err:
+            load_mapping(write(tmp_path, transform(BASE)))
+        refusals[case] = frozenset(p.message for p in err.value.problems)
+    alike = {a: b for a in refusals for b in refusals if a < b and refusals[a] == refusals[b]}
+    assert alike == {"empty": "only-comments"}  # a file of comments alone is as empty as an empty one
+    assert len(set(refusals.values())) >= 30
 
 
 @pytest.mark.parametrize(("case", "transform", "expected", "line"), CASES, ids=[c[0] for c in CASES])
@@ -168,11 +176,33 @@ def test_broken_mapping_is_rejected_precisely(
 
 @pytest.mark.parametrize(("case", "transform", "expected", "line"), CASES, ids=[c[0] for c in CASES])
 def test_broken_mapping_is_never_deployed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, transform: Callable[[str], str | bytes],
-    expected: str, line: int | None,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str,
+    transform: Callable[[str], str | bytes], expected: str, line: int | None,
 ) -> None:  # fmt: skip
     path = write(tmp_path, transform(BASE))
+    registry = RegistrySpy()
+    monkeypatch.setattr(definitions, "with_registry", registry)
     assert main(["mappings", "deploy", str(path), "--operator", "test"]) == 1
     out = capsys.readouterr().out
-    assert "refused: the mapping is invalid; nothing was deployed" in out
+    assert registry.calls == 0  # refused before Temporal and the registry were reached
+    assert expected in out and out.rstrip().endswith("refused: the mapping is invalid; nothing was deployed"), out
     assert "Traceback" not in out
+
+
+class RegistrySpy:
+    """Stands in for `returns mappings deploy`'s connection to the registry: counts the deploys that reach it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, work: Callable[[object], Awaitable[int]]) -> int:
+        self.calls += 1
+        return 0
+
+
+def test_a_valid_mapping_is_handed_to_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other side of the refusals above: the same command with the shipped mapping does reach the registry."""
+    registry = RegistrySpy()
+    monkeypatch.setattr(definitions, "with_registry", registry)
+    assert main(["mappings", "deploy", str(REPO_ROOT / "mappings" / "castore.yaml"), "--operator", "test"]) == 0
+    assert registry.calls == 1

@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from engine.definitions.mapping import load_mapping
 from engine.registry.client import ActiveMappings, deploy
-from engine.temporal.starter import deliver
-from engine.temporal.worker import build_registry_worker
+from engine.workers.build import build_registry_worker
+from engine.workers.starter import deliver
 from engine.workflow.messages import workflow_id
 from tests.conftest import Harness
 from tests.paths import REPO_ROOT

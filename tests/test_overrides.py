@@ -50,9 +50,10 @@ async def test_hold_then_resume(temporal_env: WorkflowEnvironment, harness: Harn
     assert "held in needs_attention" in held.stdout
     for payload in (in_transit, received):
         await harness.push(sc, payload)
-    await asyncio.sleep(1)
-    status = await harness.status(sc)
-    assert status.state == "requested" and status.needs_attention  # events wait while held
+    # Both events are in the workflow (logged on arrival), and neither has moved it: events wait while held.
+    status = await until(harness, sc, lambda s: [a.kind for a in s.audit].count("event") == 3)
+    assert status.state == "requested" and status.needs_attention
+    assert status.hold is not None and status.hold.kind == "operator"
     again = await update(temporal_env, sc, "hold", operator="ana@castore", reason="twice")
     assert again.returncode != 0 and "already held" in again.stderr
 

@@ -10,9 +10,10 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from engine.temporal.starter import handle_for
-from engine.temporal.worker import workflow_runner
+from engine.temporal.sandbox import workflow_runner
+from engine.workers.starter import handle_for
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
+from engine.workflow.overrides import OVERRIDES
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import Harness
 
@@ -31,8 +32,29 @@ async def test_recorded_history_replays(path: Path) -> None:
     assert result.replay_failure is None, result.replay_failure
 
 
-def test_there_are_recorded_histories() -> None:
-    assert len(list(HISTORIES.glob("*.json"))) >= 1
+def test_the_recorded_histories_cover_both_workflows_and_every_override() -> None:
+    """What replay guards: both workflow types, and for the flow interpreter every override, the SLA and parcel
+    timers, verify_refund's looking again, a failed step retried."""
+    types: set[str] = set()
+    handlers: set[str] = set()
+    for path in HISTORIES.glob("*.json"):
+        for event in json.loads(path.read_text())["events"]:
+            started = event.get("workflowExecutionStartedEventAttributes")
+            if started and started["workflowType"]["name"] == "ReturnWorkflow":
+                break
+            if started:
+                types.add(started["workflowType"]["name"])
+            accepted = event.get("workflowExecutionUpdateAcceptedEventAttributes")
+            if accepted:
+                handlers.add(accepted["acceptedRequest"]["input"]["name"])
+            signalled = event.get("workflowExecutionSignaledEventAttributes")
+            if signalled:
+                handlers.add(signalled["signalName"])
+        else:
+            continue
+        types.add("ReturnWorkflow")
+    assert types == {"Return", "ReturnWorkflow"}
+    assert [o.name for o in OVERRIDES if not {o.name, *o.aliases} & handlers] == []
 
 
 async def test_fresh_history_with_duplicates_and_reordering_replays(harness: Harness) -> None:

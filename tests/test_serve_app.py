@@ -30,7 +30,7 @@ async def test_readiness_fails_while_temporal_is_unreachable_and_liveness_still_
         ready = await http.get("/readyz")
         assert ready.status_code == 503
         [problem] = ready.json()["problems"]
-        assert problem.startswith("temporal: ")
+        assert problem.startswith("temporal: ") and "127.0.0.1:1" in problem and "refused" in problem, problem
 
 
 async def test_readiness_fails_when_the_event_store_is_gone(
@@ -42,4 +42,5 @@ async def test_readiness_fails_when_the_event_store_is_gone(
         await app.state.store.close()  # the database goes away under the receiver
         ready = await http.get("/readyz")
         assert ready.status_code == 503
-        assert [p.split(":")[0] for p in ready.json()["problems"]] == ["event store"]
+        [problem] = ready.json()["problems"]
+        assert problem.startswith("event store: ") and "closed" in problem, problem

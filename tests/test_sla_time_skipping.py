@@ -19,7 +19,7 @@ from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_test_server
-from engine.temporal.worker import build_worker
+from engine.workers.build import build_worker
 from engine.workflow.messages import OverrideResult, ParcelLost, ReturnStatus, workflow_id
 from tests.conftest import Harness, shopify_settings
 

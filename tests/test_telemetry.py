@@ -30,8 +30,8 @@ from engine.shopify.plans import shop_limits, shop_task_queue
 from engine.telemetry.gauges import Gauges
 from engine.telemetry.setup import METRICS_FILE, TRACES_FILE, Telemetry, configure
 from engine.telemetry.trace_view import SpanRecord, read_spans, render, traces_of
-from engine.temporal.starter import handle_for
-from engine.temporal.worker import build_worker
+from engine.workers.build import build_worker
+from engine.workers.starter import handle_for
 from engine.workflow.return_workflow import ReturnWorkflow
 from tests.conftest import shopify_settings
 

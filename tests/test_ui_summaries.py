@@ -9,7 +9,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 
 from engine.money import show
-from engine.temporal.starter import handle_for
+from engine.workers.starter import handle_for
 from tests.conftest import Harness
 
 

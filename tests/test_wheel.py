@@ -65,7 +65,7 @@ def test_production_install_carries_no_emulator_or_its_dependencies(installed: P
     for module in ("graphql", "emulators"):
         probe = run([python, "-c", f"import {module}"], tmp_path)
         assert probe.returncode != 0 and "ModuleNotFoundError" in probe.stderr, module
-    production_path = "engine.ingest.app, engine.temporal.worker_roles, engine.cli, engine.drift.runner"
+    production_path = "engine.ingest.app, engine.roles.worker, engine.cli, engine.drift.runner"
     imported = run([python, "-c", f"import {production_path}"], tmp_path)
     assert imported.returncode == 0, imported.stderr
     demo = run([str(installed / "bin" / "returns"), "demo"], tmp_path)

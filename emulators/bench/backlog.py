@@ -50,8 +50,8 @@ from engine.rebound.translate import translate
 from engine.settings import Settings, token_env_name
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.starter import deliver, handle_for
-from engine.temporal.worker import build_worker
+from engine.workers.build import build_worker
+from engine.workers.starter import deliver, handle_for
 from engine.workflow import search
 from engine.workflow.return_workflow import ReturnWorkflow
 

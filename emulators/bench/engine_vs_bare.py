@@ -38,8 +38,9 @@ from engine.rebound.translate import translate
 from engine.settings import Settings
 from engine.shopify.plans import shop_limits, shop_task_queue
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.starter import deliver, handle_for
-from engine.temporal.worker import build_worker, workflow_runner
+from engine.temporal.sandbox import workflow_runner
+from engine.workers.build import build_worker
+from engine.workers.starter import deliver, handle_for
 from engine.workflow import search
 from engine.workflow.messages import workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow

@@ -34,7 +34,7 @@ from engine.ingest.signatures import secret_env_name
 from engine.registry.client import deploy
 from engine.registry.flows import deploy_flow
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.worker import build_registry_worker
+from engine.workers.build import build_registry_worker
 from engine.workflow import search
 
 BRAND = "castore"

@@ -32,7 +32,7 @@ from engine.definitions.mapping import load_mappings
 from engine.rebound.translate import translate
 from engine.settings import token_env_name
 from engine.temporal.binaries import temporal_cli
-from engine.temporal.starter import deliver
+from engine.workers.starter import deliver
 from engine.workflow import search
 
 

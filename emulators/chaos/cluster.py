@@ -11,6 +11,7 @@ from pathlib import Path
 
 from emulators.processes import Proc, free_port, spawn, wait_http
 from engine.temporal.devserver import DevServer, start_dev_server
+from engine.workflow import search
 
 
 @dataclass
@@ -38,7 +39,8 @@ class Cluster:
         self.starts[what] = self.starts.get(what, 0) + 1
 
     async def start_temporal(self) -> None:
-        self.server = await start_dev_server(self.data / "temporal.db", port=self.temporal_port, ui_port=self.ui_port,
+        self.server = await start_dev_server(self.data / "temporal.db", search_attributes=search.ALL,
+                                             port=self.temporal_port, ui_port=self.ui_port,
                                              log_file=self.data / "temporal.log")  # fmt: skip
         self._count("temporal")
 

@@ -40,7 +40,7 @@ from engine.ingest.store import open_event_store
 from engine.registry.client import deploy
 from engine.registry.flows import deploy_flow
 from engine.settings import token_env_name
-from engine.temporal.starter import handle_for
+from engine.workers.starter import handle_for
 from engine.workflow import search
 from engine.workflow.messages import ReturnStatus, workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow

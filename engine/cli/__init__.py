@@ -1,7 +1,7 @@
 """`returns`: the one entry point. Production: `serve` (the push receiver) and `worker` (every queue and schedule);
 the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate`, `mappings deploy|history|
 rollback|diff|preview`; held pushes: `events list|show|replay|purge`; reconciliation: `drift`; looking inside: `trace`,
-`codec-server`."""
+`codec-server`; retiring the first workflow: `legacy status`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import definitions, drift, events, run, telemetry
+from engine.cli import definitions, drift, events, legacy, run, telemetry
 
 
 def parser() -> argparse.ArgumentParser:
@@ -21,13 +21,14 @@ def parser() -> argparse.ArgumentParser:
     events.add_commands(sub)
     drift.add_commands(sub)
     telemetry.add_commands(sub)
+    legacy.add_commands(sub)
     return p
 
 
-# Commands that run a Temporal worker in-process: the SDK's native runtime can abort or crash while the interpreter
-# finalizes, after the work is done and printed (seen: SIGABRT, SIGSEGV), turning a clean stop into a failure. They
-# end with os._exit once their output is flushed.
-HARD_EXIT = {"worker", "mappings", "events", "drift"}
+# Commands that run a Temporal worker or client in-process: the SDK's native runtime can abort or crash while the
+# interpreter finalizes, after the work is done and printed (seen: SIGABRT, SIGSEGV; `legacy status` with a client
+# alone), turning a clean stop into a failure. They end with os._exit once their output is flushed.
+HARD_EXIT = {"worker", "mappings", "events", "drift", "legacy"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

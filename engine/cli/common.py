@@ -16,7 +16,7 @@ async def with_registry(work: Callable[[Any], Awaitable[int]]) -> int:
     """Connect to Temporal and poll the registry queue ourselves, so the command works without a worker."""
     from engine.settings import Settings
     from engine.temporal.connection import connect
-    from engine.temporal.worker import build_registry_worker
+    from engine.workers.build import build_registry_worker
 
     settings = Settings.from_env()
     try:

@@ -6,11 +6,16 @@ import argparse
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import operator, with_registry
 from engine.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from engine.registry.client import Registry
 
 
 def _validate(paths: Sequence[str], loader: Callable[[Path], Any], fmt: str) -> int:
@@ -34,57 +39,100 @@ def _validate(paths: Sequence[str], loader: Callable[[Path], Any], fmt: str) -> 
     return 1 if problems else 0
 
 
-def _flows_validate(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class _Kind:
+    """What deploy, history and rollback need of one kind of definition; the same commands serve both kinds."""
+
+    noun: str  # "mapping" or "flow": the command group is its plural
+    key: str  # the argument naming one registry: "brand" or "name"
+    load: Callable[[Path], Any]
+    registry: Callable[[], Registry[Any, Any, Any, Any]]  # imported when a command runs, not when the CLI starts
+    history_help: str
+    rollback_help: str
+
+
+def _load_mapping(path: Path) -> Any:
+    from engine.definitions.mapping import load_mapping
+
+    return load_mapping(path)
+
+
+def _load_flow(path: Path) -> Any:
     from engine.definitions.flow import load_flow
 
-    return _validate(args.files, load_flow, args.format)
+    return load_flow(path)
 
 
-def _mappings_validate(args: argparse.Namespace) -> int:
-    from engine.definitions.mapping import load_mapping
+def _mappings_registry() -> Registry[Any, Any, Any, Any]:
+    from engine.registry.client import MAPPINGS
 
-    return _validate(args.files, load_mapping, args.format)
+    return MAPPINGS
 
 
-def _load_or_report(path: str) -> Any:
-    from engine.definitions.mapping import load_mapping
+def _flows_registry() -> Registry[Any, Any, Any, Any]:
+    from engine.registry.flows import FLOWS
 
+    return FLOWS
+
+
+_MAPPINGS = _Kind("mapping", "brand", _load_mapping, _mappings_registry,
+                 history_help="a brand's deployed versions (* = active) and who did what",
+                 rollback_help="make an earlier version active again")  # fmt: skip
+_FLOWS = _Kind("flow", "name", _load_flow, _flows_registry,
+              history_help="a flow's deployed versions (* = active) and who did what",
+              rollback_help="make an earlier version of a flow active again")  # fmt: skip
+
+
+def _validate_files(kind: _Kind, args: argparse.Namespace) -> int:
+    return _validate(args.files, kind.load, args.format)
+
+
+def _load_or_report(kind: _Kind, path: str) -> Any:
     try:
-        return load_mapping(Path(path))
+        return kind.load(Path(path))
     except DefinitionError as err:
         for problem in err.problems:
             print(problem)
-        print("refused: the mapping is invalid; nothing was deployed")
+        print(f"refused: the {kind.noun} is invalid; nothing was deployed")
         return None
 
 
-def _deploy(args: argparse.Namespace) -> int:
-    from engine.registry.client import BrandRefused, deploy
+def _label(registry: Registry[Any, Any, Any, Any], key: str) -> str:
+    """How output names one registry: "castore", "flow return" (as the registry's own refusals do)."""
+    return registry.workflow.label.format(key)
 
-    mapping = _load_or_report(args.file)
-    if mapping is None:
+
+def _deploy(kind: _Kind, args: argparse.Namespace) -> int:
+    from engine.registry.client import BrandRefused
+
+    document = _load_or_report(kind, args.file)
+    if document is None:
         return 1
+    registry = kind.registry()
 
     async def work(client: Any) -> int:
         try:
-            result = await deploy(client, mapping, operator=operator(args), note=args.note)
-        except BrandRefused as err:
-            print(f"{mapping.source_file}: brand: {err}")
+            result = await registry.deploy(client, document, operator=operator(args), note=args.note)
+        except BrandRefused as err:  # mappings: a brand name the receiver could not keep apart from another
+            print(f"{document.source_file}: brand: {err}")
             print("refused: nothing was deployed")
             return 1
-        print(f"{mapping.brand}: {result.message} (version {result.version}) by {operator(args)}")
+        label = _label(registry, registry.key(document))
+        print(f"{label}: {result.message} (version {result.version}) by {operator(args)}")
         return 0
 
     return asyncio.run(with_registry(work))
 
 
-def _history(args: argparse.Namespace) -> int:
-    from engine.registry.client import NoDeployedMapping, history
+def _history(kind: _Kind, args: argparse.Namespace) -> int:
+    from engine.registry.client import NotDeployed
+
+    registry = kind.registry()
 
     async def work(client: Any) -> int:
         try:
-            h = await history(client, args.brand)
-        except NoDeployedMapping as err:
+            h = await registry.history(client, getattr(args, kind.key))
+        except NotDeployed as err:
             print(err)
             return 1
         for r in h.versions:
@@ -97,28 +145,47 @@ def _history(args: argparse.Namespace) -> int:
     return asyncio.run(with_registry(work))
 
 
-def _rollback(args: argparse.Namespace) -> int:
+def _rollback(kind: _Kind, args: argparse.Namespace) -> int:
     from temporalio.client import WorkflowUpdateFailedError
 
-    from engine.registry.client import rollback
+    registry = kind.registry()
+    key = getattr(args, kind.key)
 
     async def work(client: Any) -> int:
         try:
-            result = await rollback(client, args.brand, args.to, operator=operator(args), reason=args.reason)
+            result = await registry.rollback(client, key, args.to, operator=operator(args), reason=args.reason)
         except WorkflowUpdateFailedError as err:
             print(f"refused: {err.cause.message if err.cause else err}")  # type: ignore[attr-defined]
             return 1
-        print(f"{args.brand}: {result.message} (version {result.version})")
+        print(f"{_label(registry, key)}: {result.message} (version {result.version})")
         return 0
 
     return asyncio.run(with_registry(work))
+
+
+def _add_registry_commands(group: Any, kind: _Kind) -> None:
+    """deploy, history and rollback, the same for every kind of definition."""
+    deploy = group.add_parser("deploy", help="validate, then store an immutable version and make it active")
+    deploy.add_argument("file")
+    deploy.add_argument("--operator", help="who deploys (default: $USER)")
+    deploy.add_argument("--note", default="", help="why")
+    deploy.set_defaults(func=partial(_deploy, kind))
+    history = group.add_parser("history", help=kind.history_help)
+    history.add_argument(kind.key)
+    history.set_defaults(func=partial(_history, kind))
+    rollback = group.add_parser("rollback", help=kind.rollback_help)
+    rollback.add_argument(kind.key)
+    rollback.add_argument("--to", required=True, help="v2, 2 or a version hash")
+    rollback.add_argument("--operator")
+    rollback.add_argument("--reason", required=True)
+    rollback.set_defaults(func=partial(_rollback, kind))
 
 
 def _compare(args: argparse.Namespace, *, diff: bool) -> int:
     from engine import preview
     from engine.registry.client import NoDeployedMapping, active
 
-    proposed = _load_or_report(args.file)
+    proposed = _load_or_report(_MAPPINGS, args.file)
     if proposed is None:
         return 1
     if diff and proposed.brand != args.brand:
@@ -149,74 +216,11 @@ def _compare(args: argparse.Namespace, *, diff: bool) -> int:
     return asyncio.run(with_registry(work))
 
 
-def _load_flow_or_report(path: str) -> Any:
-    from engine.definitions.flow import load_flow
-
-    try:
-        return load_flow(Path(path))
-    except DefinitionError as err:
-        for problem in err.problems:
-            print(problem)
-        print("refused: the flow is invalid; nothing was deployed")
-        return None
-
-
-def _flows_deploy(args: argparse.Namespace) -> int:
-    from engine.registry.flows import deploy_flow
-
-    flow = _load_flow_or_report(args.file)
-    if flow is None:
-        return 1
-
-    async def work(client: Any) -> int:
-        result = await deploy_flow(client, flow, operator=operator(args), note=args.note)
-        print(f"flow {flow.name}: {result.message} (version {result.version}) by {operator(args)}")
-        return 0
-
-    return asyncio.run(with_registry(work))
-
-
-def _flows_history(args: argparse.Namespace) -> int:
-    from engine.registry.flows import NoDeployedFlow, flow_history
-
-    async def work(client: Any) -> int:
-        try:
-            h = await flow_history(client, args.name)
-        except NoDeployedFlow as err:
-            print(err)
-            return 1
-        for r in h.versions:
-            mark = "*" if r.version == h.active else " "
-            print(f"{mark} v{r.number}  {r.version}  {r.deployed_at}  {r.deployed_by}  {r.note}")
-        for line in h.log:
-            print(f"  {line}")
-        return 0
-
-    return asyncio.run(with_registry(work))
-
-
-def _flows_rollback(args: argparse.Namespace) -> int:
-    from temporalio.client import WorkflowUpdateFailedError
-
-    from engine.registry.flows import rollback_flow
-
-    async def work(client: Any) -> int:
-        try:
-            result = await rollback_flow(client, args.name, args.to, operator=operator(args), reason=args.reason)
-        except WorkflowUpdateFailedError as err:
-            print(f"refused: {err.cause.message if err.cause else err}")  # type: ignore[attr-defined]
-            return 1
-        print(f"flow {args.name}: {result.message} (version {result.version})")
-        return 0
-
-    return asyncio.run(with_registry(work))
-
-
 def _flows_diff(args: argparse.Namespace) -> int:
     from engine.definitions.flow import flow_changes
     from engine.registry.flows import NoDeployedFlow, active_flow
 
-    proposed = _load_flow_or_report(args.file)
+    proposed = _load_or_report(_FLOWS, args.file)
     if proposed is None:
         return 1
 
@@ -254,28 +258,16 @@ def _flows_test(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     groups = {}
-    for noun, func in (("flows", _flows_validate), ("mappings", _mappings_validate)):
+    for kind in (_FLOWS, _MAPPINGS):
+        noun = f"{kind.noun}s"
         group = sub.add_parser(noun, help=f"{noun} tools").add_subparsers(dest="action", required=True)
         validate = group.add_parser("validate", help=f"validate {noun} files before deploying them")
         validate.add_argument("files", nargs="+")
         validate.add_argument("--format", choices=("text", "json"), default="text")
-        validate.set_defaults(func=func)
+        validate.set_defaults(func=partial(_validate_files, kind))
         groups[noun] = group
     f = groups["flows"]
-    fdeploy = f.add_parser("deploy", help="validate, then store an immutable version and make it active")
-    fdeploy.add_argument("file")
-    fdeploy.add_argument("--operator", help="who deploys (default: $USER)")
-    fdeploy.add_argument("--note", default="", help="why")
-    fdeploy.set_defaults(func=_flows_deploy)
-    fhistory = f.add_parser("history", help="a flow's deployed versions (* = active) and who did what")
-    fhistory.add_argument("name")
-    fhistory.set_defaults(func=_flows_history)
-    frollback = f.add_parser("rollback", help="make an earlier version of a flow active again")
-    frollback.add_argument("name")
-    frollback.add_argument("--to", required=True, help="v2, 2 or a version hash")
-    frollback.add_argument("--operator")
-    frollback.add_argument("--reason", required=True)
-    frollback.set_defaults(func=_flows_rollback)
+    _add_registry_commands(f, _FLOWS)
     fdiff = f.add_parser("diff", help="what a flow file changes against the flow's active version")
     fdiff.add_argument("file")
     fdiff.set_defaults(func=_flows_diff)
@@ -290,20 +282,7 @@ def add_commands(sub: Any) -> None:
     ftest.add_argument("files", nargs="*")
     ftest.set_defaults(func=_flows_test)
     m = groups["mappings"]
-    deploy = m.add_parser("deploy", help="validate, then store an immutable version and make it active")
-    deploy.add_argument("file")
-    deploy.add_argument("--operator", help="who deploys (default: $USER)")
-    deploy.add_argument("--note", default="", help="why")
-    deploy.set_defaults(func=_deploy)
-    history = m.add_parser("history", help="a brand's deployed versions (* = active) and who did what")
-    history.add_argument("brand")
-    history.set_defaults(func=_history)
-    rollback = m.add_parser("rollback", help="make an earlier version active again")
-    rollback.add_argument("brand")
-    rollback.add_argument("--to", required=True, help="v2, 2 or a version hash")
-    rollback.add_argument("--operator")
-    rollback.add_argument("--reason", required=True)
-    rollback.set_defaults(func=_rollback)
+    _add_registry_commands(m, _MAPPINGS)
     for name, is_diff in (("diff", True), ("preview", False)):
         cmd = m.add_parser(name, help="settings changed and per-item outcomes, active vs proposed" if is_diff
                            else "per-item disposition, location and refund under active and proposed")  # fmt: skip

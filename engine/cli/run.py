@@ -24,9 +24,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from engine.errors import ConfigError
+    from engine.roles.worker import WorkerConfig, run_worker
     from engine.settings import Settings
     from engine.temporal.codec import converter_from_env
-    from engine.temporal.worker_roles import WorkerConfig, run_worker
 
     try:
         config = WorkerConfig.from_env(args.roles)
@@ -71,10 +71,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _devserver(args: argparse.Namespace) -> int:
     from engine.settings import Settings
     from engine.temporal.devserver import start_dev_server
+    from engine.workflow import search
 
     async def serve() -> None:
         server = await start_dev_server(
             Settings.from_env().data_dir / "temporal.db",
+            search_attributes=search.ALL,
             port=args.port,
             ui_port=args.ui_port,
             codec_endpoint=args.ui_codec_endpoint,

@@ -47,6 +47,8 @@ class StepSpec:
     required_params: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()  # named outcomes, each routed by the flow: `on_<outcome>: <state>`
     effect: Literal["", "refund", "stock"] = ""  # what operator overrides must respect
+    forced_by: str = ""  # the operator override that runs this step at once (`force_refund`)
+    calls_shopify: bool = True  # False: its activity runs on the return's own queue, not the shop's
 
     def template_params(self) -> list[str]:
         return [name for name, schema in self.params.items() if schema is TEMPLATE]
@@ -116,6 +118,7 @@ STEPS: tuple[StepSpec, ...] = (
         requires=("validate_order",),
         priority=1,
         effect="refund",
+        forced_by="force_refund",
     ),  # fmt: skip
     StepSpec(
         "credit_store_credit_bonus",
@@ -184,6 +187,7 @@ STEPS: tuple[StepSpec, ...] = (
             "message": TEMPLATE,
         },
         required_params=("url_env", "message"),
+        calls_shopify=False,
     ),  # fmt: skip
 )
 
@@ -214,6 +218,6 @@ def catalog_table() -> str:
         outcomes = "".join(
             f" Outcome `{o}`: `on_{o}:` names where it leads." for o in spec.outcomes if o not in spec.summary
         )
-        priority = str(spec.priority) if spec.activity and spec.activity != "notify" else "-"
+        priority = str(spec.priority) if spec.activity and spec.calls_shopify else "-"
         rows.append(f"| `{spec.name}` | {runs} | {needs} | {params} | {priority} | {spec.summary}{outcomes} |")
     return "\n".join(rows)

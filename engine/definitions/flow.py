@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.definitions.catalog import CATALOG
 from engine.definitions.durations import parse_duration
 from engine.definitions.schema_check import schema_problems
 from engine.definitions.yamlfile import LoadedYaml, read_yaml
@@ -75,6 +76,12 @@ class FlowDef:
     def is_terminal(self, state: str) -> bool:
         st = self.states.get(state)
         return st is not None and st.kind == "terminal"
+
+    def settles(self, state: str) -> bool:
+        """A terminal state that settles (it lists a step moving stock or money), unlike one that closes the return
+        without either (cancelled, rejected): what drift checks for stock and refunds, read from the catalog."""
+        st = self.states.get(state)
+        return st is not None and any(CATALOG[call.step].effect for call in st.steps if call.step in CATALOG)
 
     @property
     def start(self) -> str:

@@ -5,7 +5,7 @@ Rules, per brand (SLAs and owners from the brand's mapping):
 
 * unknown_to_engine - Rebound has the return (pull API), no workflow does, and its last event is older than
   the grace period (a push may be in flight).
-* restock_failed - the workflow is held because restocking (restock_items / dispose_items) failed.
+* restock_failed - the workflow is held because a step moving stock (the catalog's `effect: stock`) failed.
 * received_not_restocked - Rebound inspected the return more than `restock_after_inspection` ago and the
   workflow has made available fewer units than the mapping sends to stock (from the workflow's dispositions,
   or Rebound's grades when the workflow never saw the inspection).
@@ -20,11 +20,14 @@ Rules, per brand (SLAs and owners from the brand's mapping):
   app's refund differs from what the mapping's rules give.
 * refunded_not_returned - the brand refunds on drop-off or receipt (the engine or Rebound's app), which pays for
   every registered unit, and the inspection then found units missing: money to recover.
-* return_left_open - the Shopify return is OPEN/REQUESTED while the workflow finished (refunded, cancelled,
-  rejected) more than `close_after_refund` ago.
+* return_left_open - the Shopify return is OPEN/REQUESTED while the workflow reached a terminal state of its flow
+  (refunded, cancelled, rejected in the shipped flows) more than `close_after_refund` ago.
 * needs_attention - the workflow is held (or failed) and no other finding explains it; a parcel that never came
   is one (the reason names its tracking number). A return waiting for its other parcels is not checked for
-  restock or refund until they are in.
+  restock or refund until they are in, nor one that ended without settling (a terminal state of its flow that
+  moves neither stock nor money: cancelled, rejected).
+
+Holds are read by kind (engine.workflow.messages.Hold), never from their prose.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from engine.definitions.catalog import CATALOG
+from engine.definitions.durations import show_duration
 from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
 from engine.drift.markers import marker_ids as _marker_ids
 from engine.drift.markers import parcel_part as _parcel_part
@@ -42,7 +47,7 @@ from engine.outcomes import grades_set_the_refund
 
 REFUNDED = {"issued", "already_issued", "verified", "preempted", "nothing_to_refund"}
 PAID = REFUNDED - {"nothing_to_refund"}
-FINISHED = {"refunded", "cancelled", "rejected"}
+STOCK_STEPS = {spec.name for spec in CATALOG.values() if spec.effect == "stock"}
 OPEN_RETURN = {"OPEN", "REQUESTED"}
 
 
@@ -160,20 +165,20 @@ def compare(
         ret = by_rid.get(rid)
         order = order_of.get(rid)
         order_name = w.order_name or (ret.order_name if ret else "") or (order.name if order else "")
-        reason = w.attention_reason or ""
-        restock_failed = w.needs_attention and ("restock_items" in reason or "dispose_items" in reason)
+        restock_failed = w.hold_kind == "step_failed" and w.hold_step in STOCK_STEPS
         if restock_failed:
             ctx.add(
                 "restock_failed", rid, rid, order_name, "restock failed; return held",
-                workflow_state=w.state, reason=reason, workflow_id=w.workflow_id,
+                workflow_state=w.state, reason=w.attention_reason or "", workflow_id=w.workflow_id,
             )  # fmt: skip
 
         # A return waiting for its other parcels restocks and refunds nothing yet; a late parcel is the
         # workflow's own SLA exception (it names the tracking number), reported below as needs_attention.
         waiting = bool(w.waiting_for_parcels)
-        if w.state not in ("cancelled", "rejected") and not restock_failed and not waiting:
+        settles = w.ending != "unsettled"
+        if settles and not restock_failed and not waiting:
             _restock(ctx, w, ret, order_name)
-        if w.state not in ("cancelled", "rejected") and not waiting:
+        if settles and not waiting:
             _refund(ctx, w, ret, ours.get(rid, []), order, order_name, consumed)
             _refunded_not_returned(ctx, w, ret, order_name)
         _left_open(ctx, w, order, order_name)
@@ -191,10 +196,10 @@ def compare(
         if w.rebound_return_id in explained:
             continue
         failed = w.run_status not in ("RUNNING", "COMPLETED")
-        reason = w.attention_reason or ""
         summary = "return held for a person"
-        if w.waiting_for_parcels and reason.startswith("SLA: parcel"):
-            summary = reason.removeprefix("SLA: ").split(" after ")[0]  # "parcel ZZ…2GB not arrived 7d"
+        if w.waiting_for_parcels and w.hold_kind == "parcel":
+            after = ctx.mapping.sla_seconds.get("parcel_lost_after", DEFAULT_SLA_SECONDS["parcel_lost_after"])
+            summary = f"parcel {', '.join(w.waiting_for_parcels)} not arrived {show_duration(after)}"
         ctx.add(
             "needs_attention", w.rebound_return_id, w.rebound_return_id, order_name,
             f"workflow {w.run_status.lower()}" if failed else summary,
@@ -324,7 +329,7 @@ def _refunded_not_returned(ctx: _Context, w: WorkflowReturn, ret: ReboundReturn 
 
 
 def _left_open(ctx: _Context, w: WorkflowReturn, order: ShopifyOrder | None, order_name: str) -> None:
-    if w.state not in FINISHED or order is None:
+    if w.ending is None or order is None:
         return
     return_id = w.shopify_return_id or str((order.links.get(w.rebound_return_id) or {}).get("shopify_return_id") or "")
     ret = next((r for r in order.returns if r.id == return_id), None)

@@ -97,7 +97,10 @@ class WorkflowReturn:
     state: str = ""
     order_name: str = ""
     needs_attention: bool = False
-    attention_reason: str | None = None
+    attention_reason: str | None = None  # for people; the rules read hold_kind and hold_step
+    hold_kind: str | None = None  # engine.workflow.messages.HoldKind: step_failed, sla, parcel, finance, ...
+    hold_step: str | None = None  # the catalog step whose failure holds it
+    ending: str | None = None  # in a terminal state of its flow: settled (stock, money) or unsettled (cancelled)
     refund_status: str | None = None
     refund_id: str | None = None
     refund_amount: str | None = None

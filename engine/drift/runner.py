@@ -18,7 +18,7 @@ from engine.drift.workflow import DriftInput, DriftResult
 from engine.registry.client import deployed_mappings
 from engine.settings import Settings
 from engine.temporal.connection import connect
-from engine.temporal.worker import build_registry_worker
+from engine.workers.build import build_registry_worker
 
 
 def _env(name: str) -> str:

@@ -7,7 +7,7 @@ from temporalio.worker import Worker
 
 from engine.drift.activities import DriftActivities
 from engine.drift.workflow import DriftWorkflow
-from engine.temporal.worker import workflow_runner
+from engine.temporal.sandbox import workflow_runner
 
 DRIFT_TASK_QUEUE = "returns-drift"
 

@@ -37,6 +37,9 @@ def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING
         order_name=status.order_name,
         needs_attention=status.needs_attention,
         attention_reason=status.attention_reason,
+        hold_kind=status.hold.kind if status.hold else None,
+        hold_step=status.hold.step if status.hold else None,
+        ending=status.ending or _ending_of_old_result(status),
         refund_status=status.refund.status if status.refund else None,
         refund_id=status.refund.refund_id if status.refund else None,
         refund_amount=(
@@ -55,6 +58,14 @@ def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING
         ],
         refund_parts=max(len(status.refunds), 1),
     )
+
+
+def _ending_of_old_result(status: ReturnStatus) -> str | None:
+    """A result recorded before the status said its ending: a finished return that neither refunded nor restocked
+    closed without settling (cancelled, rejected)."""
+    if not status.finished:
+        return None
+    return "settled" if status.refund is not None or status.restocked else "unsettled"
 
 
 def _uncapped(plan: RefundPlan) -> str:
@@ -118,4 +129,5 @@ async def _read(client: Client, execution: WorkflowExecution) -> WorkflowReturn:
         order_name=attrs.get(search.SHOPIFY_ORDER) or "",
         needs_attention=True,
         attention_reason=f"workflow {run_status.lower()}",
+        hold_kind="interpreter",
     )

@@ -13,8 +13,8 @@ from temporalio.worker import Worker
 from engine.ingest.purge_workflow import EventsPurgeWorkflow
 from engine.ingest.retention import PurgeResult, RetentionPolicy
 from engine.ingest.store import open_event_store
+from engine.temporal.sandbox import workflow_runner
 from engine.temporal.schedules import ensure_schedule
-from engine.temporal.worker import workflow_runner
 
 EVENTS_TASK_QUEUE = "returns-events"
 PURGE_SCHEDULE_ID = "events-purge"

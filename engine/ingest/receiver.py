@@ -46,7 +46,7 @@ from engine.rebound.translate import translate
 from engine.registry.client import NoDeployedMapping
 from engine.registry.flows import NoDeployedFlow
 from engine.telemetry.instruments import annotate, push_refused, tracer
-from engine.temporal.starter import deliver
+from engine.workers.starter import deliver
 from engine.workflow.messages import workflow_id
 
 RUNNING_CACHE = 100_000  # running returns remembered per process (about 10 MB): pushes to them skip the start input

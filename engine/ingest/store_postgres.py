@@ -6,13 +6,14 @@ are the database's clock (one clock for every receiver). The URL's password is n
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from engine.ingest.retention import PURGE_BATCH, PurgeResult, PurgeRule, RetentionPolicy, purge_rules
 from engine.ingest.store import (
@@ -28,6 +29,9 @@ from engine.ingest.store import (
 )
 
 MIGRATION_LOCK = 0x52455455524E53  # "RETURNS": pg_advisory_xact_lock key
+# Under the receiver's readiness timeout (3 s): a database that does not answer is reported by the ping, with its
+# reason, before readiness gives up on it with a bare timeout.
+PING_SECONDS = 2.5
 
 # A replayed event's headers, reduced to Content-Type (whatever its case).
 HEADERS_AFTER_REPLAY = (
@@ -109,7 +113,9 @@ async def migrate(conn: AsyncConnection[Any]) -> int:
 class PostgresEventStore:
     def __init__(self, url: str, pool: AsyncConnectionPool[AsyncConnection[Any]]) -> None:
         self.url_for_humans = redacted(url)
+        self._url = url
         self._pool = pool
+        self._probes: set[asyncio.Future[None]] = set()
 
     @classmethod
     async def open(cls, url: str, *, max_size: int = 10) -> PostgresEventStore:
@@ -242,7 +248,29 @@ class PostgresEventStore:
         return result
 
     async def ping(self) -> None:
-        await self._one("SELECT 1")
+        """Return once the database answers through the pool; else raise, saying why, within PING_SECONDS."""
+        probe = asyncio.ensure_future(self._probe())
+        self._probes.add(probe)
+        probe.add_done_callback(self._probes.discard)
+        try:
+            await asyncio.wait_for(asyncio.shield(probe), PING_SECONDS)
+        except TimeoutError:
+            raise TimeoutError(f"the database did not answer within {PING_SECONDS:g}s") from None
+        finally:
+            # Not awaited: a query cut short is cancelled on the server, which may take as long again when the
+            # server does not answer either; the probe ends in the background.
+            probe.cancel()
+
+    async def _probe(self) -> None:
+        try:
+            async with self._pool.connection(timeout=PING_SECONDS / 2) as conn:
+                await conn.execute("SELECT 1")
+        except PoolTimeout:
+            # No connection to lend (the database is down, or was and the pool is still reconnecting): a connection
+            # of the ping's own says why (its error names the host or socket, never the password).
+            fresh = await AsyncConnection.connect(self._url, autocommit=True)
+            await fresh.close()
+            raise PoolTimeout("the database answers again; the pool has not reconnected yet") from None
 
     async def close(self) -> None:
         await self._pool.close()

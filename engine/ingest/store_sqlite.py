@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -108,6 +109,8 @@ def migrate(db: sqlite3.Connection) -> int:
 class SqliteEventStore:
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
         self.url_for_humans = f"sqlite:///{path}"
+        self._path = path.absolute()  # as opened, whatever the working directory becomes
+        self._file = _identity(self._path)  # the file this connection writes, to tell it is still the one at the path
         self._db = db
         self._lock = threading.Lock()
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
@@ -311,12 +314,25 @@ class SqliteEventStore:
         return await self._write(lambda db: int(db.execute(query, (*args, batch)).rowcount))
 
     async def ping(self) -> None:
+        """Raise, saying why, if the connection is closed or the file at the path is no longer the one it writes
+        (deleted or replaced under it: writes would still succeed, into a file nobody opens again)."""
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        try:
+            now_there = _identity(self._path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self._path}: the database file was deleted under the store") from None
+        if now_there != self._file:
+            raise RuntimeError(f"{self._path}: the database file was replaced under the store")
 
     async def close(self) -> None:
         if self._committer is not None:
             await self._committer  # what was acknowledged is on disk before the connection goes
         await self._run(lambda db: db.close())
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
 
 
 def _condition(rule: PurgeRule, t: float) -> tuple[str, tuple[Any, ...]]:

@@ -1,1 +1,2 @@
-"""Temporal plumbing: dev server, client, worker, starting/signalling returns."""
+"""Temporal plumbing: the connection, the payload codec and its server, the dev server and binaries, the workflow
+sandbox, schedules. It imports none of the engine's capabilities (tests/test_layers.py)."""

@@ -1,15 +1,18 @@
-"""The embedded default: `temporal server start-dev` with a SQLite file and our search attributes."""
+"""The embedded default: `temporal server start-dev` with a SQLite file and the caller's search attributes."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from temporalio.common import SearchAttributeKey
 
 from engine.temporal.binaries import temporal_cli
-from engine.workflow.search import dev_server_flags
 
 
 @dataclass
@@ -27,6 +30,15 @@ class DevServer:
                 self.process.kill()
 
 
+def dev_server_flags(keys: Sequence[SearchAttributeKey[Any]]) -> list[str]:
+    """`--search-attribute Name=Type` flags for `temporal server start-dev` (Keyword, Bool, Int, ...)."""
+    flags = []
+    for key in keys:
+        kind = key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_").title().replace("_", "")
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -36,12 +48,14 @@ def port_open(host: str, port: int) -> bool:
 async def start_dev_server(
     db_file: Path,
     *,
+    search_attributes: Sequence[SearchAttributeKey[Any]],
     port: int = 7233,
     ui_port: int = 8233,
     log_file: Path | None = None,
     codec_endpoint: str | None = None,
 ) -> DevServer:
-    """Start the dev server on loopback and wait until its frontend answers."""
+    """Start the dev server on loopback, with `search_attributes` registered (the caller's: plumbing knows no
+    workflow), and wait until its frontend answers."""
     if port_open("127.0.0.1", port):
         raise RuntimeError(f"port {port} is already in use: is another Temporal server running?")
     db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +63,7 @@ async def start_dev_server(
         str(temporal_cli()), "server", "start-dev",
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
         "--db-filename", str(db_file), "--log-level", "warn",
-        *dev_server_flags(),
+        *dev_server_flags(search_attributes),
         *(["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []),
     ]  # fmt: skip
     log = open(log_file or db_file.with_suffix(".log"), "ab")  # noqa: SIM115 - owned by the process

@@ -66,6 +66,21 @@ class OverrideResult:
     needs_attention: bool
 
 
+HoldKind = Literal["step_failed", "interpreter", "operator", "sla", "parcel", "finance", "rebound"]
+
+
+@dataclass
+class Hold:
+    """Why a return needs a person, as a value: overrides, drift and the UI read `kind` and `step`; `detail` is
+    the sentence people read. A blocking hold stops the return until an override; the others flag it while it
+    goes on (a missed SLA, a late parcel, a refund someone made first, an event Rebound should not have sent)."""
+
+    kind: HoldKind
+    detail: str
+    step: str | None = None  # the catalog step that failed (step_failed)
+    blocking: bool = True
+
+
 AuditKind = Literal[
     "event", "duplicate", "transition", "step", "sla", "hold", "operator", "refused", "ignored", "parcel"
 ]
@@ -130,3 +145,5 @@ class ReturnStatus:
     budget_waits: int = 0  # times a Shopify step handed back its attempt to wait for the shop's budget
     parcels: list[ParcelStatus] = field(default_factory=list)  # when the return order has several
     refunds: list[RefundOutcome] = field(default_factory=list)  # each parcel's refund, when acting per parcel
+    hold: Hold | None = None  # what needs a person: the blocking hold first, else the flag (None: nothing)
+    ending: Literal["settled", "unsettled"] | None = None  # in a terminal state: does it settle stock or money?

@@ -1,88 +1,128 @@
 """One workflow per Rebound return order, interpreting the flow it was started with (format 2).
 
 The interpreter knows state kinds (start, milestone, terminal) and the transitions a flow declares (events,
-`then:`, step outcomes); it asks the catalog about steps and runs them by name; it knows no state or step by
-name, and nothing about Shopify. Deterministic: no I/O, no clocks but workflow.now(), no file reads: the flow and
-mapping are pinned in the start input. Events arrive as signals, are deduplicated by event id and applied
-monotonically (a later milestone implies the earlier ones: the skipped states' steps run in order). Anything that
-goes wrong, expected (a failed step) or not (a bug), holds the return in needs-attention with the reason; it never
-fails the workflow task into a retry loop.
+`then:`, step outcomes); it runs a step through the step table (engine.workflow.steps: prepare the activity calls,
+run them on the catalog's activity, record each result) and knows no state, step or event by name, nor anything
+about Shopify. Everything the return knows is one record (engine.workflow.state). Deterministic: no I/O, no clocks
+but workflow.now(), no file reads: the flow and mapping are pinned in the start input. Events arrive as signals, are
+deduplicated by event id and applied monotonically (a later milestone implies the earlier ones: the skipped states'
+steps run in order). Anything that goes wrong, expected (a failed step) or not (a bug), holds the return with a
+typed hold; it never fails the workflow task into a retry loop.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import Priority, RawValue, RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from engine.definitions.catalog import CATALOG
+    from engine.definitions.catalog import CATALOG, StepSpec
     from engine.definitions.expressions import evaluate
     from engine.definitions.flow import StateDef, StepCall
     from engine.errors import StepFailed
     from engine.events import EventItem, ReturnEvent
+    from engine.shopify.plans import shop_task_queue
     from engine.telemetry.tracing import follow_event
-    from engine.workflow.facts import NOT_STARTED
-    from engine.workflow.messages import ItemStatus, ReturnStart, ReturnStatus
-    from engine.workflow.operator import OperatorOverrides
-    from engine.workflow.refund_steps import RefundSteps
-    from engine.workflow.visibility import Visibility
+    from engine.workflow import parcels, visibility
+    from engine.workflow.messages import ItemStatus, OverrideResult, ReturnStart, ReturnStatus
+    from engine.workflow.overrides import KNOWN_SIGNALS, Override, check, parse, with_overrides
+    from engine.workflow.state import NOT_STARTED, ReturnState
+    from engine.workflow.steps import STEPS, Again, Outcome, Request
+    from engine.workflow.summaries import current_details
+
+NOT_RETRYABLE = ["ShopifyUserError", "ShopifyRejected", "ShopifyThrottled"]
 
 
 @workflow.defn(name="Return")
-class ReturnWorkflow(OperatorOverrides, RefundSteps, Visibility):
+@with_overrides
+class ReturnWorkflow:
     @workflow.init
     def __init__(self, start: ReturnStart) -> None:
-        self.init_facts(start)
+        self.r = ReturnState.begin(start)
 
     @workflow.signal(name="event")
     def on_event(self, event: ReturnEvent) -> None:
-        if event.event_id in self.seen_events:
-            self._log("duplicate", f"{event.kind} {event.event_id} ignored (already applied)")
+        r = self.r
+        if event.event_id in r.seen_events:
+            r.log("duplicate", f"{event.kind} {event.event_id} ignored (already applied)")
             return
-        self.seen_events.add(event.event_id)
-        if self.flow.is_terminal(self.state) and not self.awaiting_parcels():
-            self._log("ignored", f"{event.kind} from {event.source} recorded; return already {self.state}")
+        r.seen_events.add(event.event_id)
+        if r.flow.is_terminal(r.state) and not parcels.awaiting_parcels(r):
+            r.log("ignored", f"{event.kind} from {event.source} recorded; return already {r.state}")
             return
-        self._log(
-            "event", f"{event.kind} ({event.raw_status or event.kind}) from {event.source} at {event.occurred_at}"
-        )
-        self.inbox.append(event)
+        r.log("event", f"{event.kind} ({event.raw_status or event.kind}) from {event.source} at {event.occurred_at}")
+        r.inbox.append(event)
 
     @workflow.query(name="status")
     def status(self) -> ReturnStatus:
-        return self.current_status()
+        return self.r.status()
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self.r.log("refused", f"unknown signal {name!r} ignored (overrides: {KNOWN_SIGNALS})")
+
+    # ---------------------------------------------------------------- overrides (engine.workflow.overrides)
+
+    def check_override(self, o: Override[Any], arg: Any) -> None:
+        check(o, self.r, arg)
+
+    def run_override(self, o: Override[Any], arg: Any) -> OverrideResult:
+        message = o.apply(self.r, arg)
+        self._publish()
+        self._flush_details()  # an override shows at once, even while the return waits
+        return OverrideResult(message, self.r.state, self.r.needs_attention)
+
+    def signal_override(self, o: Override[Any], name: str, payload: Any) -> None:
+        try:
+            arg = parse(o, payload)
+            check(o, self.r, arg)
+        except ValueError as err:
+            actor = str(payload.get("operator") or "unknown") if isinstance(payload, dict) else "unknown"
+            self.r.log("refused", f"signal {name} refused: {err}", actor=actor)
+            return
+        self.run_override(o, arg)
 
     # ---------------------------------------------------------------- main loop
 
     @workflow.run
     async def run(self, start: ReturnStart) -> ReturnStatus:
-        self._log("transition", f"started on flow {self.flow.ref}, mapping {self.mapping.brand}@{self.mapping.version}")
-        self._upsert()
+        r = self.r
+        r.log("transition", f"started on flow {r.flow.ref}, mapping {r.mapping.brand}@{r.mapping.version}")
+        r.publish()
         while True:
             # Events are applied one at a time, in arrival order, each followed by the work it implies, so a
             # step sees exactly the facts that had arrived before it.
             try:
-                if self.forced_refund is not None and self.refund is None:
-                    self.forced_refund = None
-                    await self._run_one(CATALOG["issue_refund"].name, StepCall("issue_refund"))
-                if self.hold_reason is None:
+                if r.forced_step is not None:
+                    forced, r.forced_step = r.forced_step, None
+                    if forced not in r.steps_done:
+                        await self._run_one(forced, StepCall(forced))
+                if r.hold is None:
                     await self._drive()
-                while self.inbox and self.hold_reason is None:
-                    event = self.inbox.pop(0)
-                    follow_event(event.event_id, rebound__return_id=self.start.rebound_return_id,
-                                 rebound__brand=self.start.brand, shopify__order=event.order_name)  # fmt: skip
+                while r.inbox and r.hold is None:
+                    event = r.inbox.pop(0)
+                    follow_event(event.event_id, rebound__return_id=r.start.rebound_return_id,
+                                 rebound__brand=r.start.brand, shopify__order=event.order_name)  # fmt: skip
                     self._apply(event)
                     await self._drive()
                     follow_event(None)
+            except StepFailed as failure:  # a forced step
+                r.hold_for("step_failed", failure.detail, failure.step)
             except Exception as exc:  # a bug or a flow the checks missed: hold, never a workflow-task retry loop
-                self._enter_hold(f"interpreter error in {self.state}: {type(exc).__name__}: {exc}")
+                r.hold_for("interpreter", f"interpreter error in {r.state}: {type(exc).__name__}: {exc}")
             if self._finished():
-                if self.finished_at is None:
-                    self.finished_at = workflow.now()
-                    self.details_stale = True
+                if r.finished_at is None:
+                    r.finished_at = workflow.now()
+                    r.details_stale = True
                 self._flush_details()
-                remaining = self.flow.linger_seconds - (workflow.now() - self.finished_at).total_seconds()
+                self._publish()
+                remaining = r.flow.linger_seconds - (workflow.now() - r.finished_at).total_seconds()
                 if remaining <= 0:
                     break
                 try:
@@ -90,157 +130,233 @@ class ReturnWorkflow(OperatorOverrides, RefundSteps, Visibility):
                 except TimeoutError:
                     break
                 continue
-            self.wake = False
-            if self.parcel_sla_due():  # already late (a backdated arrival): no timer for it
-                self._flag_lost_parcel()
-            timeout = self._sla_timeout()
+            r.wake = False
+            if parcels.parcel_sla_due(r, workflow.now()):  # already late (a backdated arrival): no timer for it
+                parcels.flag_lost_parcel(r)
+            timeout = visibility.sla_timeout(r, workflow.now())
             self._flush_details()
+            self._publish()
             try:
-                await workflow.wait_condition(
-                    lambda: self.wake or (bool(self.inbox) and self.hold_reason is None), timeout=timeout
-                )
+                await workflow.wait_condition(lambda: r.wake or (bool(r.inbox) and r.hold is None), timeout=timeout)
             except TimeoutError:
-                self._sla_breach()
+                visibility.sla_breach(r, workflow.now())
         self._flush_details()
-        return self.current_status()
+        self._publish()
+        return r.status()
 
     def _finished(self) -> bool:
-        return (
-            self.flow.is_terminal(self.state)
-            and self.state_complete
-            and self.hold_reason is None
-            and not self.awaiting_parcels()
-        )
+        r = self.r
+        return r.flow.is_terminal(r.state) and r.state_complete and r.hold is None and not parcels.awaiting_parcels(r)
 
     def _apply(self, event: ReturnEvent) -> None:
         self._apply_event(event)
-        if self.parcels:
-            self._parcels_changed()
+        if self.r.parcels:
+            parcels.parcels_changed(self.r)
 
     def _apply_event(self, event: ReturnEvent) -> None:
         """Merge what the event tells us, then move the target forward (never backward)."""
-        self.order_name = self.order_name or event.order_name
-        if event.kind == "registered" and self.registered_at is None:
-            self.registered_at = event.occurred_at
+        r = self.r
+        r.order_name = r.order_name or event.order_name
+        if event.kind == "registered" and r.registered_at is None:
+            r.registered_at = event.occurred_at
         self._merge_items(event.items, graded=event.kind == "inspected")
         if event.tracking_number:
-            self.tracking_number = event.tracking_number
-            self.tracking_url = event.tracking_url or self.tracking_url
-        self._merge_parcels(event)
-        target = self.flow.events.get(event.kind)
+            r.tracking_number = event.tracking_number
+            r.tracking_url = event.tracking_url or r.tracking_url
+        parcels.merge_parcels(r, event)
+        target = r.flow.events.get(event.kind)
         if target is None:
-            self._log("ignored", f"no transition for {event.kind} in flow {self.flow.name}")
+            r.log("ignored", f"no transition for {event.kind} in flow {r.flow.name}")
             return
-        if self.flow.is_terminal(target):
-            allowed = self.flow.states[target].allowed_from
-            if allowed is not None and self.state not in allowed and self.state != NOT_STARTED:
-                self._log("ignored", f"{event.kind} refused: return is already {self.state}")
-                self.sla_reason = f"{event.kind} received while {self.state}: check with Rebound"
-                self._upsert()
+        if r.flow.is_terminal(target):
+            allowed = r.flow.states[target].allowed_from
+            if allowed is not None and r.state not in allowed and r.state != NOT_STARTED:
+                r.log("ignored", f"{event.kind} refused: return is already {r.state}")
+                r.flag_for("rebound", f"{event.kind} received while {r.state}: check with Rebound")
                 return
-            self.pending_terminal = target
+            r.pending_terminal = target
             return
-        rank = self.flow.rank(target)
-        gated = self.gate_for_parcels(rank)
+        rank = r.flow.rank(target)
+        gated = parcels.gate_for_parcels(r, rank)
         if gated < rank:
-            self._log_held(rank, gated)
-            self.target_rank = max(self.target_rank, gated)
+            parcels.log_held(r, rank, gated)
+            r.target_rank = max(r.target_rank, gated)
             return
-        if rank <= self.target_rank:
-            self._log("ignored", f"{event.kind} implies {target}, already reached or requested")
+        if rank <= r.target_rank:
+            r.log("ignored", f"{event.kind} implies {target}, already reached or requested")
             return
-        self.target_rank = rank
+        r.target_rank = rank
 
     def _merge_items(self, items: list[EventItem], *, graded: bool) -> None:
         for item in items:
-            known = self.items.get(item.item_id)
+            known = self.r.items.get(item.item_id)
             if known is None:
-                self.items[item.item_id] = ItemStatus(item.item_id, item.sku, item.quantity, item.reason, item.grade)
+                self.r.items[item.item_id] = ItemStatus(item.item_id, item.sku, item.quantity, item.reason, item.grade)
             elif item.grade is not None:
                 known.grade = item.grade
         if graded:
-            self.graded = True
+            self.r.graded = True
 
     async def _drive(self) -> None:
         """Run the current state's steps, then follow `then`, a pending terminal, or the next milestone."""
-        while self.hold_reason is None:
-            if not self.state_complete:
+        r = self.r
+        while r.hold is None:
+            if not r.state_complete:
                 try:
-                    await self._run_steps(self.flow.states[self.state])
+                    await self._run_steps(r.flow.states[r.state])
                 except StepFailed as failure:
-                    self._enter_hold(str(failure))
+                    r.hold_for("step_failed", failure.detail, failure.step)
                     return
-                if not self.state_complete:  # a step's outcome moved the return
+                if not r.state_complete:  # a step's outcome moved the return
                     continue
-            if self.flow.is_terminal(self.state):
-                if self._start_round_if_due():
-                    continue
-                return
-            current = self.flow.states.get(self.state)
+            if r.flow.is_terminal(r.state):
+                walk_from = parcels.next_round(r)
+                if walk_from is None:
+                    return
+                self._transition(walk_from)
+                r.state_complete = True  # the milestone before arrival was done in the first round
+                continue
+            current = r.flow.states.get(r.state)
             if current is not None and current.then:
                 self._transition(current.then)
-            elif self.pending_terminal:
-                target, self.pending_terminal = self.pending_terminal, None
+            elif r.pending_terminal:
+                target, r.pending_terminal = r.pending_terminal, None
                 self._transition(target)
-            elif self.flow.rank(self.state) < self.target_rank:
-                self._transition(self.flow.milestones[self.flow.rank(self.state) + 1])
+            elif r.flow.rank(r.state) < r.target_rank:
+                self._transition(r.flow.milestones[r.flow.rank(r.state) + 1])
             else:
                 return
 
     def _transition(self, state: str) -> None:
-        previous = self.state
-        self.state = state
-        self.state_complete = False
-        self.state_entered_at = workflow.now()
-        if self.sla_breached_state is not None:
-            self.sla_reason = None  # the awaited milestone arrived
-            self.sla_breached_state = None
-        self._log("transition", f"{previous} -> {state}")
-        self._upsert()
+        r = self.r
+        previous = r.state
+        r.state = state
+        r.state_complete = False
+        r.state_entered_at = workflow.now()
+        if r.sla_breached_state is not None:
+            if r.flag is not None and r.flag.kind == "sla":
+                r.flag = None  # the awaited milestone arrived
+            r.sla_breached_state = None
+        r.log("transition", f"{previous} -> {state}")
+        r.publish()
 
     def _calls(self, state: StateDef) -> list[StepCall]:
         """The state's own steps, then the steps a mapping brings forward to it (`on_reaching`)."""
-        early = [call for _, call in self.flow.later_steps() if call.on_reaching and self._reaches(call, state)]
+        early = [call for _, call in self.r.flow.later_steps() if call.on_reaching and self._reaches(call, state)]
         return [*state.steps, *early]
 
     def _reaches(self, call: StepCall, state: StateDef) -> bool:
         assert call.on_reaching is not None
         try:
-            named = evaluate(call.on_reaching, self.expression_context())
+            named = evaluate(call.on_reaching, self.r.expression_context())
         except Exception as exc:
-            raise StepFailed(f"{call.step}: on_reaching {call.on_reaching!r} failed: {exc}") from None
-        return isinstance(named, str) and named == state.name and named in self.flow.milestones
+            raise StepFailed(call.step, f"{call.step}: on_reaching {call.on_reaching!r} failed: {exc}") from None
+        return isinstance(named, str) and named == state.name and named in self.r.flow.milestones
 
     async def _run_steps(self, state: StateDef) -> None:
+        r = self.r
         for call in self._calls(state):
             spec = CATALOG[call.step]
-            key = self.round_key(call.key if spec.scope == "return" else f"{state.name}:{call.key}")
-            if key in self.steps_done or not self._when(call):
+            key = parcels.round_key(r, call.key if spec.scope == "return" else f"{state.name}:{call.key}")
+            if key in r.steps_done or not self._when(call):
                 continue
             outcome = await self._run_one(key, call)
             if outcome is not None:
-                target = call.outcomes[outcome]
-                self.pending_terminal = None
-                self._transition(target)
+                r.pending_terminal = None
+                self._transition(call.outcomes[outcome])
                 return
-        self.state_complete = True
-        if self.flow.is_terminal(state.name):
-            self._settle_round()
+        r.state_complete = True
+        if r.flow.is_terminal(state.name):
+            parcels.settle_round(r)
 
     async def _run_one(self, key: str, call: StepCall) -> str | None:
+        """One step through the table: its calls, each result recorded; `Again` waits and prepares anew."""
+        step, spec = STEPS[call.step], CATALOG[call.step]
         try:
-            outcome = await self.step_body(call.step)(call)
+            while True:
+                outcome: Outcome = None
+                for request in step.prepare(self.r, call):
+                    result = await self._call(spec, request)
+                    outcome = step.record(self.r, call, request, result)
+                if not isinstance(outcome, Again):
+                    break
+                self._publish()
+                await workflow.sleep(timedelta(seconds=outcome.seconds))
         except StepFailed:
             raise
         except Exception as exc:  # an unexpected answer or a bug: the reason goes to a person
-            raise StepFailed(f"{call.step} crashed: {type(exc).__name__}: {exc}") from None
-        self.steps_done.append(key)
+            raise StepFailed(call.step, f"{call.step} crashed: {type(exc).__name__}: {exc}") from None
+        self.r.steps_done.append(key)
         return outcome
 
     def _when(self, call: StepCall) -> bool:
         if not call.when:
             return True
         try:
-            return bool(evaluate(call.when, self.expression_context()))
+            return bool(evaluate(call.when, self.r.expression_context()))
         except Exception as exc:
-            raise StepFailed(f"{call.step}: when {call.when!r} failed: {exc}") from None
+            raise StepFailed(call.step, f"{call.step}: when {call.when!r} failed: {exc}") from None
+
+    # ---------------------------------------------------------------- effects: activities, upserts, details
+
+    async def _call(self, spec: StepSpec, request: Request) -> Any:
+        """Run the step's activity. Waiting for the shop's cost budget is not a failure: the activity gives up its
+        attempt (ShopifyThrottled, with how long to wait) and the workflow sleeps on a durable timer, so a backlog
+        drains at the bucket's rate instead of exhausting retries into needs_attention."""
+        assert spec.activity is not None
+        r = self.r
+        own_queue = workflow.info().task_queue
+        queue = shop_task_queue(own_queue, r.shop.domain) if spec.calls_shopify else own_queue
+        # Called before (a retry of the step, another parcel, another round): it may have written already, so the
+        # activity looks in Shopify first. A first call writes without looking (a server retry looks again too).
+        repeat = spec.activity in r.called_activities
+        r.called_activities.add(spec.activity)
+        self._flush_details()
+        arg = request.arg
+        while True:
+            if repeat and hasattr(arg, "repeat"):
+                arg = dataclasses.replace(arg, repeat=True)
+            self._publish()
+            try:
+                return await workflow.execute_activity(
+                    spec.activity,
+                    arg,
+                    result_type=request.result_type,
+                    task_queue=queue,
+                    summary=request.summary or spec.activity,  # the UI's line for this call (no customer data)
+                    priority=Priority(priority_key=spec.priority),
+                    start_to_close_timeout=timedelta(seconds=r.start.activity_timeout_seconds),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=1),
+                        backoff_coefficient=2.0,
+                        maximum_interval=timedelta(seconds=60),
+                        maximum_attempts=r.start.max_activity_attempts,
+                        non_retryable_error_types=NOT_RETRYABLE,
+                    ),
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == "ShopifyThrottled":
+                    r.budget_waits += 1
+                    repeat = True  # the attempt may have written before it gave up waiting for the budget
+                    await workflow.sleep(cause.next_retry_delay or timedelta(seconds=5))
+                    continue
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+                raise StepFailed(spec.name, f"{spec.activity} failed: {message}") from None
+
+    def _publish(self) -> None:
+        """Issue the search attribute upserts the record asked for, in order, before the workflow's next command."""
+        r = self.r
+        pending, r.to_publish = r.to_publish, []
+        if not r.start.search_attributes:
+            return
+        for seen in pending:
+            workflow.upsert_search_attributes(visibility.search_updates(r, seen))
+
+    def _flush_details(self) -> None:
+        """Rebuild the UI's Current Details if anything was logged since: once per wait, not once per log line (the
+        Markdown is built from the whole status). Not a command: replay-safe."""
+        r = self.r
+        if r.details_stale:
+            r.details_stale = False
+            workflow.set_current_details(current_details(r.status(), r.mapping, awaiting=visibility.awaiting(r)))

@@ -16,16 +16,3 @@ ALL = (BRAND, RETURN_STATE, REBOUND_RETURN_ID, SHOPIFY_ORDER, NEEDS_ATTENTION, M
 # The returns' workflow types: the flow interpreter, and the first workflow while its returns drain.
 RETURN_WORKFLOW_TYPES = ("Return", "ReturnWorkflow")
 RETURNS_QUERY = "WorkflowType IN (" + ", ".join(f"'{name}'" for name in RETURN_WORKFLOW_TYPES) + ")"
-
-
-def dev_server_flags() -> list[str]:
-    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
-    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool"}
-    return [
-        arg
-        for key in ALL
-        for arg in (
-            "--search-attribute",
-            f"{key.name}={kinds[key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_')]}",
-        )
-    ]

@@ -293,7 +293,12 @@ async def test_dispose_validation(shop: Shop) -> None:
     no_location = await dispose(
         [{"reverseFulfillmentOrderLineItemId": line_id, "quantity": 1, "dispositionType": "RESTOCKED"}]
     )
-    assert no_location["reverseFulfillmentOrderLineItems"] is None and no_location["userErrors"]
+    assert no_location == {  # a restock names where the units go
+        "reverseFulfillmentOrderLineItems": None,
+        "userErrors": [
+            {"field": ["dispositionInputs", "0", "locationId"], "message": "Location not found.", "code": "NOT_FOUND"}
+        ],
+    }
     wrong_type = await shop.gql(
         "ReverseFulfillmentOrderDispose",
         {

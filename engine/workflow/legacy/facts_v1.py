@@ -3,12 +3,20 @@
 from datetime import datetime
 from typing import Any
 
-from engine.activities.messages import BonusOutcome, OrderSnapshot, RefundOutcome, ShopifyReturnRef, ShopRef
-from engine.definitions.mapping import MappingDef
-from engine.events import ReturnEvent
-from engine.refunds import RefundPlan
-from engine.workflow.legacy.definitions_v1 import FlowDef, ReturnStart
-from engine.workflow.messages import AuditEntry, AuditKind, ItemStatus, OperatorAction
+from engine.workflow.legacy.definitions_v1 import FlowDef, MappingDef, ReturnStart
+from engine.workflow.legacy.types_v1 import (
+    AuditEntry,
+    AuditKind,
+    BonusOutcome,
+    ItemStatus,
+    OperatorAction,
+    OrderSnapshot,
+    RefundOutcome,
+    RefundPlan,
+    ReturnEvent,
+    ShopifyReturnRef,
+    ShopRef,
+)
 
 
 class LegacyFacts:

@@ -6,11 +6,16 @@ from typing import cast
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from engine.activities.messages import RefundOutcome
-    from engine.events import ReturnEvent
     from engine.workflow.legacy.facts_v1 import LegacyFacts
     from engine.workflow.legacy.steps_v1 import SHOPIFY_DISPOSITION
-    from engine.workflow.messages import Disposition, DispositionOverride, OperatorAction, OverrideResult
+    from engine.workflow.legacy.types_v1 import (
+        Disposition,
+        DispositionOverride,
+        OperatorAction,
+        OverrideResult,
+        RefundOutcome,
+        ReturnEvent,
+    )
 
 
 class LegacyOverrides(LegacyFacts):

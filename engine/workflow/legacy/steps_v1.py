@@ -12,34 +12,39 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import jmespath
 
-    from engine.activities.messages import (
+    from engine.workflow.legacy import search_v1 as search
+    from engine.workflow.legacy.definitions_v1 import DEFAULT_SLA_SECONDS, StepDef
+    from engine.workflow.legacy.facts_v1 import LegacyFacts
+    from engine.workflow.legacy.rules_v1 import (
+        grades_set_the_refund,
+        item_facts,
+        item_outcome,
+        refund_for,
+        shop_task_queue,
+    )
+    from engine.workflow.legacy.types_v1 import (
+        AuditEntry,
+        AuditKind,
         BonusInput,
         BonusOutcome,
         CreateReturnInput,
         Disposal,
         DisposeInput,
         DisposeResult,
+        EventItem,
         IssueRefundInput,
         OrderStatusInput,
         RefundOutcome,
+        RefundPlan,
         ReturnLineRequest,
         ReturnRefInput,
         ShopifyDisposition,
         ShopifyReturnRef,
+        StepFailed,
         TrackingInput,
         ValidateOrderInput,
         ValidateOrderResult,
     )
-    from engine.definitions.mapping import DEFAULT_SLA_SECONDS
-    from engine.errors import StepFailed
-    from engine.events import EventItem
-    from engine.outcomes import grades_set_the_refund, item_facts, item_outcome, refund_for
-    from engine.refunds import RefundPlan
-    from engine.shopify.plans import shop_task_queue
-    from engine.workflow import search
-    from engine.workflow.legacy.definitions_v1 import StepDef
-    from engine.workflow.legacy.facts_v1 import LegacyFacts
-    from engine.workflow.messages import AuditEntry, AuditKind
 
 SHOPIFY_DISPOSITION: dict[str, ShopifyDisposition] = {
     "restock": "RESTOCKED",

@@ -6,20 +6,24 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from engine.activities.messages import (
-        BonusOutcome,
-        OrderSnapshot,
-        RefundOutcome,
-        ShopifyReturnRef,
-        ShopRef,
-    )
-    from engine.errors import StepFailed
-    from engine.events import EventItem, ReturnEvent
-    from engine.refunds import RefundPlan
     from engine.workflow.legacy.definitions_v1 import ReturnStart, StateDef
     from engine.workflow.legacy.overrides_v1 import LegacyOverrides
     from engine.workflow.legacy.steps_v1 import LegacySteps
-    from engine.workflow.messages import AuditEntry, ItemStatus, OperatorAction, ReturnStatus
+    from engine.workflow.legacy.types_v1 import (
+        AuditEntry,
+        BonusOutcome,
+        EventItem,
+        ItemStatus,
+        OperatorAction,
+        OrderSnapshot,
+        RefundOutcome,
+        RefundPlan,
+        ReturnEvent,
+        ReturnStatus,
+        ShopifyReturnRef,
+        ShopRef,
+        StepFailed,
+    )
 
 # Steps that run once in each state listing them; every other step runs once per return.
 PER_STATE_STEPS = {"sync_order_status", "attach_tracking"}

@@ -32,7 +32,8 @@ from engine.settings import Settings, shopify_token
 from engine.shopify.plans import shop_limits, shop_task_queue
 from engine.telemetry.setup import configure
 from engine.temporal.connection import connect
-from engine.temporal.worker import build_registry_worker, build_worker, workflow_runner
+from engine.temporal.sandbox import workflow_runner
+from engine.workers.build import build_registry_worker, build_worker
 
 ROLES: dict[str, str] = {
     "returns": "the return workflows",

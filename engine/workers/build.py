@@ -1,5 +1,5 @@
-"""Build the workers: the return workflow on the deployment's queue, and the Shopify activities on one queue per
-shop, dispatched by the server at that shop's rate (``engine.shopify.plans``)."""
+"""Build the workers: the return workflows on the deployment's queue, the Shopify activities on one queue per shop
+(dispatched by the server at that shop's rate, ``engine.shopify.plans``), and the registries' workflows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from types import TracebackType
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from engine.activities.all import ShopifyActivities
 from engine.definitions.mapping import load_mappings
@@ -20,13 +19,9 @@ from engine.registry.flow_workflow import FlowRegistryWorkflow
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
 from engine.shopify.plans import ShopLimit, shop_limits, shop_task_queue
+from engine.temporal.sandbox import workflow_runner
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
-
-
-def workflow_runner() -> SandboxedWorkflowRunner:
-    # jmespath is pure and deterministic; passing it through avoids re-importing it for every run.
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("jmespath"))
 
 
 class ReturnWorkers:

@@ -1,0 +1,173 @@
+"""The order and its Shopify return: validate the order, open the return, put tracking on it, write the return's
+state on the order, close or cancel the return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from engine.activities.messages import (
+        CreateReturnInput,
+        OrderStatusInput,
+        ReturnLineRequest,
+        ReturnRefInput,
+        ShopifyReturnRef,
+        TrackingInput,
+        ValidateOrderInput,
+        ValidateOrderResult,
+    )
+    from engine.definitions.flow import StepCall
+    from engine.errors import StepFailed
+    from engine.events import EventItem
+    from engine.workflow import parcels
+    from engine.workflow.state import ReturnState
+    from engine.workflow.steps.base import Outcome, Request, Step, need_order, need_return
+
+
+def _validate_order(r: ReturnState, call: StepCall) -> list[Request]:
+    request = ValidateOrderInput(
+        shop=r.shop,
+        rebound_return_id=r.start.rebound_return_id,
+        order_name=r.order_name,
+        items=[EventItem(i.item_id, i.sku, i.quantity, i.reason) for i in r.items.values()],
+        return_window_days=r.mapping.return_window_days,
+        registered_at=r.registered_at or workflow.now().isoformat(),
+        check_refundable=r.mapping.refund.issuer == "engine",
+    )
+    return [Request(request, f"validate order {r.order_name}", ValidateOrderResult)]
+
+
+def _validated(r: ReturnState, call: StepCall, request: Request, result: ValidateOrderResult) -> Outcome:
+    r.order = result.order
+    if not result.valid:
+        r.log("step", "validate_order: invalid: " + "; ".join(result.problems))
+        return "invalid"
+    r.log("step", f"validate_order: {r.order_name} ok")
+    return None
+
+
+def _create_return(r: ReturnState, call: StepCall) -> list[Request]:
+    order = need_order(r, "create_shopify_return")
+    quantities: dict[str, int] = {}
+    reasons: dict[str, str] = {}
+    for item in r.items.values():
+        line = order.line_for_sku(item.sku)
+        if line is None:
+            raise StepFailed("create_shopify_return", f"create_shopify_return: {item.sku} is not on {order.name}")
+        quantities[line.fulfillment_line_item_id] = quantities.get(line.fulfillment_line_item_id, 0) + item.quantity
+        reasons.setdefault(line.fulfillment_line_item_id, item.reason)
+    lines = [
+        ReturnLineRequest(
+            fulfillment_line_item_id=fli,
+            quantity=qty,
+            reason_handle=r.mapping.reason_for(reasons[fli]).shopify,
+            note=f"Rebound {r.start.rebound_return_id}: {reasons[fli]}"[:255],
+        )
+        for fli, qty in quantities.items()
+    ]
+    requested_at = r.registered_at or workflow.now().isoformat()
+    request = CreateReturnInput(r.shop, r.start.rebound_return_id, order.order_id, lines, requested_at)
+    summary = f"returnCreate {sum(line.quantity for line in lines)} unit(s) on {order.name}"
+    return [Request(request, summary, ShopifyReturnRef)]
+
+
+def _created(r: ReturnState, call: StepCall, request: Request, ref: ShopifyReturnRef) -> Outcome:
+    r.shopify_return = ref
+    r.log("step", f"create_shopify_return: {'adopted existing' if ref.adopted else 'created'} {ref.name}")
+    r.publish()
+    return None
+
+
+def _attach_tracking(r: ReturnState, call: StepCall) -> list[Request]:
+    """One reverse delivery per parcel, with the lines packed in it (all of them when Rebound did not say); or the
+    return's one tracking number."""
+    ret = need_return(r, "attach_tracking")
+    if not r.parcels:
+        if not r.tracking_number:
+            r.log("step", "attach_tracking: no tracking number yet")
+            return []
+        request = TrackingInput(r.shop, ret.return_id, ret.rfo_id, r.tracking_number, r.tracking_url)
+        return [Request(request, f"tracking {r.tracking_number}")]
+    order = need_order(r, "attach_tracking")
+    requests = []
+    for parcel in r.parcels.values():
+        if parcel.attached:
+            continue
+        lines: dict[str, int] = {}
+        for item in r.items.values():
+            line = order.line_for_sku(item.sku) if item.item_id in parcel.item_ids else None
+            rfo_line = ret.rfo_lines.get(line.fulfillment_line_item_id) if line else None
+            if rfo_line:
+                lines[rfo_line] = lines.get(rfo_line, 0) + item.quantity
+        request = TrackingInput(r.shop, ret.return_id, ret.rfo_id, parcel.tracking_number, parcel.tracking_url, lines)
+        requests.append(Request(request, f"tracking {parcel.tracking_number}", part=parcel.tracking_number))
+    return requests
+
+
+def _attached(r: ReturnState, call: StepCall, request: Request, result: Any) -> Outcome:
+    if not request.part:
+        r.log("step", f"attach_tracking: {r.tracking_number}")
+        return None
+    parcel = r.parcels[request.part]
+    parcel.attached = True
+    units = sum(request.arg.lines.values()) if request.arg.lines else 0
+    r.log("step", f"attach_tracking: parcel {parcel.tracking_number} ({units} unit(s))")
+    return None
+
+
+def _sync_order_status(r: ReturnState, call: StepCall) -> list[Request]:
+    if r.order is None:
+        return []  # nothing to write on before the order is known (a return cancelled at once)
+    request = OrderStatusInput(
+        shop=r.shop,
+        order_id=r.order.order_id,
+        rebound_return_id=r.start.rebound_return_id,
+        state=r.state,
+        return_id=r.shopify_return.return_id if r.shopify_return else None,
+        tracking_number=r.tracking_number,
+        refund_id=r.refund.refund_id if r.refund else None,
+    )
+    return [Request(request, f"order status: {r.state}")]
+
+
+def _close_return(r: ReturnState, call: StepCall) -> list[Request]:
+    if r.shopify_return is None:
+        r.log("step", "close_shopify_return: no Shopify return to close")
+        return []
+    if parcels.awaiting_parcels(r):
+        waiting = ", ".join(p.tracking_number for p in parcels.outstanding(r))
+        r.log("step", f"close_shopify_return: left open for parcel(s) {waiting}")
+        return []
+    ret = r.shopify_return
+    return [Request(ReturnRefInput(r.shop, ret.return_id), f"returnClose {ret.name}")]
+
+
+def _closed(r: ReturnState, call: StepCall, request: Request, result: Any) -> Outcome:
+    assert r.shopify_return is not None
+    r.log("step", f"close_shopify_return: {r.shopify_return.name} closed")
+    return None
+
+
+def _cancel_return(r: ReturnState, call: StepCall) -> list[Request]:
+    if r.shopify_return is None:
+        return []
+    ret = r.shopify_return
+    return [Request(ReturnRefInput(r.shop, ret.return_id), f"returnCancel {ret.name}")]
+
+
+def _cancelled(r: ReturnState, call: StepCall, request: Request, result: Any) -> Outcome:
+    assert r.shopify_return is not None
+    r.log("step", f"cancel_shopify_return: {r.shopify_return.name} cancelled")
+    return None
+
+
+STEPS = {
+    "validate_order": Step(_validate_order, _validated),
+    "create_shopify_return": Step(_create_return, _created),
+    "attach_tracking": Step(_attach_tracking, _attached),
+    "sync_order_status": Step(_sync_order_status),
+    "close_shopify_return": Step(_close_return, _closed),
+    "cancel_shopify_return": Step(_cancel_return, _cancelled),
+}
