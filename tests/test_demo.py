@@ -126,7 +126,7 @@ async def test_demo_drives_every_return_as_expected_then_stops_cleanly_on_ctrl_c
         trace = subprocess.run([sys.executable, "-m", "engine", "trace", rebound_id], capture_output=True, text=True,
                                env={**os.environ, "RETURNS_DATA_DIR": str(data)}, timeout=60)  # fmt: skip
         assert trace.returncode == 0, trace.stdout + trace.stderr
-        assert trace.stdout.count("rebound push") >= 4 and "shopify RefundCreate" in trace.stdout
+        assert trace.stdout.count("rebound push") >= 4 and "shopify ReturnProcess" in trace.stdout
 
         # No secret and no customer's personal data in any log line, span or (decrypted) history.
         histories = await decoded_histories(f"127.0.0.1:{port}", load_keys(secret_env) or keys_missing())

@@ -88,6 +88,16 @@ def test_clean_return_reports_nothing(castore: MappingDef) -> None:
     assert run(castore, [rebound("registered", "in_transit", "received", "inspected")], [order(OURS)], [flow()]) == []
 
 
+def test_a_refund_made_by_processing_the_linked_return_is_ours(castore: MappingDef) -> None:
+    """returnProcess's refund carries no note of ours: the Shopify return it settled, linked to the Rebound return
+    on the order, says whose it is; another return's processing is not."""
+    processed = dataclasses.replace(OURS, note="", return_id="gid://shopify/Return/5")
+    ret = rebound("registered", "in_transit", "received", "inspected")
+    assert run(castore, [ret], [order(processed)], [flow()]) == []
+    elsewhere = dataclasses.replace(processed, return_id="gid://shopify/Return/77")
+    assert [k for k, _ in kinds(run(castore, [ret], [order(elsewhere)], [flow()]))] == ["manual_refund"]
+
+
 def test_unknown_to_engine_after_the_grace_period(castore: MappingDef) -> None:
     assert kinds(run(castore, [rebound("registered")], [], [])) == [("unknown_to_engine", "ops")]
     fresh = rebound("registered", days=0.001)

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from emulators.rebound.scenarios import Scenario
+from engine.definitions.flow import load_flow
 from tests.conftest import Harness
+from tests.paths import REPO_ROOT
+
+PREVIOUS_FLOW = REPO_ROOT / "tests" / "fixtures" / "flows" / "return-v3.yaml"  # refunds beside the Shopify return
 
 BATCH = 6
 ALL_CALLS = 0.06  # per request; low enough that 8 attempts of an activity never all fail
@@ -93,6 +97,11 @@ async def test_a_batch_survives_each_fault(harness: Harness, fault: str) -> None
 
 
 async def test_a_refund_whose_response_was_lost_is_not_repeated(harness: Harness) -> None:
+    """A return started on return@3 refunds beside the Shopify return (refundCreate) to its end."""
+    harness.flows = {
+        **harness.flows,
+        "return": load_flow(REPO_ROOT / "tests" / "fixtures" / "flows" / "return-v3.yaml"),
+    }
     [sc] = batch(harness, "lost-refund", 1)
     harness.shopify.faults.fail_next("lost_response", operation="RefundCreate")
     harness.shopify.faults.fail_next("read_timeout", operation="RefundCreate")  # and the retry's too

@@ -63,7 +63,7 @@ async def test_overrides_as_signals_are_applied_refused_or_recorded_never_droppe
     sc = harness.new_return("signals", "castore", ("A",))
     registered, in_transit, received, inspected = sc.pushes
     await harness.push(sc, registered)
-    await harness.wait_for(sc, lambda s: "create_shopify_return" in s.steps_done)
+    await harness.wait_for(sc, lambda s: s.shopify_return is not None)
     wf_id = workflow_id(sc.brand, sc.rebound_return_id)
 
     held = await signal(temporal_env, wf_id, "hold", {"operator": "ana@castore", "reason": "customer called"})

@@ -43,7 +43,7 @@ async def test_hold_then_resume(temporal_env: WorkflowEnvironment, harness: Harn
     sc = harness.new_return("override")
     registered, in_transit, received, inspected = sc.pushes
     await harness.push(sc, registered)
-    await until(harness, sc, lambda s: "create_shopify_return" in s.steps_done)
+    await until(harness, sc, lambda s: s.shopify_return is not None)
 
     held = await update(temporal_env, sc, "hold", operator="ana@castore", reason="customer says parcel lost")
     assert held.returncode == 0, held.stderr
@@ -131,7 +131,7 @@ async def test_force_refund_before_inspection_then_no_second_refund(
 async def test_skip_refund_leaves_shopify_untouched(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
     sc = harness.new_return("override")
     await harness.push(sc, sc.pushes[0])
-    await until(harness, sc, lambda s: "create_shopify_return" in s.steps_done)
+    await until(harness, sc, lambda s: s.shopify_return is not None)
     skipped = await update(temporal_env, sc, "skip_refund", operator="finance@castore", reason="exchanged in store")
     assert skipped.returncode == 0, skipped.stderr
     for payload in sc.pushes[1:]:
@@ -159,7 +159,7 @@ async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment,
 
     other = harness.new_return("override")
     await harness.push(other, other.pushes[0])
-    await until(harness, other, lambda s: "create_shopify_return" in s.steps_done)
+    await until(harness, other, lambda s: s.shopify_return is not None)
     cancelled = await update(temporal_env, other, "cancel", operator="cx@castore", reason="customer kept it")
     assert cancelled.returncode == 0, cancelled.stderr
     done = await harness.wait_state(other, "cancelled")
@@ -171,7 +171,7 @@ async def test_mark_received_and_cancel_rules(temporal_env: WorkflowEnvironment,
 async def test_invalid_overrides_are_rejected(temporal_env: WorkflowEnvironment, harness: Harness) -> None:
     sc = harness.new_return("override")
     await harness.push(sc, sc.pushes[0])
-    await until(harness, sc, lambda s: "create_shopify_return" in s.steps_done)
+    await until(harness, sc, lambda s: s.shopify_return is not None)
     no_reason = await update(temporal_env, sc, "hold", operator="ana", reason="")
     assert no_reason.returncode != 0 and "operator and reason are required" in no_reason.stderr
     not_held = await update(temporal_env, sc, "resume", operator="ana", reason="x")

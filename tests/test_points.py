@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.conftest import Harness
 
-REQUIRED_WRITES = ["ReturnCreate", "ReverseDeliveryCreate", "ReverseFulfillmentOrderDispose", "RefundCreate",
+REQUIRED_WRITES = ["ReturnCreate", "ReverseDeliveryCreate", "ReverseFulfillmentOrderDispose", "ReturnProcess",
                    "ReturnClose"]  # fmt: skip
 MINIMUM = 83  # those writes (71 on this order) plus one order read (12)
 TARGET = 125

@@ -56,7 +56,7 @@ async def test_a_finished_return_reads_like_the_business_in_the_ui(harness: Harn
     assert f"validate order {sc.order_name}" in summaries
     assert "returnCreate 2 unit(s) on " + sc.order_name in summaries
     assert "dispose 1 → Castore DC (Manchester), 1 not restocked" in summaries
-    assert f"refundCreate {refund}" in summaries
+    assert f"returnProcess {refund}" in summaries
     assert sc.expected_refund == kept.unit_price - Decimal("2.95")
 
 

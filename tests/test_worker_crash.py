@@ -11,12 +11,16 @@ import sys
 import uuid
 from decimal import Decimal
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from emulators.shopify.server import ShopifyEmulator
+from engine.definitions.flow import load_flow
 from engine.settings import token_env_name
 from tests.conftest import Harness
 from tests.paths import REPO_ROOT
+
+PREVIOUS_FLOW = REPO_ROOT / "tests" / "fixtures" / "flows" / "return-v3.yaml"
 
 
 async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -33,9 +37,18 @@ async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
+# The flows settling by processing the Shopify return (return@4), and the refund beside it that returns started on
+# return@3 still finish with.
+SETTLEMENTS = {"returnProcess": (None, "ReturnProcess"), "refundCreate": (PREVIOUS_FLOW, "RefundCreate")}
+
+
+@pytest.mark.parametrize("settlement", list(SETTLEMENTS))
 async def test_worker_killed_after_refund_committed_completes_with_one_refund(
-    temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness
+    temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness, settlement: str
 ) -> None:
+    flow_file, operation = SETTLEMENTS[settlement]
+    if flow_file is not None:
+        harness.flows = {**harness.flows, "return": load_flow(flow_file)}
     b = harness.builder
     sc = b.new("crash", "castore", lines=2)
     b.returned(sc, 0, 1, "A")
@@ -57,23 +70,23 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
         "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
         token_env_name(domain): harness.tokens[domain],
     }
-    shopify.faults.hold_after_commit("RefundCreate", 120)
+    shopify.faults.hold_after_commit(operation, 120)
 
     first = await start_worker(env)
     try:
         await harness.push_all(sc)
         for _ in range(300):
-            if shopify.faults.commits.get("RefundCreate"):
+            if shopify.faults.commits.get(operation):
                 break
             await asyncio.sleep(0.1)
-        assert shopify.faults.commits.get("RefundCreate") == 1, "the refund never reached Shopify"
+        assert shopify.faults.commits.get(operation) == 1, "the refund never reached Shopify"
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert len(store.refunds(domain, harness.order_id(sc))) == 1
     assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before  # restock not reached yet
 
-    shopify.faults.hold_after_commit("RefundCreate", 0)
+    shopify.faults.hold_after_commit(operation, 0)
     second = await start_worker(env)
     try:
         status = await harness.wait_state(sc, "refunded", timeout=90)
@@ -87,6 +100,9 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
     assert Decimal(str(refunds[0]["amount"])) == sc.expected_refund
     assert status.refund is not None and status.refund.status == "already_issued"
     assert status.refund.refund_id == refunds[0]["id"]
-    assert shopify.faults.commits["RefundCreate"] == 1
+    assert shopify.faults.commits[operation] == 1
     assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before + 1
-    assert [r["status"] for r in store.returns(domain, harness.order_id(sc))] == ["CLOSED"]
+    [ret] = store.returns(domain, harness.order_id(sc))
+    assert ret["status"] == "CLOSED"
+    # Processed exactly what was refunded (the damaged unit, refunded nothing, stays unprocessed), or nothing.
+    assert ret["processed"] == ({sc.order_lines[0].sku: 1} if operation == "ReturnProcess" else {})

@@ -6,7 +6,12 @@ Modules (one job each):
 * ``model``             - dataclasses for a shop's state (orders, refunds, returns, RFOs, customers, ...)
 * ``store``             - ``ShopifyStore``: the typed seed/read API used by tests and the demo
 * ``returns``           - returnCreate/Close/Reopen/Cancel rules
-* ``reverse_logistics`` - reverse deliveries (tracking) and dispositions (restock)
+* ``fees``              - restocking fees and the return shipping fee: amounts, what each processing charges
+* ``return_outcome``    - ``Return.suggestedFinancialOutcome`` and the settlement arithmetic it shares with
+  ``returnProcess``
+* ``return_processing``/``return_settlement`` - ``returnProcess`` (lines, dispositions, refund, fees) and
+  ``removeFromReturn``
+* ``reverse_logistics`` - reverse deliveries (tracking) and dispositions (restock; rules in ``dispositions``)
 * ``refunds``           - refundCreate rules and money movement (original payment and store credit)
 * ``store_credit``      - customers' store credit accounts: storeCreditAccountCredit, refund credits, expiry
 * ``idempotency``       - ``@idempotent(key:)`` requirement, replay and 24 h expiry

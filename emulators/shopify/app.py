@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +33,8 @@ from . import bulk
 from .cost import STANDARD, Bucket, Plan, plan_named
 from .executor import run_graphql
 from .faults import HTTP_BODY, HTTP_STATUS, Faults
+from .model import STAFF_MEMBER_ID
+from .return_processing import process_return
 from .schema import SUPPORTED_VERSIONS
 from .store import OrderLineSeed, ShopifyStore
 
@@ -104,7 +107,7 @@ async def _graphql(request: Request) -> Response:
     if variables is not None and not isinstance(variables, dict):
         return _json({"errors": {"variables": "Required parameter missing or invalid"}}, 400, headers)
 
-    operation = operation_name if isinstance(operation_name, str) else None
+    operation = operation_name if isinstance(operation_name, str) else _only_operation_name(query)
     bulk.request_base_url.set(str(request.base_url))  # bulk results are served from this emulator
     fault = state.faults.before_execute(operation)
     if fault in HTTP_STATUS:
@@ -137,12 +140,27 @@ async def _graphql(request: Request) -> Response:
     after = state.faults.after_commit(reply.writes > 0, operation)
     if after == "lost_response":
         return _json({"errors": HTTP_BODY[502]}, 502, headers)
+    if after == "http_500_after_commit":
+        return _json({"errors": HTTP_BODY[500]}, 500, headers)
     if after == "read_timeout":
         await state.faults.hold(state.faults.timeout_seconds)
         return _json({"errors": HTTP_BODY[504]}, 504, headers)
     if after == "slow":
         await state.faults.hold(state.faults.slow_seconds)
     return _json(reply.body, reply.status, headers)
+
+
+def _only_operation_name(query: str) -> str | None:
+    """Without ``operationName`` Shopify runs a document's only operation: faults aimed at an operation name apply
+    to it too. None for an anonymous operation, several operations or a document that does not parse."""
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None
 
 
 class _DroppedConnection(Response):
@@ -158,21 +176,37 @@ class _DroppedConnection(Response):
 
 def _refund_first(state: EmulatorState, domain: str, variables: Any, *, by_app: bool) -> None:
     """Someone else refunds first: a staff member in the admin, or Rebound's own app. Before a
-    ``refundCreate``: the same lines and amount it is about to refund (the narrowest race). Before any
-    other request about an order (``$id`` an Order gid, e.g. the refund step's read): everything still
-    refundable on that order, for what is still paid."""
+    ``refundCreate``: the same lines and amount it is about to refund (the narrowest race). Before a
+    ``returnProcess`` (``input.returnId``): the same processing (lines, dispositions aside, and its refund) done in
+    the admin, so the return's lines are processed and its refund is theirs (``staffMember`` set for a person).
+    Before any other request about an order (``$id`` an Order gid, e.g. the refund step's read, or a Return gid:
+    its order): everything still refundable on that order, for what is still paid."""
     refund_input = (variables or {}).get("input") or {}
     shop = state.store.shop(domain)
     note = "Refunded by the ReBound app" if by_app else "Refunded by staff in the Shopify admin"
+    if refund_input.get("returnId"):
+        process = {**refund_input, "note": note}
+        process["returnLineItems"] = [
+            {"id": item.get("id"), "quantity": item.get("quantity")}
+            for item in refund_input.get("returnLineItems") or []
+        ]
+        staff = None if by_app else STAFF_MEMBER_ID
+        with contextlib.suppress(ValueError, KeyError, GraphQLError):  # not processable: ours meets the same rules
+            process_return(state.store, shop, process, staff_member_id=staff)
+        return
     if not refund_input:
         order_id = str((variables or {}).get("id") or "")
+        if order_id in shop.returns:
+            order_id = shop.returns[order_id].order_id
         if order_id not in shop.orders:
             return
         summary = state.store.order_summary(domain, order_id)
         everything = {sku: qty for sku, qty in summary["refundable"].items() if qty > 0}
         if everything:
             with contextlib.suppress(ValueError):
-                state.store.refund_by_hand(domain, order_id, everything, Decimal(summary["net_payment"]), note=note)
+                state.store.refund_by_hand(
+                    domain, order_id, everything, Decimal(summary["net_payment"]), note=note, by_app=by_app
+                )
         return
     order = shop.orders.get(str(refund_input.get("orderId")))
     if order is None:
@@ -187,7 +221,7 @@ def _refund_first(state: EmulatorState, domain: str, variables: Any, *, by_app: 
     for method in refund_input.get("refundMethods") or []:
         amount += Decimal(str(((method.get("storeCreditRefund") or {}).get("amount") or {}).get("amount") or 0))
     with contextlib.suppress(ValueError):  # nothing left to refund by hand: ours will meet the same rules
-        state.store.refund_by_hand(domain, order.id, lines, amount, note=note)
+        state.store.refund_by_hand(domain, order.id, lines, amount, note=note, by_app=by_app)
 
 
 # ---- control endpoints --------------------------------------------------------------------------------

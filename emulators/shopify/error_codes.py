@@ -10,18 +10,18 @@ from __future__ import annotations
 
 # The modules whose code produces each mutation's userErrors (resolvers.py and idempotency.py serve them all).
 SERVED_BY: dict[str, tuple[str, ...]] = {
-    "returnCreate": ("returns.py", "returnable.py", "reasons.py"),
+    "returnCreate": ("returns.py", "returnable.py", "reasons.py", "fees.py"),
     "returnClose": ("returns.py",),
     "returnReopen": ("returns.py",),
     "returnCancel": ("returns.py",),
-    "returnRequest": ("return_requests.py", "returnable.py", "reasons.py"),
+    "returnRequest": ("return_requests.py", "returns.py", "returnable.py", "reasons.py", "fees.py"),
     "returnApproveRequest": ("return_requests.py",),
     "returnDeclineRequest": ("return_requests.py",),
-    "returnProcess": ("return_processing.py",),
+    "returnProcess": ("return_processing.py", "return_settlement.py", "dispositions.py"),
     "removeFromReturn": ("return_processing.py",),
     "reverseDeliveryCreateWithShipping": ("reverse_logistics.py",),
     "reverseDeliveryShippingUpdate": ("reverse_logistics.py",),
-    "reverseFulfillmentOrderDispose": ("reverse_logistics.py",),
+    "reverseFulfillmentOrderDispose": ("reverse_logistics.py", "dispositions.py"),
     "metafieldsSet": ("order_annotations.py",),
     "storeCreditAccountCredit": ("store_credit.py",),
     "bulkOperationRunQuery": ("bulk.py",),
@@ -56,10 +56,8 @@ _RETURN: dict[str, str] = {
         {
             "TOO_MANY_ARGUMENTS": "Too many arguments provided.",
             "EQUAL_TO": "The input value should be equal to the value allowed.",
-            "GREATER_THAN_OR_EQUAL_TO": "The input value should be greater than or equal to the minimum value allowed.",
             "INCLUSION": "The input value isn't included in the list.",
             "LESS_THAN": "The input value should be less than the maximum value allowed.",
-            "LESS_THAN_OR_EQUAL_TO": "The input value should be less than or equal to the maximum value allowed.",
             "NOT_A_NUMBER": "The input value is not a number.",
             "PRESENT": "The input value needs to be blank.",
             "TAKEN": "The input value is already taken.",
@@ -169,36 +167,88 @@ NOT_MODELLED: dict[str, dict[str, str]] = {
 }
 
 # Codes of an enum the emulator returns for some mutations but not these (their modules have no such branch).
+_NO_BOUNDS = (
+    "no input of this mutation has a numeric range: the bounds codes are returned for a restocking fee percentage"
+    " (returnCreate/returnRequest) and for money in returnProcess"
+)
+_BOUNDS: dict[str, str] = {"GREATER_THAN_OR_EQUAL_TO": _NO_BOUNDS, "LESS_THAN_OR_EQUAL_TO": _NO_BOUNDS}
+_NO_DELIVERY_CODE = (
+    "a delivery quantity of 0 or less, or over the reverse fulfillment order line's, is answered 'cannot deliver"
+    " more items than are returned' without a code, as recorded (capture return-reverse-logistics-recorded)"
+)
+
 NOT_MODELLED_FOR: dict[str, dict[str, str]] = {
     "removeFromReturn": {
         "BLANK": "lines to remove are looked up one by one: a missing one is NOT_FOUND, a bad quantity INVALID",
         "GREATER_THAN": "a quantity of 0 or less is answered INVALID with the quantity message, as for returnProcess",
+        **_BOUNDS,
     },
     "returnProcess": {
         "BLANK": "lines to process are looked up one by one: a missing one is NOT_FOUND, a bad quantity INVALID",
-        "GREATER_THAN": "a quantity of 0 or less is answered INVALID with the quantity message",
     },
-    "returnRequest": {
-        "GREATER_THAN": "quantities are checked against what is returnable (returnable.py), no separate lower bound",
-        "INVALID": "a request's problems are reasons (BLANK, NOT_FOUND) and lines (BLANK); none is INVALID",
-    },
+    "returnClose": _BOUNDS,
+    "returnReopen": _BOUNDS,
+    "returnCancel": _BOUNDS,
     "returnApproveRequest": {
         "GREATER_THAN": "takes no quantity, only the return's id",
         "INVALID": "the only check is the return's status (INVALID_STATE) and its existence (NOT_FOUND)",
+        **_BOUNDS,
     },
     "returnDeclineRequest": {
         "GREATER_THAN": "takes no quantity, only the return's id and reason",
         "INVALID": "the only check is the return's status (INVALID_STATE) and its existence (NOT_FOUND)",
+        **_BOUNDS,
     },
     "reverseDeliveryCreateWithShipping": {
         "INVALID_STATE": "the emulator lets tracking be added to a reverse fulfillment order in any status; no"
         " capture shows Shopify refusing it for a closed one",
+        "GREATER_THAN": _NO_DELIVERY_CODE,
+        **_BOUNDS,
     },
     "reverseDeliveryShippingUpdate": {
         "INVALID_STATE": "the emulator lets a reverse delivery's tracking be updated in any status",
+        "GREATER_THAN": "takes no quantity, only tracking and a label",
+        **_BOUNDS,
     },
     "reverseFulfillmentOrderDispose": {
         "INVALID_STATE": "a disposal is refused by the quantity left to dispose (INVALID), whatever the return's"
         " status; no capture shows a status check",
+        **_BOUNDS,
+    },
+}
+
+# Codes chosen where no recording shows Shopify's answer: for each mutation, each code its new branches return and
+# why that value of the enum (its description in quotes). ``tests/emulators/test_error_codes.py`` checks that each
+# is returned by a module serving the mutation.
+CHOSEN: dict[str, dict[str, str]] = {
+    "returnCreate": {
+        "GREATER_THAN_OR_EQUAL_TO": "restockingFee.percentage below 0 ('The input value should be greater than or"
+        " equal to the minimum value allowed.'): a percentage's minimum is 0",
+        "LESS_THAN_OR_EQUAL_TO": "restockingFee.percentage above 100 ('... less than or equal to the maximum value"
+        " allowed.'): a percentage's maximum is 100",
+        "INVALID": "returnShippingFee.amount not in the order's presentment currency ('The input value is"
+        " invalid.'); the input's description says the amount is in that currency",
+    },
+    "returnRequest": {
+        "GREATER_THAN_OR_EQUAL_TO": "restockingFee.percentage below 0, as for returnCreate",
+        "LESS_THAN_OR_EQUAL_TO": "restockingFee.percentage above 100, as for returnCreate",
+        "INVALID": "returnShippingFee.amount not in the order's presentment currency, as for returnCreate",
+    },
+    "returnProcess": {
+        "INVALID": "a quantity of 0 or less or over what the line has unprocessed (the emulator's rule, message"
+        " 'Return line item has an invalid quantity.'); units already refunded on the order; dispositions over"
+        " the units processed, RESTOCKED for a custom line, over what the RFO line has left (as"
+        " reverseFulfillmentOrderDispose); a transaction or shipping amount or store credit not in the"
+        " presentment currency; a parent that is not a successful SALE/CAPTURE ('The input value is invalid.')",
+        "NOT_FOUND": "a return line, reverse fulfillment order line (of that return line), parent transaction,"
+        " location, exchange line, duty or tip line that does not exist ('The requested resource was not"
+        " found.'); the return line's is recorded",
+        "GREATER_THAN": "a transaction amount of 0 or less, a disposition quantity of 0 or less ('The input value"
+        " should be greater than the minimum value allowed.')",
+        "GREATER_THAN_OR_EQUAL_TO": "a negative shippingRefundAmount (its minimum is 0)",
+        "LESS_THAN_OR_EQUAL_TO": "a transaction over what its parent payment can still refund, shipping over what"
+        " is left of the order's shipping, a refund over the order's net payment without allowOverRefunding"
+        " ('The input value should be less than or equal to the maximum value allowed.')",
+        "INVALID_STATE": "a return that is not OPEN, as the other return mutations answer (recorded for them)",
     },
 }

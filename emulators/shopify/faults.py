@@ -3,7 +3,8 @@
 Two ways to use it: random rates, per run and optionally per operation name (``configure(error_rate=0.1)``,
 ``configure(operation="RefundCreate", lost_response_rate=0.5)``, seeded for reproducibility), and a
 deterministic queue (``fail_next("lost_response")``, optionally for one operation) for tests that need an
-exact failure. Kinds, and what the client sees:
+exact failure. An operation's name is the request's ``operationName``, or without one the name of the document's
+only operation. Kinds, and what the client sees:
 
 Before execution (nothing is executed, nothing is charged):
 
@@ -13,15 +14,19 @@ Before execution (nothing is executed, nothing is charged):
   response (the client's connect/read timeout fires first when it is shorter);
 * ``throttled``       - ``THROTTLED`` with Shopify's shape and the shop's real ``throttleStatus``;
 * ``manual_refund``   - a staff member refunds by hand in the admin just before this request executes: before
-  a ``refundCreate``, the same lines and amount; before a request about one order (``$id`` an Order gid,
-  such as ``OrderRefunds``), everything still refundable on it;
-* ``app_refund``      - the same, done by Rebound's own Shopify app.
+  a ``refundCreate``, the same lines and amount; before a ``returnProcess``, the same processing (its lines and
+  refund, the person as the refund's ``staffMember``) made in the admin; before a request about one order
+  (``$id`` an Order gid, such as ``OrderRefunds``, or a Return gid, such as ``ReturnFinancialOutcome``: its
+  order), everything still refundable on it;
+* ``app_refund``      - the same, done by Rebound's own Shopify app (no ``staffMember``).
 
 After execution:
 
 * ``lost_response``   - after a committed write: the client gets HTTP 502, but the write stays done;
 * ``read_timeout``    - after a committed write: the response is held ``timeout_seconds`` then 504 (the
   client's read timeout fires first): the write is done, the outcome unknown to the client;
+* ``http_500_after_commit`` - after a committed write: HTTP 500 with Shopify's body (Shopify failing after the
+  write, e.g. while rendering the payload), the write stays done;
 * ``slow``            - any request: answered correctly, ``slow_seconds`` late.
 
 ``hold_after_commit(operation, seconds)`` delays the response of one operation after its write committed
@@ -51,9 +56,10 @@ FaultKind = Literal[
     "lost_response",
     "read_timeout",
     "slow",
+    "http_500_after_commit",
 ]
 KINDS: tuple[str, ...] = get_args(FaultKind)
-AFTER_COMMIT: tuple[FaultKind, ...] = ("lost_response", "read_timeout")
+AFTER_COMMIT: tuple[FaultKind, ...] = ("lost_response", "read_timeout", "http_500_after_commit")
 AFTER_ANY: tuple[FaultKind, ...] = ("slow",)
 # Every other kind, in declaration order: the order of seeded random draws depends on it.
 BEFORE: tuple[FaultKind, ...] = tuple(k for k in get_args(FaultKind) if k not in AFTER_COMMIT + AFTER_ANY)
@@ -78,6 +84,7 @@ class FaultRates:
     lost_response_rate: float = 0.0
     read_timeout_rate: float = 0.0
     slow_rate: float = 0.0
+    http_500_after_commit_rate: float = 0.0
 
     def rate(self, kind: FaultKind) -> float:
         return float(getattr(self, f"{kind}_rate"))

@@ -34,6 +34,7 @@ DispositionType = Literal["RESTOCKED", "NOT_RESTOCKED", "PROCESSING_REQUIRED", "
 StoreCreditKind = Literal["CREDIT", "DEBIT", "EXPIRATION"]
 # ``StoreCreditSystemEvent`` values the emulator produces (the schema has more: ORDER_PAYMENT, ...).
 StoreCreditEvent = Literal["ADJUSTMENT", "ORDER_REFUND"]
+STAFF_MEMBER_ID = "gid://shopify/StaffMember/1"  # the shop owner: who refunds "by hand in the admin"
 STORE_CREDIT_GATEWAY = "shopify_store_credit"  # gateway of the REFUND transaction of a refund to store credit
 
 
@@ -146,6 +147,8 @@ class Refund:
     transaction_ids: list[str]
     amount: Decimal
     shipping: Decimal = Decimal("0")
+    return_id: str | None = None  # made by ``returnProcess`` for this return (``Refund.return``)
+    staff_member_id: str | None = None  # made by a person in the admin (``Refund.staffMember``); None: an app
 
 
 @dataclass
@@ -332,6 +335,28 @@ class ReturnLine:
     reason_note: str
     customer_note: str | None = None
     processed_quantity: int = 0  # units handled by ``returnProcess`` (then the return can't be canceled)
+    refunded_quantity: int = 0  # processed units a ``returnProcess`` refund covered
+    restocking_fee: RestockingFee | None = None  # ``restockingFee`` of the returnCreate/returnRequest line
+
+
+@dataclass(frozen=True)
+class RestockingFee:
+    """A return line's restocking fee: a ``Fee`` GID and a percentage; its amount is derived (see ``fees``)."""
+
+    id: str
+    percentage: float
+
+
+@dataclass
+class ReturnProcessing:
+    """One accepted ``returnProcess``: the units it processed and the fees it charged (so none is charged twice)."""
+
+    id: str
+    created_at: datetime
+    lines: dict[str, int]  # return line id -> units processed
+    restocking_fees: dict[str, Decimal]  # return line id -> the part of its restocking fee charged here
+    shipping_fee: Decimal  # the return shipping fee charged here (0: none, or charged by an earlier processing)
+    refund_id: str | None = None  # the Refund it created, if it moved money or refunded shipping
 
 
 @dataclass
@@ -394,6 +419,7 @@ class Return:
     decline_reason: str | None = None  # ``returnDeclineRequest``: ReturnDeclineReason and the staff note
     decline_note: str | None = None
     shipping_fees: list[ReturnShippingFee] = field(default_factory=list)
+    processings: list[ReturnProcessing] = field(default_factory=list)  # accepted ``returnProcess`` calls, in order
 
 
 @dataclass

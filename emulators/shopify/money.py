@@ -41,6 +41,18 @@ def cents(amount: Decimal) -> Decimal:
     return amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
+# ISO 4217 currencies without minor units (the rest the emulator meets have two decimals).
+_NO_MINOR_UNITS = frozenset({"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
+                             "VUV", "XAF", "XOF", "XPF"})  # fmt: skip
+
+
+def minor_units(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded to the currency's minor units, half to even (the rounding of Shopify's Money gem)."""
+    if currency in _NO_MINOR_UNITS:
+        return amount.quantize(Decimal("1"), rounding=ROUND_HALF_EVEN)
+    return cents(amount)
+
+
 def format_amount(amount: Decimal) -> str:
     """GraphQL Decimal text: ``"15.00"`` -> ``"15.0"``, ``"49.90"`` -> ``"49.9"``, ``"107.85"`` as is."""
     text = format(cents(amount), "f")

@@ -38,36 +38,44 @@ STORE_CREDIT_CURRENCY_MESSAGE = "Store credit refund currency must match the ord
 
 
 @dataclass(frozen=True)
-class _StoreCreditRefund:
+class StoreCreditRefund:
     amount: Decimal
     currency: str
     expires_at: datetime | None
 
 
-def _store_credit_refunds(
-    store: ShopifyStore, order: Order, method_inputs: list[dict[str, Any]]
-) -> Outcome[list[_StoreCreditRefund]]:
-    """The ``storeCreditRefund`` entries of ``refundMethods``, validated (empty entries are ignored)."""
+def store_credit_refunds(
+    store: ShopifyStore,
+    order: Order,
+    method_inputs: list[dict[str, Any]],
+    *,
+    currency: str | None = None,
+    prefix: tuple[str, ...] = ("refundMethods",),
+    code: str | None = None,
+) -> Outcome[list[StoreCreditRefund]]:
+    """The ``storeCreditRefund`` entries of ``refundMethods``, validated (empty entries are ignored). Their currency
+    must be ``currency`` (refundCreate: the order's ``currency``); errors sit under ``prefix`` with ``code``."""
     now = store.clock.now()
-    found: list[_StoreCreditRefund] = []
+    wanted_currency = currency or order.currency
+    found: list[StoreCreditRefund] = []
     errors: list[UserError] = []
     for index, method in enumerate(method_inputs):
         wanted = method.get("storeCreditRefund")
         if wanted is None:
             continue
-        path = ["refundMethods", str(index), "storeCreditRefund"]
+        path = [*prefix, str(index), "storeCreditRefund"]
         amount = to_decimal(wanted["amount"]["amount"])
-        currency = str(wanted["amount"]["currencyCode"])
+        money_currency = str(wanted["amount"]["currencyCode"])
         if amount < 0:
-            errors.append(UserError([*path, "amount", "amount"], NEGATIVE_STORE_CREDIT_MESSAGE))
-        if currency != order.currency:
-            errors.append(UserError([*path, "amount", "currencyCode"], STORE_CREDIT_CURRENCY_MESSAGE))
-        bad_expiry = store_credit.expiry_error(wanted.get("expiresAt"), now, [*path, "expiresAt"], None)
+            errors.append(UserError([*path, "amount", "amount"], NEGATIVE_STORE_CREDIT_MESSAGE, code))
+        if money_currency != wanted_currency:
+            errors.append(UserError([*path, "amount", "currencyCode"], STORE_CREDIT_CURRENCY_MESSAGE, code))
+        bad_expiry = store_credit.expiry_error(wanted.get("expiresAt"), now, [*path, "expiresAt"], code)
         if bad_expiry is not None:
             errors.append(bad_expiry)
-        found.append(_StoreCreditRefund(amount, currency, store_credit.parse_expiry(wanted.get("expiresAt"))))
+        found.append(StoreCreditRefund(amount, money_currency, store_credit.parse_expiry(wanted.get("expiresAt"))))
     if found and order.customer_id is None:
-        errors.append(UserError(["refundMethods"], NO_CUSTOMER_MESSAGE))
+        errors.append(UserError(list(prefix), NO_CUSTOMER_MESSAGE, code))
     return Outcome(errors=errors) if errors else Outcome(found)
 
 
@@ -116,7 +124,10 @@ def _currency_error(order: Order, currency: object) -> UserError | None:
     return None
 
 
-def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any]) -> Outcome[Refund]:
+def create_refund(
+    store: ShopifyStore, shop: Shop, refund_input: dict[str, Any], *, staff_member_id: str | None = None
+) -> Outcome[Refund]:
+    """``refundCreate`` (by an app: no staff member unless a person made it in the admin)."""
     order = shop.orders.get(refund_input.get("orderId") or "")
     if order is None:
         return Outcome(errors=[UserError(["orderId"], "Order does not exist")])
@@ -156,7 +167,7 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
             return Outcome(errors=[UserError(["transactions"], message)])
         parents.append(parent)
         amount += to_decimal(tx["amount"])
-    credits = _store_credit_refunds(store, order, list(refund_input.get("refundMethods") or []))
+    credits = store_credit_refunds(store, order, list(refund_input.get("refundMethods") or []))
     if credits.value is None:
         return Outcome(errors=credits.errors)
     amount += sum((c.amount for c in credits.value), Decimal("0"))
@@ -199,19 +210,56 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
                 total_tax=order.line_tax(line, quantity),
             )
         )
+    shipping = refund_input.get("shipping") or {}
+    shipping_amount = to_decimal(shipping["amount"]) if shipping.get("amount") is not None else Decimal("0")
+    if shipping.get("fullRefund"):
+        shipping_amount = order.shipping - order.refunded_shipping()  # what is left of it
+    payments = [(to_decimal(tx["amount"]), parent) for tx, parent in zip(transaction_inputs, parents, strict=True)]
+    refund = record_refund(
+        store,
+        shop,
+        order,
+        refund_lines,
+        payments,
+        credits.value,
+        shipping_amount,
+        refund_input.get("note"),
+        staff_member_id=staff_member_id,
+    )
+    return Outcome(refund)
+
+
+def record_refund(
+    store: ShopifyStore,
+    shop: Shop,
+    order: Order,
+    refund_lines: list[RefundLine],
+    payments: list[tuple[Decimal, Transaction]],
+    credits: list[StoreCreditRefund],
+    shipping: Decimal,
+    note: str | None,
+    return_id: str | None = None,
+    *,
+    staff_member_id: str | None = None,
+) -> Refund:
+    """Move the money of a validated refund and add it to the order: one REFUND transaction per (amount, parent)
+    on the parent's gateway, one per store credit refund (gateway ``shopify_store_credit``, no parent) with its
+    credit on the customer's account in that currency (opened if needed). ``refundCreate`` and ``returnProcess``
+    both end here."""
+    now = store.clock.now()
     transaction_ids = []
-    for tx, parent in zip(transaction_inputs, parents, strict=True):
+    for amount, parent in payments:
         refund_tx = Transaction(
             id=store.new_id("OrderTransaction"),
             kind="REFUND",
-            amount=to_decimal(tx["amount"]),
+            amount=amount,
             gateway=parent.gateway,
             created_at=now,
             parent_id=parent.id,
         )
         order.transactions.append(refund_tx)
         transaction_ids.append(refund_tx.id)
-    for wanted in credits.value:
+    for wanted in credits:
         if wanted.amount == 0:
             continue
         credit_tx = Transaction(
@@ -235,22 +283,20 @@ def create_refund(store: ShopifyStore, shop: Shop, refund_input: dict[str, Any])
             order_id=order.id,
             origin_transaction_id=credit_tx.id,
         )
-    shipping = refund_input.get("shipping") or {}
-    shipping_amount = to_decimal(shipping["amount"]) if shipping.get("amount") is not None else Decimal("0")
-    if shipping.get("fullRefund"):
-        shipping_amount = order.shipping - order.refunded_shipping()  # what is left of it
     refund = Refund(
         id=store.new_id("Refund"),
-        note=refund_input.get("note"),
+        note=note,
         created_at=now,
         lines=refund_lines,
         transaction_ids=transaction_ids,
-        amount=amount,
-        shipping=shipping_amount,
+        amount=sum((amount for amount, _ in payments), Decimal("0")) + sum((c.amount for c in credits), Decimal("0")),
+        shipping=shipping,
+        return_id=return_id,
+        staff_member_id=staff_member_id,
     )
     order.refunds.append(refund)
     order.updated_at = now
-    return Outcome(refund)
+    return refund
 
 
 def find_refund(shop: Shop, refund_id: str) -> Refund | None:

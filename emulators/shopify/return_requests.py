@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .fees import shipping_fee_errors
 from .model import Return, Shop
 from .outcome import Outcome, UserError
 from .reasons import definition_by_id
@@ -47,6 +48,7 @@ def request_return(store: ShopifyStore, shop: Shop, request: dict[str, Any]) -> 
         message = "Return must have at least one line item."
         return Outcome(errors=[UserError(["input", "returnLineItems"], message, "BLANK")])
     errors = line_errors(shop, order, lines_in, ["input"])
+    errors += shipping_fee_errors(order, request.get("returnShippingFee"), ["input", "returnShippingFee"])
     if errors:
         return Outcome(errors=errors)
     return Outcome(build_return(store, shop, order, lines_in, "REQUESTED", request.get("returnShippingFee")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .fees import new_restocking_fee, restocking_fee_errors, shipping_fee_errors
 from .ids import gid_kind
 from .model import (
     Order,
@@ -73,6 +74,7 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
         )
 
     errors = line_errors(shop, order, lines_in, [])
+    errors += shipping_fee_errors(order, return_input.get("returnShippingFee"), ["returnInput", "returnShippingFee"])
     if errors:
         return Outcome(errors=errors)
     ret = build_return(store, shop, order, lines_in, "OPEN", return_input.get("returnShippingFee"))
@@ -81,11 +83,13 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
 
 
 def line_errors(shop: Shop, order: Order, lines_in: list[dict[str, Any]], prefix: list[str]) -> list[UserError]:
-    """Each line's fulfillment line must exist and still have ``quantity`` units not claimed by another return."""
+    """Each line's fulfillment line must exist and still have ``quantity`` units not claimed by another return;
+    its restocking fee percentage must lie in 0..100 (``fees``)."""
     errors: list[UserError] = []
     claimed: dict[str, int] = {}
     for index, line in enumerate(lines_in):
         path = [*prefix, "returnLineItems", str(index)]
+        errors.extend(restocking_fee_errors(line, path))
         fli = order.fulfillment_line(line["fulfillmentLineItemId"])
         if fli is None:
             errors.append(
@@ -130,6 +134,7 @@ def build_return(
                 reason_definition_id=definition.id if definition else None,
                 reason_note=line.get("returnReasonNote") or "",
                 customer_note=line.get("customerNote"),
+                restocking_fee=new_restocking_fee(store, line),
             )
         )
     ret = Return(
@@ -144,7 +149,7 @@ def build_return(
     if fee_input and fee_input.get("amount"):
         money = fee_input["amount"]
         fee = ReturnShippingFee(
-            store.new_id("Fee"), to_decimal(money["amount"]), money.get("currencyCode") or order.currency
+            store.new_id("Fee"), to_decimal(money["amount"]), money.get("currencyCode") or order.presentment
         )
         ret.shipping_fees.append(fee)
     shop.returns[ret.id] = ret

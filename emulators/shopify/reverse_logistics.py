@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .ids import gid_kind
-from .model import Disposition, ReverseDelivery, ReverseDeliveryLine, ReverseFulfillmentOrder, RfoLine, Shop
-from .outcome import Outcome, UserError, invalid_id
+from . import dispositions
+from .model import ReverseDelivery, ReverseDeliveryLine, ReverseFulfillmentOrder, RfoLine, Shop
+from .outcome import Outcome, UserError
 
 if TYPE_CHECKING:
     from .store import ShopifyStore
 
 
-def _require_kind(value: str | None, kind: str) -> None:
-    if value is not None and gid_kind(value) not in (None, kind):
-        raise invalid_id(value)
+_require_kind = dispositions.require_kind
 
 
 def create_delivery(
@@ -89,60 +87,14 @@ def dispose(store: ShopifyStore, shop: Shop, inputs: list[dict[str, Any]]) -> Ou
         message = "Cannot dispose items from more than one reverse fulfillment order."
         return Outcome(errors=[UserError(["dispositionInputs"], message, "INVALID")])
 
-    errors: list[UserError] = []
-    asking: dict[str, int] = {}  # per RFO line, over every input of this call
+    planned: list[dispositions.Planned] = []
     for index, (item, found) in enumerate(zip(inputs, resolved, strict=True)):
         assert found is not None
-        rfo, line = found
-        path = ["dispositionInputs", str(index)]
-        order = shop.orders[rfo.order_id]
-        fli = order.fulfillment_line(line.fulfillment_line_item_id)
-        line_item = order.line(fli.line_item_id) if fli else None
-        restocked = item["dispositionType"] == "RESTOCKED"
-        if restocked and (line_item is None or line_item.inventory_item_id is None):
-            message = "RESTOCKED is an invalid disposition type for a custom line item."
-            errors.append(UserError([*path, "dispositionType"], message, "INVALID"))
-        location_id = item.get("locationId")
-        if (restocked and location_id is None) or (location_id is not None and location_id not in shop.locations):
-            errors.append(UserError([*path, "locationId"], "Location not found.", "NOT_FOUND"))
-        if int(item["quantity"]) <= 0:
-            errors.append(UserError([*path, "quantity"], "Quantity must be greater than 0.", "GREATER_THAN"))
-        asking[line.id] = asking.get(line.id, 0) + int(item["quantity"])
-        left = line.total_quantity - sum(d.quantity for d in line.dispositions)
-        if int(item["quantity"]) > 0 and asking[line.id] > left:
-            # No capture shows this branch; the wording follows the schema's totalQuantity ("the total number of
-            # units to be processed") and ReturnErrorCode.INVALID.
-            message = f"Quantity is greater than the {max(left, 0)} unit(s) left to be processed."
-            errors.append(UserError([*path, "quantity"], message, "INVALID"))
+        planned.append((["dispositionInputs", str(index)], item, *found))
+    errors = dispositions.check(shop, planned)
     if errors:
         return Outcome(errors=errors)
-
-    now = store.clock.now()
-    touched: list[RfoLine] = []
-    for item, found in zip(inputs, resolved, strict=True):
-        assert found is not None
-        rfo, line = found
-        quantity = int(item["quantity"])
-        kind = item["dispositionType"]
-        line.dispositions.append(
-            Disposition(
-                store.new_id("ReverseFulfillmentOrderDisposition"),
-                kind,
-                quantity,
-                item.get("locationId"),
-                now,
-            )
-        )
-        if kind == "RESTOCKED":
-            order = shop.orders[rfo.order_id]
-            fli = order.fulfillment_line(line.fulfillment_line_item_id)
-            line_item = order.line(fli.line_item_id) if fli else None
-            assert line_item is not None and line_item.inventory_item_id is not None
-            level = shop.inventory[line_item.inventory_item_id].level(item["locationId"])
-            level.add("available", quantity, level_at=now)
-        if line not in touched:
-            touched.append(line)
-    return Outcome(touched)
+    return Outcome(dispositions.apply(store, shop, planned))
 
 
 def update_delivery_shipping(

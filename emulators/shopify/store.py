@@ -40,6 +40,7 @@ from .clock import Clock, iso
 from .ids import make_gid, parse_gid
 from .model import (
     QUANTITY_NAMES,
+    STAFF_MEMBER_ID,
     STORE_CREDIT_GATEWAY,
     Customer,
     Fulfillment,
@@ -263,8 +264,11 @@ class ShopifyStore:
         lines: Mapping[str, int],
         amount: Decimal,
         note: str = "",
+        *,
+        by_app: bool = False,
     ) -> str:
-        """A staff refund made in the Shopify admin (no restock), under the same rules as ``refundCreate``."""
+        """A staff refund made in the Shopify admin (no restock), under the same rules as ``refundCreate``; its
+        ``staffMember`` is the shop owner (``by_app``: made by an app, no staff member)."""
         from .refunds import create_refund  # services import the store; keep the cycle lazy
 
         shop = self.shop(domain)
@@ -291,7 +295,7 @@ class ShopifyStore:
                 left -= take
         if transactions:
             refund_input["transactions"] = transactions
-        outcome = create_refund(self, shop, refund_input)
+        outcome = create_refund(self, shop, refund_input, staff_member_id=None if by_app else STAFF_MEMBER_ID)
         if outcome.value is None:
             raise ValueError("; ".join(e.message for e in outcome.errors))
         return outcome.value.id
@@ -324,7 +328,7 @@ class ShopifyStore:
         """Each refund: ``id``, ``note``, ``amount`` (Decimal, all methods, in ``currency``: the order's presentment
         currency; ``shop_amount`` in the shop's), ``transactions`` [(gateway, amount)], ``store_credit`` (the part
         refunded to store credit), ``method`` (``"original"``, ``"store_credit"`` or ``"mixed"``), ``lines``
-        ({sku: qty}), ``created_at``."""
+        ({sku: qty}), ``created_at``, ``return_id`` (the return a ``returnProcess`` made it for, else None)."""
         order = self._order(self.shop(domain), order_id)
         out = []
         for refund in order.refunds:
@@ -349,6 +353,7 @@ class ShopifyStore:
                     "method": method,
                     "lines": by_sku,
                     "created_at": refund.created_at,
+                    "return_id": refund.return_id,
                 }
             )
         return out
@@ -406,8 +411,9 @@ class ShopifyStore:
         return {loc: {n: level.get(n) for n in QUANTITY_NAMES} for loc, level in item.levels.items()}
 
     def returns(self, domain: str, order_id: str) -> list[dict[str, Any]]:
-        """Each return: ``id``, ``name``, ``status``, ``lines`` {sku: qty}, ``dispositions``, ``tracking`` (per
-        reverse delivery: ``number``, ``url``, ``lines`` {sku: qty})."""
+        """Each return: ``id``, ``name``, ``status``, ``lines`` {sku: qty}, ``processed`` {sku: qty processed by
+        ``returnProcess``}, ``dispositions``, ``tracking`` (per reverse delivery: ``number``, ``url``, ``lines``
+        {sku: qty}), ``fees_charged`` (the fees its processings charged, presentment money)."""
         shop = self.shop(domain)
         order = self._order(shop, order_id)
         return [self._return_summary(shop, order, shop.returns[rid]) for rid in order.return_ids]
@@ -419,8 +425,15 @@ class ShopifyStore:
             return (line.sku if line else None) or fli_id
 
         lines: dict[str, int] = {}
+        processed: dict[str, int] = {}
         for rl in ret.lines:
-            lines[sku_of(rl.fulfillment_line_item_id)] = lines.get(sku_of(rl.fulfillment_line_item_id), 0) + rl.quantity
+            sku = sku_of(rl.fulfillment_line_item_id)
+            lines[sku] = lines.get(sku, 0) + rl.quantity
+            if rl.processed_quantity:
+                processed[sku] = processed.get(sku, 0) + rl.processed_quantity
+        fees_charged = sum(
+            (p.shipping_fee + sum(p.restocking_fees.values(), Decimal("0")) for p in ret.processings), Decimal("0")
+        )
         dispositions = []
         tracking = []
         for rfo_id in ret.rfo_ids:
@@ -448,9 +461,11 @@ class ShopifyStore:
             "name": ret.name,
             "status": ret.status,
             "lines": lines,
+            "processed": processed,
             "dispositions": dispositions,
             "tracking": tracking,
             "closed_at": ret.closed_at,
+            "fees_charged": fees_charged,
         }
 
     def order_summary(self, domain: str, order_id: str) -> dict[str, Any]:
@@ -529,5 +544,8 @@ class ShopifyStore:
             }
             for r in self.refunds(shop.domain, order.id)
         ]
-        summary["returns"] = [{**r, "closed_at": iso(r["closed_at"])} for r in self.returns(shop.domain, order.id)]
+        summary["returns"] = [
+            {**r, "closed_at": iso(r["closed_at"]), "fees_charged": format_amount(r["fees_charged"])}
+            for r in self.returns(shop.domain, order.id)
+        ]
         return summary

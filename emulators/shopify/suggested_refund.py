@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .money import to_decimal
+from .money import format_amount, to_decimal
 
 if TYPE_CHECKING:
     from .model import Order
@@ -27,6 +27,35 @@ def _line(order: Order, wanted: dict[str, Any]) -> tuple[Any, int] | None:
     if line is None:
         return None
     return line, max(0, min(int(wanted.get("quantity") or 0), order.refundable_quantity(line.id)))
+
+
+def suggested_transactions(views: Views, order: Order, amount: Decimal, *, with_maximum: bool = True) -> list[View]:
+    """``amount`` split across the order's payments in the order they were taken, each up to what it can still
+    give back: one ``SUGGESTED_REFUND`` per payment used. ``with_maximum``: fill ``maximumRefundableSet`` (its
+    description: "Only available within SuggestedRefund"; null elsewhere)."""
+    left = amount
+    suggested = []
+    for payment in order.payments():
+        take = min(left, order.refundable_from(payment))
+        if take <= 0:
+            continue
+        left -= take
+        maximum = order.refundable_from(payment)
+        suggested.append(
+            {
+                "__typename": "SuggestedOrderTransaction",
+                "kind": "SUGGESTED_REFUND",
+                "gateway": payment.gateway,
+                "formattedGateway": payment.gateway.replace("_", " ").title(),
+                "accountNumber": None,
+                "amount": format_amount(order.shop_amount(take)),  # deprecated ``Money`` scalar: shop money
+                "amountSet": views.order_money(order, take),
+                "maximumRefundable": format_amount(order.shop_amount(maximum)) if with_maximum else None,
+                "maximumRefundableSet": views.order_money(order, maximum) if with_maximum else None,
+                "parentTransaction": views.transaction(order, payment),
+            }
+        )
+    return suggested
 
 
 def suggested_refund(views: Views, order: Order, args: dict[str, Any]) -> View:
@@ -42,25 +71,7 @@ def suggested_refund(views: Views, order: Order, args: dict[str, Any]) -> View:
     elif args.get("shippingAmount") is not None:
         shipping = min(to_decimal(args["shippingAmount"]), shipping_left)
     amount = min(subtotal + (Decimal("0") if order.taxes_included else tax) + shipping, order.net_payment())
-    left = amount
-    suggested = []
-    for payment in order.payments():
-        take = min(left, order.refundable_from(payment))
-        if take <= 0:
-            continue
-        left -= take
-        suggested.append(
-            {
-                "__typename": "SuggestedOrderTransaction",
-                "kind": "SUGGESTED_REFUND",
-                "gateway": payment.gateway,
-                "formattedGateway": payment.gateway.replace("_", " ").title(),
-                "accountNumber": None,
-                "amountSet": views.order_money(order, take),
-                "maximumRefundableSet": views.order_money(order, order.refundable_from(payment)),
-                "parentTransaction": views.transaction(order, payment),
-            }
-        )
+    suggested = suggested_transactions(views, order, amount)
     zero = views.order_money(order, Decimal("0"))
     return {
         "__typename": "SuggestedRefund",

@@ -18,6 +18,7 @@ from graphql import GraphQLError
 from . import inventory_views
 from .clock import iso
 from .connections import connection, plain_list
+from .fees import restocking_fee_amount
 from .fulfillment_orders import fulfillment_orders, remaining_quantity
 from .ids import parse_gid
 from .model import (
@@ -48,6 +49,7 @@ from .model import (
 )
 from .money import money_bag, money_v2
 from .reasons import definition_by_id
+from .return_outcome import suggested_financial_outcome
 from .returnable import returnable_id, returnable_lines
 from .shipping_lines import shipping_lines
 from .store_credit import remaining
@@ -278,12 +280,35 @@ class Views:
             "processedAt": iso(refund.created_at),
             "totalRefundedSet": self.order_money(order, refund.amount),
             "order": lambda _info: self.order(order),
-            "return": None,
+            "return": (
+                (lambda _info: self.return_(self.shop.returns[refund.return_id]))
+                if refund.return_id in self.shop.returns
+                else None
+            ),
+            "staffMember": self.staff_member(refund.staff_member_id) if refund.staff_member_id else None,
             "refundLineItems": lambda _info, **a: connection(refund.lines, a, lambda rl: self.refund_line(order, rl)),
             "transactions": lambda _info, **a: connection(txs, a, lambda t: self.transaction(order, t)),
             "refundShippingLines": lambda _info, **a: connection([], a, lambda x: x),
             "duties": [],
             "orderAdjustments": lambda _info, **a: connection([], a, lambda x: x),
+        }
+
+    def staff_member(self, staff_member_id: str) -> View:
+        """The one staff member of an emulated shop: its owner."""
+        return {
+            "__typename": "StaffMember",
+            "id": staff_member_id,
+            "name": "Shop Owner",
+            "firstName": "Shop",
+            "lastName": "Owner",
+            "initials": ["S", "O"],
+            "email": f"owner@{self.shop.domain}",
+            "active": True,
+            "exists": True,
+            "isShopOwner": True,
+            "locale": "en",
+            "accountType": "REGULAR",
+            "phone": None,
         }
 
     def refund_line(self, order: Order, rl: RefundLine) -> View:
@@ -463,6 +488,22 @@ class Views:
     def return_(self, ret: Return) -> View:
         order = self.shop.orders[ret.order_id]
         rfos = [self.shop.rfos[r] for r in ret.rfo_ids]
+        refunds = [r for r in order.refunds if r.return_id == ret.id]
+
+        def return_lines(_info: Any, processingStatus: str | None = None, **args: Any) -> View:  # noqa: N803
+            lines = ret.lines
+            if processingStatus == "PROCESSED":
+                lines = [rl for rl in lines if rl.processed_quantity > 0]
+            elif processingStatus == "PROCESSABLE":
+                lines = [rl for rl in lines if ret.status == "OPEN" and rl.quantity > rl.processed_quantity]
+            return connection(lines, args, lambda rl: self.return_line(order, ret, rl))
+
+        def transactions(_info: Any, **args: Any) -> View:
+            """The order transactions created from the return (its description): those of its refunds."""
+            ids = {tx_id for refund in refunds for tx_id in refund.transaction_ids}
+            made = [t for t in order.transactions if t.id in ids]
+            return connection(made, args, lambda t: self.transaction(order, t))
+
         return {
             "__typename": "Return",
             "id": ret.id,
@@ -478,20 +519,32 @@ class Views:
                 else None
             ),
             "returnShippingFees": [
-                {"__typename": "ReturnShippingFee", "id": fee.id, "amountSet": self.money(fee.amount, fee.currency)}
+                {"__typename": "ReturnShippingFee", "id": fee.id, "amountSet": self.order_money(order, fee.amount)}
                 for fee in ret.shipping_fees
             ],
             "order": lambda _info: self.order(order),
-            "returnLineItems": lambda _info, **a: connection(ret.lines, a, lambda rl: self.return_line(order, ret, rl)),
+            "returnLineItems": return_lines,
             "reverseFulfillmentOrders": lambda _info, **a: connection(rfos, a, self.rfo),
-            "refunds": lambda _info, **a: connection([], a, lambda x: x),
+            "refunds": lambda _info, **a: connection(refunds, a, lambda r: self.refund(order, r)),
+            "transactions": transactions,
+            "suggestedFinancialOutcome": lambda _info, **a: suggested_financial_outcome(self, self.shop, ret, a),
             "exchangeLineItems": lambda _info, **a: connection([], a, lambda x: x),
         }
 
     def return_line(self, order: Order, ret: Return, rl: ReturnLine) -> View:
-        """One line of ``ret`` (passed in: its status decides what is processable)."""
+        """One line of ``ret`` (passed in: its status decides what is processable).
+
+        ``refundedQuantity``: the units a ``returnProcess`` refund covered. ``refundableQuantity``: the units not
+        processed yet (processing settles a unit, with or without money: only ``returnProcess`` refunds a return
+        line), no more than the order's line can still refund (a refund made by hand takes them).
+        """
         fli = order.fulfillment_line(rl.fulfillment_line_item_id)
+        item = order.line(fli.line_item_id) if fli else None
         definition = definition_by_id(rl.reason_definition_id) if rl.reason_definition_id else None
+        fee = rl.restocking_fee
+        refundable = rl.quantity - rl.processed_quantity
+        if item is not None:
+            refundable = min(refundable, order.refundable_quantity(item.id))
         return {
             "__typename": "ReturnLineItem",
             "id": rl.id,
@@ -500,13 +553,26 @@ class Views:
             "processableQuantity": rl.quantity - rl.processed_quantity if ret.status == "OPEN" else 0,
             "processedQuantity": rl.processed_quantity,
             "unprocessedQuantity": rl.quantity - rl.processed_quantity,
-            "refundableQuantity": rl.quantity,
-            "refundedQuantity": 0,
+            "refundableQuantity": max(refundable, 0),
+            "refundedQuantity": rl.refunded_quantity,
             "returnReason": rl.reason,
             "returnReasonNote": rl.reason_note,
             "customerNote": rl.customer_note,
             "returnReasonDefinition": self.reason_definition(definition) if definition else None,
             "fulfillmentLineItem": (lambda _info: self.fulfillment_line(order, fli)) if fli else None,
+            "restockingFee": (
+                {
+                    "__typename": "RestockingFee",
+                    "id": fee.id,
+                    "percentage": fee.percentage,
+                    "amountSet": self.order_money(order, restocking_fee_amount(order, rl)),
+                }
+                if fee
+                else None
+            ),
+            "withCodeDiscountedTotalPriceSet": self.order_money(
+                order, item.unit_price * rl.quantity if item else Decimal("0")
+            ),
         }
 
     def returnable_fulfillment(self, order: Order, fulfillment: Fulfillment) -> View:

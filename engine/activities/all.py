@@ -11,7 +11,7 @@ import httpx
 from engine.activities.annotations import AnnotationActivities
 from engine.activities.notify import NotifyActivities
 from engine.activities.orders import OrderActivities
-from engine.activities.refunds import RefundActivities
+from engine.activities.processing import ProcessActivities
 from engine.activities.returns import ReturnActivities
 from engine.activities.shopify import ShopifyAccess
 from engine.activities.stock import StockActivities
@@ -31,7 +31,7 @@ class ShopifyActivities:
         self.budget = self.shopify.budget
         self.orders = OrderActivities(self.shopify)
         self.returns = ReturnActivities(self.shopify)
-        self.refunds = RefundActivities(self.shopify)
+        self.refunds = ProcessActivities(self.shopify)  # refunds beside the return, and by processing it
         self.stock = StockActivities(self.shopify)
         self.annotations = AnnotationActivities(self.shopify)
         self.notifications = NotifyActivities(http)
@@ -46,6 +46,7 @@ class ShopifyActivities:
             self.returns.cancel_return,
             self.stock.dispose_items,
             self.refunds.issue_refund,
+            self.refunds.process_return,
             self.refunds.find_refund,
             self.refunds.credit_bonus,
             self.annotations.tag_order,

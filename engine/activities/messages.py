@@ -1,6 +1,7 @@
 """Activity inputs and outputs. Plain dataclasses with money as strings: nothing secret, nothing float."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
 
 from engine.definitions.mapping import RefundRules
@@ -95,6 +96,11 @@ class CreateReturnInput:
     lines: list[ReturnLineRequest]
     requested_at: str
     repeat: bool = False  # an earlier call of this step may have written: look in Shopify before writing
+    # Fees recorded on the Shopify return itself (flows that settle by processing it): the return shipping fee in the
+    # order's presentment currency ("": none), and a restocking percentage per fulfillment line item.
+    return_shipping_fee: str = ""
+    restocking_fee_percent: dict[str, str] = field(default_factory=dict)
+    currency: str = ""  # the order's presentment currency, the fee's
 
 
 @dataclass
@@ -104,6 +110,7 @@ class ShopifyReturnRef:
     rfo_id: str
     rfo_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item id -> RFO line id
     adopted: bool = False
+    return_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item id -> return line item id
 
 
 @dataclass
@@ -168,6 +175,33 @@ class IssueRefundInput:
     rules: RefundRules | None = None
     part: str = ""  # acting per parcel, a later round's parcels: a refund of its own, told apart by them
     order: OrderSnapshot | None = None  # the order as validate_order read it (none: read it again)
+
+
+@dataclass
+class ProcessReturnInput:
+    """Settle a Shopify return in one call (returnProcess): the lines the refund covers, the refund, shipping."""
+
+    refund: IssueRefundInput  # what is refunded and how (the plan, its lines, the mapping's rules, the order)
+    return_id: str
+    refund_shipping: bool = False  # the order's shipping goes back too (the mapping's rule)
+    return_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item -> return line (none: read)
+    repeat: bool = False  # an earlier call may have processed: Shopify's record is read before writing
+
+    @property
+    def shop(self) -> ShopRef:
+        return self.refund.shop
+
+    @property
+    def rebound_return_id(self) -> str:
+        return self.refund.rebound_return_id
+
+    def covered(self) -> dict[str, int]:
+        """The order's line items and units the refund covers (the mapping refunds something of each)."""
+        units: dict[str, int] = {}
+        for line in self.refund.lines:
+            if line.quantity > 0 and Decimal(line.refund_percent) > 0:
+                units[line.line_item_id] = units.get(line.line_item_id, 0) + line.quantity
+        return units
 
 
 @dataclass

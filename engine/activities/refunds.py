@@ -48,7 +48,7 @@ def _our_refund(order: dict[str, Any], rebound_id: str, part: str = "") -> dict[
     return None
 
 
-def _covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, Any] | None:
+def covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, Any] | None:
     """A refund made since the return was registered, by someone else (a person, another app), for any of the
     same line items. Another return of the same order refunds the same line when the customer sends units of it
     back in two returns: that refund carries our marker and is not this return's business."""
@@ -59,18 +59,37 @@ def _covering_refund(order: dict[str, Any], req: IssueRefundInput) -> dict[str, 
             continue
         if REFUND_MARKER in (refund.get("note") or ""):
             continue  # ours: another return of the same order, or an earlier parcel's round
+        if refund.get("return"):
+            continue  # processing a return made it: judged by that return's processed quantities (processing.py)
         lines = {n["lineItem"]["id"] for n in refund["refundLineItems"]["nodes"]}
         if lines & our_lines:
             return refund
     return None
 
 
-def _preempted(manual: dict[str, Any]) -> RefundOutcome:
+def preempted_by(manual: dict[str, Any]) -> RefundOutcome:
     """Someone refunded these items outside the engine: a finance exception, not a failure."""
     amount = str(money(manual["totalRefundedSet"]))
     return RefundOutcome(
         "preempted", manual["id"], amount, f"{manual['id']} created {manual['createdAt']} covers these items"
     )
+
+
+def split_tenders(plan: RefundPlan, snap: OrderSnapshot, req: IssueRefundInput) -> list[RefundTender]:
+    """The refund across the order's payments, gift cards first or last as the mapping says, each within what it
+    can still give back (none for store credit or nothing to refund)."""
+    tenders = [Tender(p.transaction_id, p.gateway, p.refundable) for p in snap.payments]
+    if plan.method == "store_credit" or Decimal(plan.total) == 0:
+        return []
+    if not tenders:
+        problem = {"field": ["transactions"], "message": "order has no successful payment to refund"}
+        raise ShopifyUserError("RefundCreate", [problem])
+    gift_cards = req.rules.gift_cards if req.rules is not None else "first"
+    try:
+        split = split_refund(plan.total, tenders, gift_cards=gift_cards)
+    except ValueError as exc:
+        raise ShopifyUserError("RefundCreate", [{"field": ["transactions"], "message": str(exc)}]) from None
+    return [RefundTender(t.gateway, amount, t.parent_id) for t, amount in split]
 
 
 class RefundActivities:
@@ -87,9 +106,9 @@ class RefundActivities:
             ours = _our_refund(order, req.rebound_return_id, req.part)
             if ours is not None:
                 return RefundOutcome("already_issued", ours["id"], str(money(ours["totalRefundedSet"])))
-            manual = _covering_refund(order, req)
+            manual = covering_refund(order, req)
             if manual is not None:
-                return _preempted(manual)
+                return preempted_by(manual)
             plan, tenders = await self._priced(client, req, snap)
             amount = Decimal(plan.total)
             refund_input: dict[str, Any] = {
@@ -118,10 +137,10 @@ class RefundActivities:
                 # Refused on its merits: if someone refunded these items since our read, that is a pre-emption
                 # (a finance exception), not a failure of ours.
                 order, _ = await self._read(client, req)
-                manual = _covering_refund(order, req)
+                manual = covering_refund(order, req)
                 if manual is None:
                     raise
-                return _preempted(manual)
+                return preempted_by(manual)
             refund = result["refund"]
             refunded = money(refund["totalRefundedSet"])
             if refunded != amount:  # never silently accept a refund of another amount: finance must look at it
@@ -156,18 +175,7 @@ class RefundActivities:
             lines = [{"lineItemId": line.line_item_id, "quantity": line.quantity} for line in req.lines]
             suggested = (await client.execute("SuggestedRefund", {"id": req.order_id, "lines": lines}))["order"]
             plan = priced_plan(req.lines, req.rules, suggested["suggestedRefund"], snap)
-        tenders = [Tender(p.transaction_id, p.gateway, p.refundable) for p in snap.payments]
-        if plan.method == "store_credit" or Decimal(plan.total) == 0:
-            return plan, []
-        if not tenders:
-            problem = {"field": ["transactions"], "message": "order has no successful payment to refund"}
-            raise ShopifyUserError("RefundCreate", [problem])
-        gift_cards = req.rules.gift_cards if req.rules is not None else "first"
-        try:
-            split = split_refund(plan.total, tenders, gift_cards=gift_cards)
-        except ValueError as exc:
-            raise ShopifyUserError("RefundCreate", [{"field": ["transactions"], "message": str(exc)}]) from None
-        return plan, [RefundTender(t.gateway, amount, t.parent_id) for t, amount in split]
+        return plan, split_tenders(plan, snap, req)
 
     @activity.defn(name="find_refund")
     async def find_refund(self, req: IssueRefundInput) -> RefundOutcome:
@@ -175,7 +183,7 @@ class RefundActivities:
         async with classified():
             client = self.shopify.client(req.shop)
             order, _ = await self._read(client, req)
-            found = _our_refund(order, req.rebound_return_id) or _covering_refund(order, req)
+            found = _our_refund(order, req.rebound_return_id) or covering_refund(order, req)
             if found is None:
                 return RefundOutcome("not_found", None, "0", "no refund for these items yet")
             return RefundOutcome("verified", found["id"], str(money(found["totalRefundedSet"])))

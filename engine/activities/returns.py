@@ -62,7 +62,12 @@ def _ref_from_return(ret: dict[str, Any], *, adopted: bool) -> ShopifyReturnRef:
         )
     rfo = rfos[0]
     lines = {node["fulfillmentLineItem"]["id"]: node["id"] for node in rfo["lineItems"]["nodes"]}
-    return ShopifyReturnRef(ret["id"], ret.get("name") or ret["id"], rfo["id"], lines, adopted)
+    return_lines: dict[str, str] = {}
+    for node in (ret.get("returnLineItems") or {}).get("nodes") or []:
+        fli = (node.get("fulfillmentLineItem") or {}).get("id")
+        if fli:
+            return_lines.setdefault(fli, node["id"])
+    return ShopifyReturnRef(ret["id"], ret.get("name") or ret["id"], rfo["id"], lines, adopted, return_lines)
 
 
 class ReturnActivities:
@@ -92,15 +97,22 @@ class ReturnActivities:
                 if reason_id is None:
                     problem = {"field": ["returnReasonDefinitionId"], "message": f"no reason {line.reason_handle!r}"}
                     raise ShopifyUserError("ReturnCreate", [problem])
-                line_inputs.append(
-                    {
-                        "fulfillmentLineItemId": line.fulfillment_line_item_id,
-                        "quantity": line.quantity,
-                        "returnReasonDefinitionId": reason_id,
-                        "returnReasonNote": line.note,
-                    }
-                )
-            return_input = {"orderId": req.order_id, "returnLineItems": line_inputs, "requestedAt": req.requested_at}
+                line_input: dict[str, Any] = {
+                    "fulfillmentLineItemId": line.fulfillment_line_item_id,
+                    "quantity": line.quantity,
+                    "returnReasonDefinitionId": reason_id,
+                    "returnReasonNote": line.note,
+                }
+                percent = req.restocking_fee_percent.get(line.fulfillment_line_item_id)
+                if percent:
+                    line_input["restockingFee"] = {"percentage": float(percent)}
+                line_inputs.append(line_input)
+            return_input: dict[str, Any] = {
+                "orderId": req.order_id, "returnLineItems": line_inputs, "requestedAt": req.requested_at
+            }  # fmt: skip
+            if req.return_shipping_fee:
+                fee = {"amount": req.return_shipping_fee, "currencyCode": req.currency}
+                return_input["returnShippingFee"] = {"amount": fee}
             result = await client.mutate("ReturnCreate", "returnCreate", {"returnInput": return_input})
             ref = _ref_from_return(result["return"], adopted=False)
             link = {"shopify_return_id": ref.return_id, "state": "requested"}

@@ -41,7 +41,7 @@ class StepSpec:
     summary: str
     activity: str | None  # the activity it runs; None: decided inside the workflow
     scope: Scope = "return"  # once per return, or once per state it is listed in
-    requires: tuple[str, ...] = ()  # steps that must have run earlier on every path to this one
+    requires: tuple[str, ...] = ()  # steps that must have run earlier on every path to this one ("a|b": either)
     priority: int = 3  # on the shop's queue under a backlog: 1 is handed out first
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON Schema per `with:` key
     required_params: tuple[str, ...] = ()
@@ -66,10 +66,19 @@ STEPS: tuple[StepSpec, ...] = (
     StepSpec(
         "create_shopify_return",
         "Open the Shopify return (reasons from the mapping) and link it to the "
-        "Rebound return on the order with the status `requested`; adopts one an earlier attempt created.",
+        "Rebound return on the order with the status `requested`; adopts one an earlier attempt created. "
+        "`fees: on_shopify_return` records the mapping's fees on it (return shipping fee, restocking percentage "
+        "on customer-fault lines) for `process_shopify_return` to settle.",
         "create_return",
         requires=("validate_order",),
         priority=4,
+        params={
+            "fees": {
+                "enum": ["deducted_from_refund", "on_shopify_return"],
+                "default": "deducted_from_refund",
+                "description": "Where the mapping's fees are recorded: only as a smaller refund, or as Shopify fees.",
+            }
+        },
     ),  # fmt: skip
     StepSpec(
         "attach_tracking",
@@ -121,10 +130,23 @@ STEPS: tuple[StepSpec, ...] = (
         forced_by="force_refund",
     ),  # fmt: skip
     StepSpec(
+        "process_shopify_return",
+        "Settle the return through Shopify's own return (returnProcess): confirm the units the refund covers and "
+        "refund them by the mapping's rules (payments split as it says, or store credit), at Shopify's figure "
+        "(suggestedFinancialOutcome: the lines less the fees on the return) when units are refunded in full; once "
+        "per return (per parcel round): Shopify's processed quantities and the order's refunds are read before any "
+        "repeat. A refund a person made first pre-empts it (finance is told).",
+        "process_return",
+        requires=("create_shopify_return",),
+        priority=1,
+        effect="refund",
+        forced_by="force_refund",
+    ),  # fmt: skip
+    StepSpec(
         "credit_store_credit_bonus",
         "Credit the mapping's store-credit bonus on top of a store-credit refund, once.",
         "credit_bonus",
-        requires=("issue_refund",),
+        requires=("issue_refund|process_shopify_return",),
         priority=1,
         effect="refund",
     ),  # fmt: skip
@@ -213,7 +235,7 @@ def catalog_table() -> str:
         params = (
             ", ".join(f"`{name}`{' (required)' if name in spec.required_params else ''}" for name in spec.params) or "-"
         )
-        needs = ", ".join(f"`{r}`" for r in spec.requires) or "-"
+        needs = ", ".join(" or ".join(f"`{a}`" for a in r.split("|")) for r in spec.requires) or "-"
         runs = "once per return" if spec.scope == "return" else "once per state"
         outcomes = "".join(
             f" Outcome `{o}`: `on_{o}:` names where it leads." for o in spec.outcomes if o not in spec.summary

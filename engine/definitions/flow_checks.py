@@ -233,7 +233,7 @@ class _Checker:
                 have = before
                 if raw.get("on_reaching") and earliest in self.states:  # may run as early as the first milestone
                     have = set(done_in[earliest]) | {s["step"] for s in _steps(self.states[earliest])}
-                missing = [r for r in spec.requires if r not in have]
+                missing = [r.replace("|", " or ") for r in spec.requires if not set(r.split("|")) & have]
                 if missing:
                     self.add(("states", name, "steps", j, "step"),
                              f"{spec.name} needs {', '.join(missing)} earlier on every path to it",

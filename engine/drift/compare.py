@@ -39,8 +39,8 @@ from decimal import Decimal, InvalidOperation
 from engine.definitions.catalog import CATALOG
 from engine.definitions.durations import show_duration
 from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
-from engine.drift.markers import marker_ids as _marker_ids
-from engine.drift.markers import parcel_part as _parcel_part
+from engine.drift.markers import ours as _ours
+from engine.drift.markers import part as _part
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
 from engine.money import show
 from engine.outcomes import grades_set_the_refund
@@ -136,10 +136,10 @@ def compare(
         for rid in each.rebound_ids():
             order_of.setdefault(rid, each)
         for refund in each.refunds:
-            for rid in dict.fromkeys(_marker_ids(refund.note)):
+            for rid in dict.fromkeys(_ours(refund, each)):
                 ours.setdefault(rid, []).append((each, refund))
                 order_of.setdefault(rid, each)
-    unmarked = {r.id for each in orders for r in each.refunds if not _marker_ids(r.note)}
+    unmarked = {r.id for each in orders for r in each.refunds if not _ours(r, each)}
     # Unmarked refunds already explained: Rebound's app refund a workflow verified, a counted duplicate.
     consumed = {w.refund_id for w in flows.values() if w.refund_status == "verified" and w.refund_id in unmarked}
 
@@ -243,7 +243,7 @@ def _refund(
     rid = w.rebound_return_id
     refunds = [r for _o, r in marked]
     cur = next((r.currency for r in refunds if r.currency), ctx.mapping.currency)  # the customer's currency
-    if len(refunds) > w.refund_parts or len({_parcel_part(r.note) for r in refunds}) < len(refunds):
+    if len(refunds) > w.refund_parts or len({_part(r) for r in refunds}) < len(refunds):
         ctx.add(
             "duplicate_refund", rid, rid, order_name, f"{len(refunds)} refunds carry this return's marker",
             refunds=", ".join(r.id for r in refunds),
@@ -254,7 +254,7 @@ def _refund(
         since = parse_time(_registered_at(w, ret))
         for other in order.refunds:
             created = parse_time(other.created_at)
-            if other.id in consumed or _marker_ids(other.note) or (since and created and created < since):
+            if other.id in consumed or _ours(other, order) or (since and created and created < since):
                 continue
             consumed.add(other.id)
             ctx.add(
@@ -370,7 +370,7 @@ def _manual_refunds(
     # For app-refunded brands, one unmarked refund per return not yet verified is the app's, still to be seen.
     pending_app = sum(1 for rid in rids if (flows.get(rid) and flows[rid].refund_status != "verified"))
     for refund in order.refunds:
-        if refund.id in consumed or _marker_ids(refund.note):
+        if refund.id in consumed or _ours(refund, order):
             continue
         created = parse_time(refund.created_at)
         if since is not None and created is not None and created < since:

@@ -1,9 +1,10 @@
-"""What a refund's note says about whose it is: the Rebound returns it carries the engine's marker for, and the
-parcels of a per-parcel refund."""
+"""Whose a refund is: the Rebound returns its note carries the engine's marker for (a refund beside the return), or
+the return whose processing made it; and the parcels of a per-parcel refund."""
 
 from __future__ import annotations
 
 from engine.activities.shopify import PARCEL_MARKER, REFUND_MARKER
+from engine.drift.model import ShopifyOrder, ShopifyRefund
 
 MARKER = REFUND_MARKER
 
@@ -27,3 +28,18 @@ def parcel_part(note: str) -> str:
         return ""
     rest = note[note.index(PARCEL_MARKER) + len(PARCEL_MARKER) :]
     return rest[: rest.find("]")] if "]" in rest else rest
+
+
+def ours(refund: ShopifyRefund, order: ShopifyOrder) -> list[str]:
+    """The Rebound returns a refund is the engine's for: its note's marker (a refund beside the return), or the
+    Shopify return whose processing made it, as the order links it to a Rebound return."""
+    marked = marker_ids(refund.note)
+    if marked or not refund.return_id:
+        return marked
+    return [rid for rid, link in order.links.items() if str(link.get("shopify_return_id") or "") == refund.return_id]
+
+
+def part(refund: ShopifyRefund) -> str:
+    """What tells a per-parcel refund apart: the parcels its note names, or the refund itself when processing the
+    return made it (each round's processing is a refund of its own)."""
+    return parcel_part(refund.note) or (refund.id if refund.return_id else "")

@@ -57,6 +57,7 @@ class ShopifyRefund:
     created_at: str
     amount: str
     currency: str = ""  # the order's presentment currency (the customer's), what refunds are made in
+    return_id: str = ""  # the Shopify return whose processing made it ("": a refund beside any return)
 
 
 @dataclass

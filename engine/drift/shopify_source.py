@@ -50,6 +50,7 @@ def _order(obj: dict[str, Any]) -> ShopifyOrder:
             created_at=r.get("createdAt") or "",
             amount=str(((r.get("totalRefundedSet") or {}).get("presentmentMoney") or {}).get("amount") or "0"),
             currency=str(((r.get("totalRefundedSet") or {}).get("presentmentMoney") or {}).get("currencyCode") or ""),
+            return_id=str((r.get("return") or {}).get("id") or ""),
         )
         for r in obj.get("refunds") or []
     ]

@@ -29,7 +29,14 @@ with workflow.unsafe.imports_passed_through():
 A = TypeVar("A", OperatorAction, DispositionOverride, ParcelLost)
 REFUND_STEPS = [spec.name for spec in CATALOG.values() if spec.effect == "refund"]
 STOCK_STEPS = {spec.name for spec in CATALOG.values() if spec.effect == "stock"}
-FORCEABLE = {spec.forced_by: spec.name for spec in CATALOG.values() if spec.forced_by}
+FORCEABLE = [spec for spec in CATALOG.values() if spec.forced_by]
+
+
+def _forced_step(r: ReturnState, override: str) -> str | None:
+    """The step the override runs at once: the one the return's flow lists (the refund beside the return, or by
+    processing it)."""
+    listed = {call.step for state in r.flow.states.values() for call in state.steps}
+    return next((spec.name for spec in FORCEABLE if spec.forced_by == override and spec.name in listed), None)
 
 
 @dataclass(frozen=True)
@@ -152,10 +159,12 @@ def _check_force_refund(r: ReturnState, action: OperatorAction) -> None:
         raise ValueError("the order has not been validated yet")
     if r.mapping.refund.issuer != "engine":
         raise ValueError("this brand's refunds are issued by Rebound's app")
+    if _forced_step(r, "force_refund") is None:
+        raise ValueError(f"flow {r.flow.name} has no refund step to run")
 
 
 def _force_refund(r: ReturnState, action: OperatorAction) -> str:
-    r.forced_step = FORCEABLE["force_refund"]
+    r.forced_step = _forced_step(r, "force_refund")
     r.log("operator", f"force refund: {action.reason}", actor=action.operator)
     r.wake = True
     return "the refund is issued now, by the mapping's rules"

@@ -71,3 +71,17 @@ def test_a_reason_is_never_given_for_a_code_the_emulator_returns() -> None:
         source = "".join((EMULATOR / module).read_text() for module in error_codes.SERVED_BY[name])
         stale = [code for code in reasons if f'"{code}"' in source]
         assert stale == [], f"{name}: returned by the emulator yet explained away: {stale}"
+
+
+def test_each_chosen_code_is_one_the_mutation_returns() -> None:
+    """Codes chosen without a recording (error_codes.CHOSEN) are values of the enum and returned by a module serving
+    the mutation, and the reason is written down."""
+    served = served_mutations(SUPPORTED_VERSIONS[-1])
+    for name, chosen in error_codes.CHOSEN.items():
+        enum = served[name]
+        assert enum is not None, name
+        source = "".join((EMULATOR / module).read_text() for module in error_codes.SERVED_BY[name])
+        for code, reason in chosen.items():
+            assert code in enum.values, f"{name}: {code} is not a {enum.name}"
+            assert f'"{code}"' in source, f"{name}: {code} is chosen but no module serving it returns it"
+            assert reason.strip(), f"{name}: {code} has no reason"

@@ -11,7 +11,7 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from engine.activities.messages import BonusInput, BonusOutcome, IssueRefundInput, RefundOutcome
+    from engine.activities.messages import BonusInput, BonusOutcome, IssueRefundInput, ProcessReturnInput, RefundOutcome
     from engine.definitions.flow import StepCall
     from engine.definitions.mapping import DEFAULT_SLA_SECONDS, RefundRules
     from engine.money import show
@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.refunds import RefundPlan
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
-    from engine.workflow.steps.base import Again, Outcome, Request, Step, need_order
+    from engine.workflow.steps.base import Again, Outcome, Request, Step, need_order, need_return
 
 PAID = ("issued", "already_issued")
 LOOK_AGAIN_AT_MOST = timedelta(hours=1)
@@ -84,10 +84,29 @@ def _refund_issued(r: ReturnState, call: StepCall, request: Request, outcome: Re
     if outcome.plan is not None:  # as Shopify valued it: tax, discounts, the customer's currency
         r.refund_plan = outcome.plan
         currency = outcome.plan.currency
-    r.log("step", f"issue_refund: {outcome.status} {show(outcome.amount, currency)} {outcome.detail}".rstrip())
+    r.log("step", f"{call.step}: {outcome.status} {show(outcome.amount, currency)} {outcome.detail}".rstrip())
     if outcome.status == "preempted":
         r.flag_for("finance", f"finance: refund pre-empted by a refund already in Shopify ({outcome.detail})")
     return None
+
+
+# ---------------------------------------------------------------- process_shopify_return
+
+
+def _process_return(r: ReturnState, call: StepCall) -> list[Request]:
+    """The refund as issue_refund plans it, settled by processing the Shopify return: one per return, or per round
+    when acting per parcel."""
+    requests = _issue_refund(r, call)
+    if not requests:
+        return []
+    ret = need_return(r, "process_shopify_return")
+    refund = requests[0]
+    assert r.refund_plan is not None
+    part = parcels.round_part(r)
+    summary = f"returnProcess {show(r.refund_plan.total, r.refund_plan.currency)}" + (
+        f" parcel(s) {part}" if part else "")  # fmt: skip
+    request = ProcessReturnInput(refund.arg, ret.return_id, return_lines=dict(ret.return_lines))
+    return [Request(request, summary, RefundOutcome, items=refund.items)]
 
 
 # ---------------------------------------------------------------- credit_store_credit_bonus
@@ -145,4 +164,5 @@ STEPS = {
     "issue_refund": Step(_issue_refund, _refund_issued),
     "credit_store_credit_bonus": Step(_credit_bonus, _credited),
     "verify_refund": Step(_verify_refund, _verified),
+    "process_shopify_return": Step(_process_return, _refund_issued),
 }

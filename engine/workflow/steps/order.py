@@ -3,6 +3,8 @@ state on the order, close or cancel the return."""
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -21,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.flow import StepCall
     from engine.errors import StepFailed
     from engine.events import EventItem
+    from engine.money import to_money
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
     from engine.workflow.steps.base import Outcome, Request, Step, need_order, need_return
@@ -69,8 +72,27 @@ def _create_return(r: ReturnState, call: StepCall) -> list[Request]:
     ]
     requested_at = r.registered_at or workflow.now().isoformat()
     request = CreateReturnInput(r.shop, r.start.rebound_return_id, order.order_id, lines, requested_at)
+    if call.params.get("fees") == "on_shopify_return":
+        request = shopify_fees(r, request, reasons)
     summary = f"returnCreate {sum(line.quantity for line in lines)} unit(s) on {order.name}"
     return [Request(request, summary, ShopifyReturnRef)]
+
+
+def shopify_fees(r: ReturnState, request: CreateReturnInput, reasons: dict[str, str]) -> CreateReturnInput:
+    """The mapping's fees as Shopify fees on the return: the return shipping fee once (when a line is the
+    customer's fault), in the order's currency at its rate, and the restocking percentage on customer-fault lines;
+    Rebound's reasons, known at registration, say whose fault each line is."""
+    order = need_order(r, "create_shopify_return")
+    rules = r.mapping.refund
+    customer = {fli for fli, reason in reasons.items() if r.mapping.reason_for(reason).fault == "customer"}
+    fee = ""
+    if customer and Decimal(rules.return_shipping_fee) > 0:
+        rate = Decimal(order.rate) if order.rate else Decimal(1)
+        fee = str(to_money(Decimal(rules.return_shipping_fee) * rate, order.currency, rules.rounding))
+    percent = rules.restocking_fee_percent if Decimal(rules.restocking_fee_percent) > 0 else ""
+    restocking = {fli: percent for fli in sorted(customer)} if percent else {}
+    return dataclasses.replace(request, return_shipping_fee=fee, restocking_fee_percent=restocking,
+                               currency=order.currency)  # fmt: skip
 
 
 def _created(r: ReturnState, call: StepCall, request: Request, ref: ShopifyReturnRef) -> Outcome:

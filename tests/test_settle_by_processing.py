@@ -1,0 +1,80 @@
+"""Settling through Shopify's return (flows return@4, express@3): the refund is issued by processing the Shopify
+return (returnProcess), the mapping's fees are Shopify fees on it, and the return is processed once whatever
+fails: a lost response, a person processing it in the admin first."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from emulators.rebound.scenarios import Scenario
+from tests.conftest import Harness
+
+
+def shopify_record(harness: Harness, sc: Scenario) -> tuple[dict, list[dict]]:
+    """The Shopify return and the order's refunds, as the shop holds them."""
+    store, domain, order_id = harness.shopify.store, harness.domain(sc), harness.order_id(sc)
+    [ret] = store.returns(domain, order_id)
+    return ret, store.refunds(domain, order_id)
+
+
+async def test_a_refund_is_issued_by_processing_the_shopify_return_with_its_fee_on_it(harness: Harness) -> None:
+    b = harness.builder
+    sc = b.new("processed", "castore", lines=2)
+    b.returned(sc, 0, 1, "A")  # customer's fault (a size): the return shipping fee applies
+    b.returned(sc, 1, 1, "A")
+    b.lifecycle(sc)
+    b.expect(sc)
+    harness.seed(sc)
+    await harness.push_all(sc)
+    status = await harness.wait_state(sc, "refunded")
+    assert status.finished and status.refund is not None and status.refund.status == "issued"
+    assert status.flow.startswith("return@4")
+
+    ret, refunds = shopify_record(harness, sc)
+    assert ret["processed"] == ret["lines"]  # every refunded unit settled in Shopify's record
+    assert ret["status"] == "CLOSED"
+    assert [(r["return_id"], r["amount"]) for r in refunds] == [(ret["id"], sc.expected_refund)]
+    assert Decimal(status.refund.amount) == sc.expected_refund
+    assert ret["fees_charged"] == Decimal("2.95")  # castore's return shipping fee, as a Shopify fee
+    assert "process_shopify_return" in status.steps_done and "issue_refund" not in status.steps_done
+
+
+async def test_a_lost_response_of_returnprocess_does_not_process_or_refund_twice(harness: Harness) -> None:
+    sc = harness.new_return("lost processing answer", "castore", ("A",))
+    harness.start_options = {"activity_timeout_seconds": 10}
+    faults = harness.shopify.faults
+    faults.fail_next("lost_response", operation="ReturnProcess")
+    faults.fail_next("read_timeout", operation="ReturnProcess")  # and the retry's too
+    faults.configure(timeout_seconds=0.3)
+    try:
+        await harness.push_all(sc)
+        status = await harness.wait_state(sc, "refunded", timeout=120)
+    finally:
+        faults.clear()
+    ret, refunds = shopify_record(harness, sc)
+    assert faults.commits["ReturnProcess"] == 1  # the retries read Shopify's record and found it processed
+    assert len(refunds) == 1 and refunds[0]["return_id"] == ret["id"]
+    assert status.refund is not None and status.refund.status == "already_issued"
+    assert status.refund.refund_id == refunds[0]["id"] and Decimal(status.refund.amount) == sc.expected_refund
+    assert ret["processed"] == ret["lines"] and not status.needs_attention
+
+
+async def test_a_return_processed_by_a_person_first_is_not_refunded_again_and_finance_is_told(
+    harness: Harness,
+) -> None:
+    sc = harness.new_return("processed in the admin", "castore", ("A",))
+    faults = harness.shopify.faults
+    # A person processes the return (its lines and their refund) in the admin just before the engine does.
+    faults.configure(operation="ReturnProcess", manual_refund_rate=1.0)
+    try:
+        await harness.push_all(sc)
+        status = await harness.wait_for(sc, lambda s: s.finished, timeout=60)
+    finally:
+        faults.clear()
+    ret, refunds = shopify_record(harness, sc)
+    assert len(refunds) == 1 and refunds[0]["return_id"] == ret["id"]  # the person's; none of ours
+    assert faults.commits.get("ReturnProcess", 0) == 0  # ours never wrote: refused, then read and understood
+    assert status.state == "refunded" and status.refund is not None and status.refund.status == "preempted"
+    assert status.refund.refund_id == refunds[0]["id"]
+    assert status.hold is not None and (status.hold.kind, status.hold.blocking) == ("finance", False)
+    assert ret["processed"] == ret["lines"] and ret["status"] == "CLOSED"
