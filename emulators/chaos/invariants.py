@@ -11,6 +11,7 @@ from decimal import Decimal
 from emulators.demo import STOCK_PER_LOCATION
 from emulators.rebound.scenarios import Scenario
 from emulators.shopify.store import ShopifyStore
+from engine.definitions.catalog import CATALOG
 from engine.definitions.mapping import MappingDef
 from engine.drift.model import Finding
 from engine.workflow.messages import ReturnStatus
@@ -47,6 +48,32 @@ def _ours(store: ShopifyStore, domain: str, order_id: str | None, rid: str) -> l
     return [r for r in refunds if f"[rebound-return:{rid}]" in (r["note"] or "")]
 
 
+PROCESSING_STEPS = {
+    spec.name for spec in CATALOG.values() if spec.effect == "refund" and spec.activity == "process_return"
+}
+
+
+def _processed_record(world: World, domain: str, order_id: str | None, status: ReturnStatus) -> dict | None:
+    """The Shopify return of a return the engine settled by processing it (None: refunded beside it, or not)."""
+    if order_id is None or status.shopify_return is None:
+        return None
+    if not any(name in key for key in status.steps_done for name in PROCESSING_STEPS):
+        return None
+    return next((r for r in world.store.returns(domain, order_id) if r["id"] == status.shopify_return.return_id), None)
+
+
+def _settled_by_processing(status: ReturnStatus) -> tuple[dict[str, int], Decimal]:
+    """The units the engine's refunds covered (by SKU) and the fees they took, as the workflow recorded them."""
+    units: dict[str, int] = defaultdict(int)
+    fees = Decimal(0)
+    for refund in status.refunds:
+        if refund.status in ("issued", "already_issued") and refund.plan is not None:
+            for line in refund.plan.lines:
+                units[line.sku] += line.quantity
+            fees += Decimal(refund.plan.shipping_fee) + Decimal(refund.plan.restocking_fee)
+    return dict(units), fees
+
+
 def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
     """The invariants over the end state; `unexpected_holds` collects the returns held for a person that no
     scenario expected (accounted for, yet worth reading)."""
@@ -59,6 +86,8 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
     accounted = Invariant("every Rebound return accounted for (terminal state right, or held with a reason)")
     held = Invariant("held pushes resolved after the operator's replay")
     staff = Invariant("every staff refund reported by the drift monitor")
+    processed = Invariant("every unit refunded by processing the Shopify return shows processed on it")
+    fees = Invariant("the fees Shopify recorded on a processed return = the mapping's")
 
     orders: dict[tuple[str, str], list[Scenario]] = defaultdict(list)
     for sc in world.scenarios:
@@ -84,6 +113,13 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
             refunds.check(len(ours) == sc.expected_refunds, f"{rid}: {len(ours)} refunds, {sc.expected_refunds} due")
             total = sum((Decimal(str(r["amount"])) for r in ours), Decimal(0))
             amounts.check(total == sc.expected_refund, f"{rid}: refunded {total}, {sc.expected_refund} due")
+        record = _processed_record(world, domain, order_id, status)
+        if record is not None and not preempted:
+            units, taken = _settled_by_processing(status)
+            short = {sku: q for sku, q in units.items() if record["processed"].get(sku, 0) < q}
+            processed.check(not short, f"{rid}: refunded {units}, Shopify shows processed {record['processed']}")
+            charged = record["fees_charged"]
+            fees.check(charged == taken, f"{rid}: Shopify charged fees of {charged}, the mapping's are {taken}")
         restock.check(dict(status.restocked) == sc.expected_restock,
                       f"{rid}: restocked {dict(status.restocked)}, expected {sc.expected_restock}")  # fmt: skip
         right = status.state == sc.expected_state and (status.finished or status.needs_attention)
@@ -131,7 +167,7 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
             for f in world.findings
         )  # fmt: skip
         staff.check(reported, f"{rid}: staff refund {refund_id} not in the drift report")
-    return [refunds, amounts, paid, restock, stock, shopify_returns, accounted, held, staff]
+    return [refunds, amounts, paid, restock, stock, shopify_returns, accounted, held, staff, processed, fees]
 
 
 def violations(invariants: list[Invariant]) -> int:

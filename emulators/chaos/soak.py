@@ -49,7 +49,7 @@ TASK_QUEUE = "returns"
 # Shopify's faults: 5 % of calls in all, every kind the brief names.
 SHOPIFY_FAULTS: dict[str, Any] = {"http_500_rate": 0.01, "http_503_rate": 0.01, "timeout_rate": 0.005,
                                   "throttled_rate": 0.01, "lost_response_rate": 0.01,
-                                  "read_timeout_rate": 0.005}  # fmt: skip
+                                  "read_timeout_rate": 0.005, "http_500_after_commit_rate": 0.005}  # fmt: skip
 
 
 @dataclass
