@@ -4,9 +4,10 @@ fails: a lost response, a person processing it in the admin first."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
-from emulators.rebound.scenarios import Scenario
+from emulators.rebound.scenarios import SHIPPING, Scenario
 from tests.conftest import Harness
 
 
@@ -78,3 +79,27 @@ async def test_a_return_processed_by_a_person_first_is_not_refunded_again_and_fi
     assert status.refund.refund_id == refunds[0]["id"]
     assert status.hold is not None and (status.hold.kind, status.hold.blocking) == ("finance", False)
     assert ret["processed"] == ret["lines"] and ret["status"] == "CLOSED"
+
+
+async def test_the_mapping_can_refund_shipping_when_the_merchant_is_at_fault(harness: Harness) -> None:
+    """refund.refund_shipping: merchant_fault: a faulty item's return gets the order's shipping back too, at
+    Shopify's figure; a size return under the same mapping does not."""
+    castore = harness.mappings["castore"]
+    rules = dataclasses.replace(castore.refund, refund_shipping="merchant_fault")
+    harness.mappings = {**harness.mappings, "castore": dataclasses.replace(castore, refund=rules)}
+    b = harness.builder
+    faulty, size = b.new("faulty", "castore", lines=1), b.new("too big", "castore", lines=1)
+    b.returned(faulty, 0, 1, "A", fault=False)  # the merchant's fault: no return shipping fee either
+    b.returned(size, 0, 1, "A")
+    for sc in (faulty, size):
+        b.lifecycle(sc)
+        b.expect(sc)
+    harness.seed(faulty, size)
+    for sc in (faulty, size):
+        await harness.push_all(sc)
+    refunded = {sc.name: await harness.wait_state(sc, "refunded") for sc in (faulty, size)}
+    _, faulty_refunds = shopify_record(harness, faulty)
+    _, size_refunds = shopify_record(harness, size)
+    assert [r["amount"] for r in faulty_refunds] == [faulty.expected_refund + SHIPPING]
+    assert [r["amount"] for r in size_refunds] == [size.expected_refund]
+    assert Decimal(refunded["faulty"].refund.amount) == faulty.expected_refund + SHIPPING  # type: ignore[union-attr]

@@ -93,6 +93,9 @@ class RefundRules:
     restocking_fee_percent: str = "0"
     rounding: str = "ROUND_HALF_UP"
     gift_cards: str = "first"  # a split payment's gift card is refunded first (or last) among its payments
+    # When the order's shipping goes back too, on flows that settle by processing the Shopify return: never, when
+    # the customer returns every unit of the order (full_return), or when a returned line is the merchant's fault.
+    refund_shipping: str = "never"
 
 
 @dataclass
@@ -197,6 +200,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
             restocking_fee_percent=percent_text(refund.get("restocking_fee_percent", 0)),
             rounding=refund.get("rounding", "ROUND_HALF_UP"),
             gift_cards=refund.get("gift_cards", "first"),
+            refund_shipping=refund.get("refund_shipping", "never"),
         ),
         free_text=[FreeTextRule(r["pattern"], r["code"]) for r in data["reasons"].get("free_text") or []],
         grade_scale=list(data["grades"]["scale"]),

@@ -105,8 +105,22 @@ def _process_return(r: ReturnState, call: StepCall) -> list[Request]:
     part = parcels.round_part(r)
     summary = f"returnProcess {show(r.refund_plan.total, r.refund_plan.currency)}" + (
         f" parcel(s) {part}" if part else "")  # fmt: skip
-    request = ProcessReturnInput(refund.arg, ret.return_id, return_lines=dict(ret.return_lines))
+    request = ProcessReturnInput(refund.arg, ret.return_id, refund_shipping=_shipping_back(r),
+                                 return_lines=dict(ret.return_lines))  # fmt: skip
     return [Request(request, summary, RefundOutcome, items=refund.items)]
+
+
+def _shipping_back(r: ReturnState) -> bool:
+    """The mapping's rule for the order's shipping: back when every unit of the order is returned, or when a line
+    refunded now is the merchant's fault; never by default."""
+    rule = r.mapping.refund.refund_shipping
+    refunded = parcels.items_to_refund(r)
+    if rule == "merchant_fault":
+        return any(r.mapping.reason_for(item.reason).fault == "merchant" for item in refunded)
+    if rule == "full_return" and r.order is not None:
+        returned = sum(item.quantity for item in r.items.values())
+        return returned >= sum(line.fulfilled_quantity for line in r.order.lines)
+    return False
 
 
 # ---------------------------------------------------------------- credit_store_credit_bonus
