@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from emulators.paths import flows_dir, mappings_dir
 from emulators.rebound.scenarios import SHIPPING, Scenario, demo_population
 from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
+from emulators.settlement import processed_record, processing_problems
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
 from emulators.shopify.store import OrderLineSeed, ShopifyStore
@@ -212,6 +213,10 @@ def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, st
             paid_back = sorted((g, Decimal(str(a))) for r in refunds for g, a in r["transactions"])
             if paid_back != sorted(sc.expected_transactions):
                 problems.append(f"transactions {paid_back}, expected {sorted(sc.expected_transactions)}")
+        record = processed_record(store, domain, order_id, status)
+        if record is not None and mappings[sc.brand].refund.issuer == "engine" and status.refund is not None and (
+                status.refund.status != "preempted"):  # fmt: skip
+            problems += processing_problems(record, status, refunds)
         if sc.expected_bonus and order_id:
             customer = store.order_summary(domain, order_id)["customer_id"]
             balance = store.store_credit(domain, customer).get(mappings[sc.brand].currency, Decimal(0))

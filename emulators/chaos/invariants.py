@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from emulators.demo import STOCK_PER_LOCATION
 from emulators.rebound.scenarios import Scenario
+from emulators.settlement import processed_record, settled_by_processing
 from emulators.shopify.store import ShopifyStore
-from engine.definitions.catalog import CATALOG
 from engine.definitions.mapping import MappingDef
 from engine.drift.model import Finding
 from engine.workflow.messages import ReturnStatus
@@ -46,32 +46,6 @@ class World:
 def _ours(store: ShopifyStore, domain: str, order_id: str | None, rid: str) -> list[dict]:
     refunds = store.refunds(domain, order_id) if order_id else []
     return [r for r in refunds if f"[rebound-return:{rid}]" in (r["note"] or "")]
-
-
-PROCESSING_STEPS = {
-    spec.name for spec in CATALOG.values() if spec.effect == "refund" and spec.activity == "process_return"
-}
-
-
-def _processed_record(world: World, domain: str, order_id: str | None, status: ReturnStatus) -> dict | None:
-    """The Shopify return of a return the engine settled by processing it (None: refunded beside it, or not)."""
-    if order_id is None or status.shopify_return is None:
-        return None
-    if not any(name in key for key in status.steps_done for name in PROCESSING_STEPS):
-        return None
-    return next((r for r in world.store.returns(domain, order_id) if r["id"] == status.shopify_return.return_id), None)
-
-
-def _settled_by_processing(status: ReturnStatus) -> tuple[dict[str, int], Decimal]:
-    """The units the engine's refunds covered (by SKU) and the fees they took, as the workflow recorded them."""
-    units: dict[str, int] = defaultdict(int)
-    fees = Decimal(0)
-    for refund in status.refunds:
-        if refund.status in ("issued", "already_issued") and refund.plan is not None:
-            for line in refund.plan.lines:
-                units[line.sku] += line.quantity
-            fees += Decimal(refund.plan.shipping_fee) + Decimal(refund.plan.restocking_fee)
-    return dict(units), fees
 
 
 def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
@@ -113,9 +87,9 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
             refunds.check(len(ours) == sc.expected_refunds, f"{rid}: {len(ours)} refunds, {sc.expected_refunds} due")
             total = sum((Decimal(str(r["amount"])) for r in ours), Decimal(0))
             amounts.check(total == sc.expected_refund, f"{rid}: refunded {total}, {sc.expected_refund} due")
-        record = _processed_record(world, domain, order_id, status)
+        record = processed_record(world.store, domain, order_id, status)
         if record is not None and not preempted:
-            units, taken = _settled_by_processing(status)
+            units, taken = settled_by_processing(status)
             short = {sku: q for sku, q in units.items() if record["processed"].get(sku, 0) < q}
             processed.check(not short, f"{rid}: refunded {units}, Shopify shows processed {record['processed']}")
             charged = record["fees_charged"]
