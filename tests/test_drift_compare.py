@@ -98,6 +98,23 @@ def test_a_refund_made_by_processing_the_linked_return_is_ours(castore: MappingD
     assert [k for k, _ in kinds(run(castore, [ret], [order(elsewhere)], [flow()]))] == ["manual_refund"]
 
 
+def test_units_refunded_by_processing_that_shopify_does_not_show_processed(castore: MappingDef) -> None:
+    """Settled by processing the Shopify return: each refunded unit must show processed in Shopify's record."""
+    ret = rebound("registered", "in_transit", "received", "inspected")
+    w = flow(processed_units={"gid://shopify/LineItem/1": 2})
+    processed = order(OURS)
+    processed.returns[0].processed = {"gid://shopify/LineItem/1": 2}
+    assert run(castore, [ret], [processed], [w]) == []
+    partly = order(OURS)
+    partly.returns[0].processed = {"gid://shopify/LineItem/1": 1}
+    found = run(castore, [ret], [partly], [w])
+    assert [(f.kind, f.owner, f.summary) for f in found] == [
+        ("return_unprocessed", "finance", "1 refunded unit(s) not processed on Shopify return #CA1001-R1")
+    ]
+    assert run(castore, [ret], [partly], [flow()]) == []  # refunded beside the return (return@3): nothing to process
+    assert run(castore, [ret], [order(OURS)], [w]) == []  # its record not read: no finding made up
+
+
 def test_unknown_to_engine_after_the_grace_period(castore: MappingDef) -> None:
     assert kinds(run(castore, [rebound("registered")], [], [])) == [("unknown_to_engine", "ops")]
     fresh = rebound("registered", days=0.001)

@@ -7,7 +7,13 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+import httpx
+
 from emulators.rebound.scenarios import SHIPPING, Scenario
+from engine.drift.model import ShopifyOrder, ShopifyReturn
+from engine.drift.processed import read_processed, unprocessed_units
+from engine.drift.workflow_source import summarise
+from engine.shopify.client import ShopConnection, ShopifyClient
 from tests.conftest import Harness
 
 
@@ -103,3 +109,27 @@ async def test_the_mapping_can_refund_shipping_when_the_merchant_is_at_fault(har
     assert [r["amount"] for r in faulty_refunds] == [faulty.expected_refund + SHIPPING]
     assert [r["amount"] for r in size_refunds] == [size.expected_refund]
     assert Decimal(refunded["faulty"].refund.amount) == faulty.expected_refund + SHIPPING  # type: ignore[union-attr]
+
+
+async def test_drift_reads_shopify_s_record_of_the_processed_returns(harness: Harness) -> None:
+    """The drift monitor's read of the returns settled by processing (by id: the bulk scan cannot reach return lines)
+    finds each refunded unit processed; a unit Shopify's record lacks is reported, to finance."""
+    sc = harness.new_return("drift reads it", "castore", ("A",))
+    await harness.push_all(sc)
+    status = await harness.wait_state(sc, "refunded")
+    assert status.shopify_return is not None
+    w = summarise(status, "wf")
+    assert sum(w.processed_units.values()) == 1
+    ret = ShopifyReturn(status.shopify_return.return_id, status.shopify_return.name, "CLOSED")
+    order = ShopifyOrder("order", sc.order_name, [], None, [], [ret],
+                         {sc.rebound_return_id: {"shopify_return_id": ret.id}})  # fmt: skip
+    domain = harness.domain(sc)
+    async with httpx.AsyncClient(timeout=10) as http:
+        connection = ShopConnection(
+            domain, "2026-07", harness.tokens[domain], f"{harness.shopify.base_url}/shops/{domain}"
+        )
+        await read_processed(ShopifyClient(connection, http), [order], [w])
+    assert ret.processed == w.processed_units
+    assert unprocessed_units(w, order) is None
+    ret.processed = {}  # as if Shopify's record showed nothing processed
+    assert unprocessed_units(w, order) == (ret, w.processed_units)

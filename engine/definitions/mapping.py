@@ -40,6 +40,7 @@ DEFAULT_OWNERS = {
     "duplicate_refund": "finance",
     "amount_mismatch": "finance",
     "refunded_not_returned": "finance",
+    "return_unprocessed": "finance",
     "return_left_open": "cx",
     "unknown_to_engine": "ops",
     "needs_attention": "ops",

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from engine.definitions.mapping import MappingDef
 from engine.drift.compare import compare, iso, parse_time
+from engine.drift.processed import read_processed
 from engine.drift.rebound_source import fetch_rebound
 from engine.drift.report import slack_payload
 from engine.drift.shopify_source import run_bulk
@@ -82,6 +83,7 @@ class DriftActivities:
         flows = await fetch_workflows(
             self._client, req.brand, task_queue=req.workflow_task_queue, progress=lambda n: _beat("workflows", n)
         )
+        await read_processed(self._shopify(mapping), orders, flows)  # the returns settled by processing
         findings = compare(mapping, rebound, orders, flows, now=now, unknown_grace_seconds=req.unknown_grace_seconds)
         counts = {"rebound_returns": len(rebound), "shopify_orders": len(orders), "workflows": len(flows)}
         return ReconcileResult(findings, counts)

@@ -22,6 +22,8 @@ Rules, per brand (SLAs and owners from the brand's mapping):
   every registered unit, and the inspection then found units missing: money to recover.
 * return_left_open - the Shopify return is OPEN/REQUESTED while the workflow reached a terminal state of its flow
   (refunded, cancelled, rejected in the shipped flows) more than `close_after_refund` ago.
+* return_unprocessed - the engine refunded units by processing the Shopify return (flows that settle so) and
+  Shopify's record shows fewer of them processed.
 * needs_attention - the workflow is held (or failed) and no other finding explains it; a parcel that never came
   is one (the reason names its tracking number). A return waiting for its other parcels is not checked for
   restock or refund until they are in, nor one that ended without settling (a terminal state of its flow that
@@ -42,6 +44,7 @@ from engine.definitions.mapping import DEFAULT_SLA_SECONDS, MappingDef
 from engine.drift.markers import ours as _ours
 from engine.drift.markers import part as _part
 from engine.drift.model import Finding, ReboundReturn, ShopifyOrder, ShopifyRefund, WorkflowReturn
+from engine.drift.processed import unprocessed_units
 from engine.money import show
 from engine.outcomes import grades_set_the_refund
 
@@ -182,6 +185,11 @@ def compare(
             _refund(ctx, w, ret, ours.get(rid, []), order, order_name, consumed)
             _refunded_not_returned(ctx, w, ret, order_name)
         _left_open(ctx, w, order, order_name)
+        if (unprocessed := unprocessed_units(w, order)) is not None:
+            ret_, units = unprocessed
+            ctx.add("return_unprocessed", rid, rid, order_name,
+                    f"{sum(units.values())} refunded unit(s) not processed on Shopify return {ret_.name}",
+                    shopify_return=ret_.id, line_items=", ".join(f"{i} x{q}" for i, q in units.items()))  # fmt: skip
 
         if len(ctx.findings) == before and (w.needs_attention or w.run_status not in ("RUNNING", "COMPLETED")):
             held.append((w, order_name))

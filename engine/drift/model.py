@@ -67,6 +67,7 @@ class ShopifyReturn:
     status: str
     created_at: str | None = None
     closed_at: str | None = None
+    processed: dict[str, int] | None = None  # order line item id -> units processed (None: not read)
 
 
 @dataclass
@@ -112,6 +113,7 @@ class WorkflowReturn:
     dispositions_known: bool = False
     entered: dict[str, str] = field(default_factory=dict)  # state -> when the workflow entered it
     waiting_for_parcels: list[str] = field(default_factory=list)  # tracking numbers an all-parcels return awaits
+    processed_units: dict[str, int] = field(default_factory=dict)  # line item -> units it refunded by processing
     refund_parts: int = 1  # refunds of ours it made (one per parcel when its brand refunds per parcel)
 
 

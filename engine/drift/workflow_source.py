@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from engine.definitions.catalog import CATALOG
 from engine.drift.model import WorkflowReturn
 from engine.refunds import RefundPlan
 from engine.workflow import search
@@ -56,8 +57,23 @@ def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING
         waiting_for_parcels=[
             p.tracking_number for p in status.parcels if p.arrived_at is None and not p.lost and not status.refunds
         ],
+        processed_units=_processed_units(status),
         refund_parts=max(len(status.refunds), 1),
     )
+
+
+def _processed_units(status: ReturnStatus) -> dict[str, int]:
+    """The units the return refunded by processing its Shopify return (a catalog step that does), per order line
+    item: what Shopify's record must show processed."""
+    processing = {spec.name for spec in CATALOG.values() if spec.activity == "process_return"}
+    if not any(name in key for key in status.steps_done for name in processing):
+        return {}
+    units: dict[str, int] = {}
+    for refund in status.refunds:
+        if refund.status in ("issued", "already_issued") and refund.plan is not None:
+            for line in refund.plan.lines:
+                units[line.line_item_id] = units.get(line.line_item_id, 0) + line.quantity
+    return units
 
 
 def _ending_of_old_result(status: ReturnStatus) -> str | None:
