@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 
-from emulators.rebound.scenarios import SHIPPING, Scenario
+from emulators.rebound.scenarios import SHIPPING, OrderMoney, Scenario
 from engine.drift.model import ShopifyOrder, ShopifyReturn
 from engine.drift.processed import read_processed, unprocessed_units
 from engine.drift.workflow_source import summarise
@@ -133,3 +133,27 @@ async def test_drift_reads_shopify_s_record_of_the_processed_returns(harness: Ha
     assert unprocessed_units(w, order) is None
     ret.processed = {}  # as if Shopify's record showed nothing processed
     assert unprocessed_units(w, order) == (ret, w.processed_units)
+
+
+async def test_a_eur_order_whose_processing_answer_was_lost_keeps_shopify_s_fee_in_its_record(harness: Harness) -> None:
+    """Seen in the 1,000-return chaos soak: an order paid in EUR, the answer to returnProcess lost; the refund found
+    by the retry is recorded with the plan's fee in the customer's currency, the fee Shopify holds on the return."""
+    sc = harness.builder.new("EUR, lost answer", "castore", lines=1, money=OrderMoney("EUR", Decimal("1.17")))
+    harness.builder.returned(sc, 0, 1, "A")
+    harness.builder.lifecycle(sc)
+    harness.builder.expect(sc)
+    harness.seed(sc)
+    harness.start_options = {"activity_timeout_seconds": 10}
+    faults = harness.shopify.faults
+    faults.fail_next("lost_response", operation="ReturnProcess")
+    faults.configure(timeout_seconds=0.3)
+    try:
+        await harness.push_all(sc)
+        status = await harness.wait_state(sc, "refunded", timeout=120)
+    finally:
+        faults.clear()
+    ret, refunds = shopify_record(harness, sc)
+    assert status.refund is not None and status.refund.status == "already_issued"
+    assert [r["currency"] for r in refunds] == ["EUR"] and refunds[0]["amount"] == sc.expected_refund
+    assert status.refund.plan is not None and status.refund.plan.currency == "EUR"
+    assert Decimal(status.refund.plan.shipping_fee) == ret["fees_charged"] == Decimal("3.45")  # 2.95 GBP at 1.17

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.activities.messages import BonusInput, BonusOutcome, IssueRefundInput, ProcessReturnInput, RefundOutcome
     from engine.definitions.flow import StepCall
     from engine.definitions.mapping import DEFAULT_SLA_SECONDS, RefundRules
-    from engine.money import show
+    from engine.money import show, to_money
     from engine.outcomes import grades_set_the_refund, item_facts, refund_for, refund_lines
     from engine.refunds import RefundPlan
     from engine.workflow import parcels
@@ -29,8 +29,13 @@ def plan_refund(r: ReturnState) -> RefundPlan:
     order = need_order(r, "issue_refund")
     facts = item_facts(parcels.items_to_refund(r), order, r.overridden_skus)
     graded = r.graded and grades_set_the_refund(r.mapping)  # ungraded: an operator refunding early
+    rules = refund_rules(r)
+    rate = Decimal(order.rate) if order.rate else Decimal(1)
+    if rate != 1 and Decimal(rules.return_shipping_fee) > 0:  # in the customer's currency, as Shopify converts it
+        fee = to_money(Decimal(rules.return_shipping_fee) * rate, order.currency, rules.rounding)
+        rules = dataclasses.replace(rules, return_shipping_fee=str(fee))
     return refund_for(r.mapping, facts, currency=order.currency, graded=graded, cap=order.net_payment,
-                      rules=refund_rules(r))  # fmt: skip
+                      rules=rules)  # fmt: skip
 
 
 def refund_rules(r: ReturnState) -> RefundRules:
