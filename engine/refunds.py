@@ -41,6 +41,12 @@ class RefundPlan:
     store_credit_bonus: str = "0"
 
 
+def fee_at_rate(fee: str, rate: Decimal, currency: str, rounding: str = "ROUND_HALF_UP") -> Decimal:
+    """A fee the mapping writes in the shop's currency, in the customer's: at the order's rate, rounded as the
+    mapping says. One conversion for the fee on the Shopify return, the workflow's estimate and the priced plan."""
+    return to_money(Decimal(fee) * rate, currency, rounding)
+
+
 def plan_refund(
     lines: list[RefundLineInput],
     *,

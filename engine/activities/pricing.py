@@ -9,8 +9,7 @@ from typing import Any
 
 from engine.activities.messages import OrderSnapshot
 from engine.definitions.mapping import RefundRules
-from engine.money import to_money
-from engine.refunds import RefundLineInput, RefundPlan, plan_refund
+from engine.refunds import RefundLineInput, RefundPlan, fee_at_rate, plan_refund
 
 
 def _presentment(bag: dict[str, Any] | None) -> Decimal:
@@ -47,7 +46,7 @@ def priced_plan(
         priced.append(RefundLineInput(line.line_item_id, line.sku, line.quantity, str(unit), line.refund_percent,
                                       line.fault))  # fmt: skip
     rate = Decimal(snap.rate) if snap.rate else rate_of(suggested)
-    fee = to_money(Decimal(rules.return_shipping_fee) * rate, snap.currency, rules.rounding)
+    fee = fee_at_rate(rules.return_shipping_fee, rate, snap.currency, rules.rounding)
     cap = min(
         Decimal(snap.net_payment), _presentment(suggested.get("maximumRefundableSet")) or Decimal(snap.net_payment)
     )

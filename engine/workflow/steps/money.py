@@ -14,9 +14,9 @@ with workflow.unsafe.imports_passed_through():
     from engine.activities.messages import BonusInput, BonusOutcome, IssueRefundInput, ProcessReturnInput, RefundOutcome
     from engine.definitions.flow import StepCall
     from engine.definitions.mapping import DEFAULT_SLA_SECONDS, RefundRules
-    from engine.money import show, to_money
+    from engine.money import show
     from engine.outcomes import grades_set_the_refund, item_facts, refund_for, refund_lines
-    from engine.refunds import RefundPlan
+    from engine.refunds import RefundPlan, fee_at_rate
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
     from engine.workflow.steps.base import Again, Outcome, Request, Step, need_order, need_return
@@ -32,7 +32,7 @@ def plan_refund(r: ReturnState) -> RefundPlan:
     rules = refund_rules(r)
     rate = Decimal(order.rate) if order.rate else Decimal(1)
     if rate != 1 and Decimal(rules.return_shipping_fee) > 0:  # in the customer's currency, as Shopify converts it
-        fee = to_money(Decimal(rules.return_shipping_fee) * rate, order.currency, rules.rounding)
+        fee = fee_at_rate(rules.return_shipping_fee, rate, order.currency, rules.rounding)
         rules = dataclasses.replace(rules, return_shipping_fee=str(fee))
     return refund_for(r.mapping, facts, currency=order.currency, graded=graded, cap=order.net_payment,
                       rules=rules)  # fmt: skip

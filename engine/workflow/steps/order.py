@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.flow import StepCall
     from engine.errors import StepFailed
     from engine.events import EventItem
-    from engine.money import to_money
+    from engine.refunds import fee_at_rate
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
     from engine.workflow.steps.base import Outcome, Request, Step, need_order, need_return
@@ -88,7 +88,7 @@ def shopify_fees(r: ReturnState, request: CreateReturnInput, reasons: dict[str, 
     fee = ""
     if customer and Decimal(rules.return_shipping_fee) > 0:
         rate = Decimal(order.rate) if order.rate else Decimal(1)
-        fee = str(to_money(Decimal(rules.return_shipping_fee) * rate, order.currency, rules.rounding))
+        fee = str(fee_at_rate(rules.return_shipping_fee, rate, order.currency, rules.rounding))
     percent = rules.restocking_fee_percent if Decimal(rules.restocking_fee_percent) > 0 else ""
     restocking = {fli: percent for fli in sorted(customer)} if percent else {}
     return dataclasses.replace(request, return_shipping_fee=fee, restocking_fee_percent=restocking,
@@ -166,9 +166,10 @@ def _close_return(r: ReturnState, call: StepCall) -> list[Request]:
     return [Request(ReturnRefInput(r.shop, ret.return_id), f"returnClose {ret.name}")]
 
 
-def _closed(r: ReturnState, call: StepCall, request: Request, result: Any) -> Outcome:
+def _ended(r: ReturnState, call: StepCall, request: Request, result: Any) -> Outcome:
+    """The Shopify return closed or cancelled, as the step's name says."""
     assert r.shopify_return is not None
-    r.log("step", f"close_shopify_return: {r.shopify_return.name} closed")
+    r.log("step", f"{call.step}: {r.shopify_return.name} {'closed' if call.step.startswith('close') else 'cancelled'}")
     return None
 
 
@@ -179,17 +180,11 @@ def _cancel_return(r: ReturnState, call: StepCall) -> list[Request]:
     return [Request(ReturnRefInput(r.shop, ret.return_id), f"returnCancel {ret.name}")]
 
 
-def _cancelled(r: ReturnState, call: StepCall, request: Request, result: Any) -> Outcome:
-    assert r.shopify_return is not None
-    r.log("step", f"cancel_shopify_return: {r.shopify_return.name} cancelled")
-    return None
-
-
 STEPS = {
     "validate_order": Step(_validate_order, _validated),
     "create_shopify_return": Step(_create_return, _created),
     "attach_tracking": Step(_attach_tracking, _attached),
     "sync_order_status": Step(_sync_order_status),
-    "close_shopify_return": Step(_close_return, _closed),
-    "cancel_shopify_return": Step(_cancel_return, _cancelled),
+    "close_shopify_return": Step(_close_return, _ended),
+    "cancel_shopify_return": Step(_cancel_return, _ended),
 }
