@@ -51,6 +51,7 @@ from engine.ingest.receiver import Receiver, env_secret
 from engine.ingest.serve import AppServer
 from engine.ingest.store import open_event_store
 from engine.money import show
+from engine.refunds import RefundPlan
 from engine.registry.client import ActiveMappings, deploy
 from engine.registry.flows import ActiveFlows, deploy_flow
 from engine.settings import Settings, token_env_name
@@ -227,6 +228,14 @@ def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, st
     restocked = dict(status.restocked)
     if restocked != sc.expected_restock:
         problems.append(f"restocked {restocked}, expected {sc.expected_restock}")
+    if sc.expected_problem and not any(sc.expected_problem in entry.detail for entry in status.audit):
+        problems.append(f"the return's log never says {sc.expected_problem!r}")
+    refused = sorted({text.split(":")[0] for text in status.refused.values()})
+    if refused != sorted(sc.expected_refused):
+        problems.append(f"refused {refused}, expected {sorted(sc.expected_refused)}")
+    on_return = {sku for ret in (store.returns(domain, order_id) if order_id else []) for sku in ret["lines"]}
+    if on_return & set(refused):
+        problems.append(f"final-sale {sorted(on_return & set(refused))} on the Shopify return")
     return problems
 
 
@@ -277,6 +286,18 @@ def money_ledger(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios
     return "\n".join(lines)
 
 
+def fees_shown(plan: RefundPlan | None, currency: str) -> str:
+    """The fees a refund kept back, and those recorded on the Shopify return that it gave back."""
+    if plan is None:
+        return ""
+    fees = (("return fee", plan.shipping_fee), ("restocking fee", plan.restocking_fee))
+    kept = [f"{show(amount, currency)} {name}" for name, amount in fees if Decimal(amount)]
+    text = f" less {' + '.join(kept)}" if kept else ""
+    if Decimal(plan.fees_waived):
+        text += f" ({show(plan.fees_waived, currency)} fees given back: not the customer's fault)"
+    return text
+
+
 def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
     names = {loc.id: loc.name for m in mappings.values() for loc in m.locations.values()}
     rows = [("return", "brand", "order", "scenario", "state", "restocked", "refund", "check")]
@@ -300,6 +321,7 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
                 refund += " (" + " + ".join(f"{show(t.amount, currency)} {t.gateway}" for t in s.refund.tenders) + ")"
             if s.refund_plan and s.refund_plan.method == "store_credit":
                 refund += f" store credit (+{show(s.refund_plan.store_credit_bonus, s.refund_plan.currency)} bonus)"
+            refund += fees_shown(s.refund.plan or s.refund_plan, currency)
             if s.refund.status == "verified":
                 refund += " (by Rebound app)"
         elif s and s.refund:

@@ -275,6 +275,19 @@ def check(expect: dict[str, Any], status: ReturnStatus, store: Any, mapping: Map
     refunds = store.refunds(domain, order_id)
     if "refunds_in_shopify" in expect and len(refunds) != expect["refunds_in_shopify"]:
         problems.append(f"refunds in Shopify: expected {expect['refunds_in_shopify']}, got {len(refunds)}")
+    returns = store.returns(domain, order_id)
+    if "processed" in expect:
+        processed = {sku: qty for ret in returns for sku, qty in ret["processed"].items()}
+        if processed != dict(expect["processed"]):
+            problems.append(f"processed on the Shopify return: expected {dict(expect['processed'])}, got {processed}")
+    if "shopify_fees" in expect:
+        fees = show(sum((ret["fees_charged"] for ret in returns), Decimal(0)), mapping.currency)
+        if fees != expect["shopify_fees"]:
+            problems.append(f"fees Shopify recorded: expected {expect['shopify_fees']}, got {fees}")
+    if "refused" in expect:
+        refused = sorted({text.split(":")[0] for text in status.refused.values()})
+        if refused != sorted(expect["refused"]):
+            problems.append(f"refused: expected {sorted(expect['refused'])}, got {refused}")
     if "restocked" in expect:
         got_stock = _stock_changes(store, mapping, domain, before)
         if got_stock != dict(expect["restocked"]):

@@ -32,7 +32,8 @@ def settled_by_processing(status: ReturnStatus) -> tuple[dict[str, int], Decimal
         if refund.status in ("issued", "already_issued") and refund.plan is not None:
             for line in refund.plan.lines:
                 units[line.sku] += line.quantity
-            fees += Decimal(refund.plan.shipping_fee) + Decimal(refund.plan.restocking_fee)
+            # Shopify keeps the fees recorded when the return opened, those the refund gave back included
+            fees += sum(map(Decimal, (refund.plan.shipping_fee, refund.plan.restocking_fee, refund.plan.fees_waived)))
     return dict(units), fees
 
 

@@ -48,15 +48,23 @@ class ItemOutcome:
     disposition: "Disposition"
     location_id: str | None
     refund_percent: str
+    refused: str | None = None  # a final-sale product: why it is not taken back
 
 
-def item_outcome(mapping: MappingDef, grade: str | None, reason: str, *, graded: bool) -> ItemOutcome:
-    """Before inspection (refund on drop-off or receipt) every registered item counts in full."""
+def item_outcome(mapping: MappingDef, grade: str | None, reason: str, *, graded: bool, sku: str = "") -> ItemOutcome:
+    """Before inspection (refund on drop-off or receipt) every registered item counts in full. The product's rule
+    comes first: a final-sale item is refused (nothing restocked or refunded), a never-restock one is not resold."""
+    product = mapping.product_rule(sku) if sku else None
+    if product is not None and product.final_sale:
+        return ItemOutcome("not_restocked", None, "0", refused=product.final_sale)
     rule = mapping.grade_for(grade)
     grade_percent = Decimal(rule.refund_percent) if graded else Decimal(100)
     percent = grade_percent * Decimal(mapping.reason_for(reason).refund_percent) / 100
     disposition = cast("Disposition", rule.disposition)  # the mapping's schema allows these four only
-    return ItemOutcome(disposition, mapping.location_id(rule.location), format(percent.normalize(), "f"))
+    location = mapping.location_id(rule.location)
+    if product is not None and product.restock == "never" and disposition == "restock":
+        disposition, location = "not_restocked", None
+    return ItemOutcome(disposition, location, format(percent.normalize(), "f"))
 
 
 def grades_set_the_refund(mapping: MappingDef) -> bool:
@@ -66,20 +74,30 @@ def grades_set_the_refund(mapping: MappingDef) -> bool:
     return mapping.refund.trigger == "inspected"
 
 
+def fault_of(mapping: MappingDef, reason: str, grade: str | None, *, graded: bool) -> str:
+    """Whose fault an item is: what the inspection found (a grade rule's `fault`) when the refund is by grade,
+    otherwise what the customer's reason says."""
+    found = mapping.grade_for(grade).fault if graded else None
+    return found or mapping.reason_for(reason).fault
+
+
 def refund_lines(mapping: MappingDef, items: list[ItemFacts], *, graded: bool) -> list[RefundLineInput]:
     """What the mapping refunds of each item: the line, the quantity, the percent and who is at fault."""
     lines: dict[str, RefundLineInput] = {}
     for item in items:
-        outcome = item_outcome(mapping, item.grade, item.reason, graded=graded)
+        outcome = item_outcome(mapping, item.grade, item.reason, graded=graded, sku=item.sku)
+        if outcome.refused:
+            continue  # final sale: not taken back, nothing refunded
         if item.refund_percent is not None:
             outcome.refund_percent = item.refund_percent
-        fault = mapping.reason_for(item.reason).fault
-        key = f"{item.line_item_id}|{outcome.refund_percent}|{fault}"
+        opened = mapping.reason_for(item.reason).fault
+        fault = fault_of(mapping, item.reason, item.grade, graded=graded)
+        key = f"{item.line_item_id}|{outcome.refund_percent}|{fault}|{opened}"
         if key in lines:
             lines[key].quantity += item.quantity
         else:
             lines[key] = RefundLineInput(
-                item.line_item_id, item.sku, item.quantity, item.unit_price, outcome.refund_percent, fault
+                item.line_item_id, item.sku, item.quantity, item.unit_price, outcome.refund_percent, fault, opened
             )
     return list(lines.values())
 

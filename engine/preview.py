@@ -64,8 +64,8 @@ def compare(active: MappingDef | None, proposed: MappingDef, samples: list[Sampl
     for sample in samples:
         comparison = Comparison(sample)
         for item in sample.items:
-            before = item_outcome(active, item.grade, item.reason, graded=True) if active else None
-            after = item_outcome(proposed, item.grade, item.reason, graded=True)
+            before = item_outcome(active, item.grade, item.reason, graded=True, sku=item.sku) if active else None
+            after = item_outcome(proposed, item.grade, item.reason, graded=True, sku=item.sku)
             comparison.items.append(ItemChange(item.sku, item.quantity, item.grade, item.reason, before, after))
         if active:
             graded = grades_set_the_refund(active)
@@ -147,6 +147,8 @@ def structural_diff(active: MappingDef | None, proposed: MappingDef) -> list[str
 def _outcome_text(outcome: ItemOutcome | None, names: dict[str, str]) -> str:
     if outcome is None:
         return "-"
+    if outcome.refused:
+        return f"refused (final sale: {outcome.refused})"
     where = f" @ {names.get(outcome.location_id, outcome.location_id)}" if outcome.location_id else ""
     return f"{outcome.disposition}{where}, {outcome.refund_percent}%"
 

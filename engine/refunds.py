@@ -4,6 +4,7 @@ Rounding happens once per line, in the order's currency, with the mapping's roun
 taken from the subtotal and can never make it negative; the total is capped at what Shopify still allows.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,6 +19,11 @@ class RefundLineInput:
     unit_price: str
     refund_percent: str
     fault: str = "customer"
+    opened_fault: str = ""  # whose fault it was when the Shopify return was opened (its fees); '': as `fault`
+
+    @property
+    def fault_at_opening(self) -> str:
+        return self.opened_fault or self.fault
 
 
 @dataclass
@@ -35,6 +41,9 @@ class RefundPlan:
     subtotal: str = "0"
     shipping_fee: str = "0"
     restocking_fee: str = "0"
+    # Fees recorded on the Shopify return when it opened that this refund gives back: the inspection found the
+    # merchant (or carrier) at fault where the customer's reason said otherwise.
+    fees_waived: str = "0"
     total: str = "0"
     capped: bool = False
     method: str = "original_payment"
@@ -45,6 +54,14 @@ def fee_at_rate(fee: str, rate: Decimal, currency: str, rounding: str = "ROUND_H
     """A fee the mapping writes in the shop's currency, in the customer's: at the order's rate, rounded as the
     mapping says. One conversion for the fee on the Shopify return, the workflow's estimate and the priced plan."""
     return to_money(Decimal(fee) * rate, currency, rounding)
+
+
+def line_amount(line: RefundLineInput, currency: str, rounding: str) -> Decimal:
+    """What the mapping refunds of one line: its units at their price and percent, rounded once; never below 0."""
+    if line.quantity <= 0:
+        return Decimal(0)
+    gross = Decimal(line.unit_price) * line.quantity * Decimal(line.refund_percent) / 100
+    return max(to_money(gross, currency, rounding), Decimal(0))
 
 
 def plan_refund(
@@ -59,26 +76,25 @@ def plan_refund(
     store_credit_bonus_percent: str = "0",
 ) -> RefundPlan:
     plan = RefundPlan(currency=currency, method=method)
-    subtotal = Decimal(0)
-    customer_fault_subtotal = Decimal(0)
-    for line in lines:
-        if line.quantity <= 0:
-            continue
-        gross = Decimal(line.unit_price) * line.quantity * Decimal(line.refund_percent) / 100
-        amount = to_money(gross, currency, rounding)
-        if amount <= 0:
-            continue
-        plan.lines.append(RefundLine(line.line_item_id, line.sku, line.quantity, fmt(amount, currency)))
-        subtotal += amount
-        if line.fault == "customer":
-            customer_fault_subtotal += amount
-    any_customer_fault = any(line.fault == "customer" for line in lines if line.quantity > 0)
-    shipping_fee = (
-        to_money(return_shipping_fee, currency, rounding) if any_customer_fault and plan.lines else Decimal(0)
-    )
-    restocking = to_money(customer_fault_subtotal * Decimal(restocking_fee_percent) / 100, currency, rounding)
-    shipping_fee = min(shipping_fee, subtotal)
-    restocking = min(restocking, subtotal - shipping_fee)
+    amounts = [line_amount(line, currency, rounding) for line in lines]
+    for line, amount in zip(lines, amounts, strict=True):
+        if amount > 0:
+            plan.lines.append(RefundLine(line.line_item_id, line.sku, line.quantity, fmt(amount, currency)))
+    subtotal = sum(amounts, Decimal(0))
+
+    def fees(fault_of: Callable[[RefundLineInput], str]) -> tuple[Decimal, Decimal]:
+        """The return shipping fee (once, when a line is the customer's fault) and the restocking fee (a percent
+        of the customer-fault lines), neither ever more than the refund."""
+        refunded = [(line, amount) for line, amount in zip(lines, amounts, strict=True) if line.quantity > 0]
+        customer = [amount for line, amount in refunded if fault_of(line) == "customer"]
+        shipping = to_money(return_shipping_fee, currency, rounding) if customer and plan.lines else Decimal(0)
+        restock = to_money(sum(customer, Decimal(0)) * Decimal(restocking_fee_percent) / 100, currency, rounding)
+        shipping = min(shipping, subtotal)
+        return shipping, min(restock, subtotal - shipping)
+
+    shipping_fee, restocking = fees(lambda line: line.fault)
+    at_opening = sum(fees(lambda line: line.fault_at_opening), Decimal(0))
+    plan.fees_waived = fmt(max(at_opening - shipping_fee - restocking, Decimal(0)), currency)
     total = subtotal - shipping_fee - restocking
     if refundable_cap is not None and total > Decimal(refundable_cap):
         total = to_money(refundable_cap, currency, "ROUND_DOWN")

@@ -23,7 +23,8 @@ def test_the_shipped_flows_pass_their_scenarios() -> None:
         and "flows/tests/express.yaml (flow express@3" in run.stdout
     )
     assert "FAIL" not in run.stdout
-    assert "14/14 case(s) as expected in 2 file(s)" in run.stdout
+    assert "18/18 case(s) as expected in 3 file(s)" in run.stdout
+    assert "flows/tests/tatty.yaml (flow return@4" in run.stdout
 
 
 TAGGED = """

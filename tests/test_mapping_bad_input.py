@@ -67,8 +67,29 @@ CASES: list[tuple[str, Callable[[str], str | bytes], str, int | None]] = [
         "only used by restock",
         None,
     ),
-    ("grade-without-rule", sub("scale: [A, B, C, D]", "scale: [A, B, C, D, E]"), "grade 'E' has no rule", None),
-    ("unreachable-grade-rule", sub("scale: [A, B, C, D]", "scale: [A, B, C]"), "unreachable", None),
+    ("grade-without-rule", sub("scale: [A, B, C, D, F]", "scale: [A, B, C, D, F, E]"), "grade 'E' has no rule", None),
+    (
+        "unknown-grade-fault",
+        sub("refund_percent: 100, fault: merchant}", "refund_percent: 100, fault: supplier}"),
+        "grades.rules.F.fault: 'supplier' is not one of",
+        48,
+    ),
+    (
+        "product-rule-changing-nothing",
+        sub("refund:\n", 'products:\n  - {sku: "CAS-TEE-*"}\nrefund:\n'),
+        "rule for 'CAS-TEE-*' changes nothing",
+        None,
+    ),
+    (
+        "product-rule-shadowed",
+        sub(
+            "refund:\n",
+            'products:\n  - {sku: "CAS-*", restock: never}\n  - {sku: CAS-TEE-BLK-M, final_sale: worn}\nrefund:\n',
+        ),
+        "unreachable: rule 0 ('CAS-*') matches it first",
+        None,
+    ),
+    ("unreachable-grade-rule", sub("scale: [A, B, C, D, F]", "scale: [A, B, C, D]"), "unreachable", None),
     ("unknown-reason-target", sub("shopify: too-big,", "shopify: too-bigg,"), "did you mean 'too-big'", None),
     (
         "bad-free-text-regex",
@@ -108,7 +129,7 @@ CASES: list[tuple[str, Callable[[str], str | bytes], str, int | None]] = [
     ("unknown-plan", sub("  plan: plus", "  plan: shopify-plus"), "shop.plan", 9),
     ("unsupported-api-version", sub('api_version: "2026-07"', 'api_version: "2025-01"'), "shop.api_version", 8),
     ("no-registered-status", sub("    returnOrderCreated: registered\n", ""), "no status maps to 'registered'", None),
-    ("yaml-syntax", sub("scale: [A, B, C, D]", "scale: [A, B, C, D"), "invalid YAML", None),
+    ("yaml-syntax", sub("scale: [A, B, C, D, F]", "scale: [A, B, C, D, F"), "invalid YAML", None),
     ("top-level-list", lambda _t: "- brand: castore\n", "is not of type 'object'", 1),
     (
         "case-duplicate-reason",

@@ -102,7 +102,7 @@ def test_three_mistakes_are_reported_in_one_run_with_file_line_and_column(
 
 def test_a_check_skipped_for_a_schema_error_says_which(tmp_path: Path) -> None:
     path = tmp_path / "castore.yaml"
-    path.write_text(CASTORE.replace("  scale: [A, B, C, D]", "  scale: A, B, C, D"))
+    path.write_text(CASTORE.replace("  scale: [A, B, C, D, F]", "  scale: A, B, C, D, F"))
     with pytest.raises(DefinitionError) as err:
         load_mapping(path)
     messages = [p.message for p in err.value.problems]

@@ -37,6 +37,23 @@ def test_merchant_fault_waives_the_fee_and_zero_percent_lines_are_dropped() -> N
     assert plan.total == "45.00" and [line.sku for line in plan.lines] == ["A"]
 
 
+def test_a_fault_found_at_inspection_gives_back_the_fees_recorded_when_the_return_opened() -> None:
+    """Opened as the customer's fault (fees on the Shopify return), found the merchant's at inspection: the fees
+    taken are what the finding says, and those recorded at opening beyond them are given back (fees_waived)."""
+    lines = [
+        RefundLineInput("L1", "A", 1, "40.00", "100", "merchant", "customer"),
+        RefundLineInput("L2", "B", 1, "20.00", "100", "customer", "customer"),
+    ]
+    plan = plan_refund(lines, currency="GBP", return_shipping_fee="2.95", restocking_fee_percent="10")
+    # B is still the customer's: the return fee stays and B's restocking fee (2.00); A's (4.00) is given back
+    assert (plan.shipping_fee, plan.restocking_fee, plan.fees_waived, plan.total) == ("2.95", "2.00", "4.00", "55.05")
+    only_a = plan_refund(lines[:1], currency="GBP", return_shipping_fee="2.95", restocking_fee_percent="10")
+    assert (only_a.shipping_fee, only_a.restocking_fee, only_a.fees_waived, only_a.total) == (
+        "0.00", "0.00", "6.95", "40.00")  # fmt: skip
+    unchanged = plan_refund(lines[1:], currency="GBP", return_shipping_fee="2.95", restocking_fee_percent="10")
+    assert unchanged.fees_waived == "0.00"
+
+
 def test_rounding_is_per_line_and_explicit() -> None:
     line = [RefundLineInput("L1", "A", 1, "10.005", "100")]
     assert plan_refund(line, currency="GBP").total == "10.01"

@@ -10,6 +10,7 @@ from decimal import Decimal
 import httpx
 
 from emulators.rebound.scenarios import SHIPPING, OrderMoney, Scenario
+from emulators.settlement import processing_problems
 from engine.drift.model import ShopifyOrder, ShopifyReturn
 from engine.drift.processed import read_processed, unprocessed_units
 from engine.drift.workflow_source import summarise
@@ -157,3 +158,29 @@ async def test_a_eur_order_whose_processing_answer_was_lost_keeps_shopify_s_fee_
     assert [r["currency"] for r in refunds] == ["EUR"] and refunds[0]["amount"] == sc.expected_refund
     assert status.refund.plan is not None and status.refund.plan.currency == "EUR"
     assert Decimal(status.refund.plan.shipping_fee) == ret["fees_charged"] == Decimal("3.45")  # 2.95 GBP at 1.17
+
+
+async def test_a_fault_found_at_inspection_gives_back_the_fee_recorded_on_the_shopify_return(harness: Harness) -> None:
+    """CASTORE's grade F is the merchant's fault, whatever the customer said: the return opened with the return
+    shipping fee on it (the customer changed their mind) and a Shopify return's fees cannot be changed afterwards, so
+    Shopify keeps the fee it recorded, the refund is the full price (the fee given back) and the processed return's
+    note says why; the item is not resold."""
+    b = harness.builder
+    sc = b.new("fault found at inspection", "castore", lines=1, quantity=1)
+    b.returned(sc, 0, 1, "F")  # a customer-fault reason: the fee goes on the Shopify return when it opens
+    b.lifecycle(sc)
+    b.expect(sc)
+    harness.seed(sc)
+    await harness.push_all(sc)
+    status = await harness.wait_state(sc, "refunded")
+
+    ret, refunds = shopify_record(harness, sc)
+    price = sc.order_lines[0].unit_price
+    assert sc.expected_refund == price
+    assert [(r["return_id"], r["amount"]) for r in refunds] == [(ret["id"], price)]
+    assert ret["fees_charged"] == Decimal("2.95") and ret["processed"] == ret["lines"]
+    assert status.refund is not None and status.refund.plan is not None
+    assert (status.refund.plan.shipping_fee, status.refund.plan.fees_waived) == ("0.00", "2.95")
+    assert "2.95 GBP recorded on this return refunded" in refunds[0]["note"]
+    assert processing_problems(ret, status, refunds) == []
+    assert status.restocked == {}

@@ -99,7 +99,7 @@ class BareReturn:
         for unit in graded:
             line = order.line_for_sku(unit.sku)
             assert line is not None
-            outcome = item_outcome(m, unit.grade, unit.reason, graded=True)
+            outcome = item_outcome(m, unit.grade, unit.reason, graded=True, sku=unit.sku)
             kind: ShopifyDisposition = "RESTOCKED" if outcome.disposition == "restock" else "NOT_RESTOCKED"
             disposals.append(Disposal(ref.rfo_lines[line.fulfillment_line_item_id], unit.quantity, kind,
                                       outcome.location_id))  # fmt: skip

@@ -86,6 +86,7 @@ class Scenario:
     parcels: list[Parcel] = field(default_factory=list)  # several parcels (none: one, as Rebound usually sends)
     expected_refunds: int = 1  # refunds of this return in Shopify (one per parcel when the brand acts per parcel)
     expected_attention: str = ""  # words the return's needs-attention reason must contain
+    expected_refused: list[str] = field(default_factory=list)  # SKUs refused as final sale (not on the Shopify return)
 
     def app_refund(self) -> tuple[dict[str, int], Decimal]:
         """What Rebound's own Shopify app refunds at its milestone: every registered item, in full."""
@@ -122,6 +123,20 @@ CATALOGUE: dict[str, list[tuple[str, str, str]]] = {
         ("LNG-SET-NUDE", "Lounge set", "68.00"),
         ("LNG-ROBE-GRY", "Satin robe", "55.00"),
     ],
+    "greenpeople": [
+        ("GP-SKIN-DAY-50", "Vita Min Fix day cream 50ml", "29.50"),
+        ("GP-BODY-WASH-200", "Citrus body wash 200ml", "12.50"),
+        ("GP-SUN-SPF30", "Sun lotion SPF30 150ml", "24.50"),
+        ("GP-LIP-BALM", "Lip balm", "7.50"),
+        ("GP-DEO-ROLL-75", "Roll-on deodorant 75ml", "12.95"),
+    ],
+    "tatty": [
+        ("TD-NECK-LIPS", "Lips necklace", "65.00"),
+        ("TD-BROOCH-CAT", "Cat brooch", "38.00"),
+        ("TD-RING-STAR", "Star ring", "45.00"),
+        ("TD-EAR-C-DROP", "Drop earrings (clip-on)", "42.00"),
+        ("TD-EAR-P-HOOP", "Mini hoop earrings (pierced)", "35.00"),
+    ],
 }
 SIZES = ("XS", "S", "M", "L", "XL")
 
@@ -153,7 +168,14 @@ class ScenarioBuilder:
         return self.rng.choice(codes or ["Changed my mind"])
 
     def _grade(self, brand: str, disposition: str) -> str:
-        return next(g for g, r in self.mappings[brand].grades.items() if r.disposition == disposition)
+        """The brand's first grade with this disposition; asked for one not restocked, any grade that is not."""
+        grades = self.mappings[brand].grades.items()
+        exact = next((g for g, r in grades if r.disposition == disposition), None)
+        if exact is None and disposition != "restock":
+            exact = next((g for g, r in grades if r.disposition != "restock"), None)
+        if exact is None:
+            raise ValueError(f"{brand} has no grade for {disposition}")
+        return exact
 
     def new(
         self,
@@ -163,14 +185,20 @@ class ScenarioBuilder:
         days_ago: int = 10,
         money: OrderMoney | None = None,
         quantity: int | None = None,
+        skus: list[str] | None = None,
     ) -> Scenario:
         """A new order and its first return. Prices are the catalogue's converted at the order's rate; each line
-        of 1 or 2 units unless `quantity` says."""
+        of 1 or 2 units unless `quantity` says. The products are `skus`, or picked at random among those the brand
+        takes back (never a final-sale one)."""
         self.counter += 1
         self.order_no[brand] += 1
         money = money or OrderMoney()
-        currency = money.presentment_currency or self.mappings[brand].currency
-        picks = self.rng.sample(self.products[brand], lines)
+        mapping = self.mappings[brand]
+        currency = money.presentment_currency or mapping.currency
+        if skus is not None:
+            picks = [next(p for p in self.products[brand] if p.sku == sku) for sku in skus]
+        else:
+            picks = self.rng.sample([p for p in self.products[brand] if not mapping.final_sale(p.sku)], lines)
         order_lines = [
             OrderLineSpec(p.sku, self.rng.choice((1, 1, 2)), to_money(p.price * money.exchange_rate, currency))
             for p in picks
@@ -304,8 +332,12 @@ class ScenarioBuilder:
         currency = money.presentment_currency or mapping.currency
         sc.expected_currency = currency
         prices = {line.sku: self._unit_value(line.unit_price, money, currency) for line in sc.order_lines}
-        for unit in sc.units:
+        units = [unit for unit in sc.units if not mapping.final_sale(unit.sku)]  # refused: nothing restocked or paid
+        for unit in units:
             rule = mapping.grade_for(unit.grade)
+            product = mapping.product_rule(unit.sku)
+            if product is not None and product.restock == "never":
+                continue
             if rule.disposition == "restock" and rule.location:
                 key = f"{unit.sku}@{mapping.locations[rule.location].id}"
                 sc.expected_restock[key] = sc.expected_restock.get(key, 0) + 1
@@ -313,15 +345,21 @@ class ScenarioBuilder:
             sc.expected_refund = sc.app_refund()[1]
             return
         before_inspection = mapping.refund.trigger in ("in_transit", "received")
-        subtotal = Decimal(0)
+        subtotal = customer_subtotal = Decimal(0)
         customer_fault = False
-        for unit in sc.units:
+        for unit in units:
             reason = mapping.reason_for(unit.reason)
-            grade_percent = Decimal(100) if before_inspection else Decimal(mapping.grade_for(unit.grade).refund_percent)
-            subtotal += to_money(prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, currency)
-            customer_fault = customer_fault or reason.fault == "customer"
+            rule = mapping.grade_for(unit.grade)
+            grade_percent = Decimal(100) if before_inspection else Decimal(rule.refund_percent)
+            amount = to_money(prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, currency)
+            subtotal += amount
+            fault = reason.fault if before_inspection or rule.fault is None else rule.fault  # inspection's finding
+            if fault == "customer":
+                customer_fault = True
+                customer_subtotal += amount
         fee = Decimal(mapping.refund.return_shipping_fee) * implied_rate(sc, mapping.currency)
         fee = to_money(fee, currency) if customer_fault and subtotal > 0 else Decimal(0)
+        fee += to_money(customer_subtotal * Decimal(mapping.refund.restocking_fee_percent) / 100, currency)
         left = order_total(sc) - refunded_before
         sc.expected_refund = to_money(min(max(subtotal - fee, Decimal(0)), left), currency)
         if mapping.refund.method == "store_credit":
@@ -460,6 +498,7 @@ def _one_round(
         b.returned(sc, 0, 1, sellable)
         b.lifecycle(sc, until="returnOrderCreated", start=now - timedelta(days=1))
         sc.expected_state = "rejected"
+        sc.expected_problem = "outside the"
         out.append(sc)
         sc = b.new("cancelled before drop-off", brand, lines=1)
         b.returned(sc, 0, 1, sellable)
@@ -499,6 +538,13 @@ def real_world_cases(b: ScenarioBuilder) -> list[Scenario]:
         b.parcel_lifecycle(sc)
         b.expect(sc)
         out.append(sc)
+        faulty = next((g for g, r in b.mappings["castore"].grades.items() if r.fault == "merchant"), None)
+        if faulty is not None:  # the customer changed their mind; the inspection found a manufacturing fault
+            sc = b.new("merchant fault at inspection", "castore", lines=1, quantity=1)
+            b.returned(sc, 0, 1, faulty)
+            b.lifecycle(sc)
+            b.expect(sc)
+            out.append(sc)
         sc = b.new("parcel lost", "castore", days_ago=20)
         b.returned(sc, 0, 1, sellable)
         b.returned(sc, 1, 1, sellable)
@@ -532,5 +578,42 @@ def real_world_cases(b: ScenarioBuilder) -> list[Scenario]:
         b.parcel_lifecycle(sc, graded=False)
         b.expect(sc)
         sc.expected_refunds = 2  # one per parcel: Oliver Bonas acts on each parcel as it arrives
+        out.append(sc)
+    return out + product_rule_cases(b)
+
+
+def product_rule_cases(b: ScenarioBuilder) -> list[Scenario]:
+    """Rules that depend on the product: TATTY DEVINE's pierced earrings are final sale (refused, the rest of the
+    return proceeds; a return of those only is rejected) and a change of mind pays its restocking fee; GREEN
+    PEOPLE never resells a lip balm once returned, sealed or not."""
+    out: list[Scenario] = []
+    if "tatty" in b.mappings:
+        perfect = b._grade("tatty", "restock")
+        sc = b.new("restocking fee", "tatty", skus=["TD-NECK-LIPS"], quantity=1)
+        b.returned(sc, 0, 1, perfect)  # the customer changed their mind: 10 % restocking fee
+        b.lifecycle(sc)
+        b.expect(sc)
+        out.append(sc)
+        sc = b.new("pierced earrings refused", "tatty", skus=["TD-EAR-P-HOOP", "TD-RING-STAR"], quantity=1)
+        b.returned(sc, 0, 1, perfect)
+        b.returned(sc, 1, 1, perfect)
+        b.lifecycle(sc)
+        b.expect(sc)
+        sc.expected_refused = ["TD-EAR-P-HOOP"]
+        out.append(sc)
+        sc = b.new("final sale only", "tatty", skus=["TD-EAR-P-HOOP"], quantity=1)
+        b.returned(sc, 0, 1, perfect)
+        b.lifecycle(sc, until="returnOrderCreated")
+        sc.expected_state = "rejected"
+        sc.expected_problem = "final sale"
+        sc.expected_refused = ["TD-EAR-P-HOOP"]
+        out.append(sc)
+    if "greenpeople" in b.mappings:
+        sealed = b._grade("greenpeople", "restock")
+        sc = b.new("hygiene: lip balm never resold", "greenpeople", skus=["GP-LIP-BALM", "GP-SKIN-DAY-50"], quantity=1)
+        b.returned(sc, 0, 1, sealed)  # sealed, yet never back on sale
+        b.returned(sc, 1, 1, sealed)
+        b.lifecycle(sc)
+        b.expect(sc)
         out.append(sc)
     return out

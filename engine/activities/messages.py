@@ -71,6 +71,7 @@ class ValidateOrderInput:
     registered_at: str
     # False when Rebound's app refunds: its refund (maybe before we look) is expected, not a conflict.
     check_refundable: bool = True
+    refused: list[str] = field(default_factory=list)  # final-sale items left out of `items` ("SKU: why")
 
 
 @dataclass
@@ -101,6 +102,7 @@ class CreateReturnInput:
     return_shipping_fee: str = ""
     restocking_fee_percent: dict[str, str] = field(default_factory=dict)
     currency: str = ""  # the order's presentment currency, the fee's
+    refused: list[str] = field(default_factory=list)  # final-sale items not on the return: on the order's link, for CX
 
 
 @dataclass
@@ -133,6 +135,7 @@ class OrderStatusInput:
     return_id: str | None = None
     tracking_number: str | None = None
     refund_id: str | None = None
+    refused: list[str] = field(default_factory=list)  # final-sale items not taken back ("SKU: why")
 
 
 ShopifyDisposition = Literal["RESTOCKED", "NOT_RESTOCKED", "PROCESSING_REQUIRED", "MISSING"]

@@ -103,7 +103,8 @@ class OrderActivities:
             for item in req.items:
                 wanted[item.sku] = wanted.get(item.sku, 0) + item.quantity
             if not wanted:
-                problems.append("the return has no items")
+                problems.append("every item is final sale: " + "; ".join(req.refused) if req.refused else
+                                "the return has no items")  # fmt: skip
             for sku, qty in wanted.items():
                 line = snap.line_for_sku(sku)
                 if line is None:
@@ -125,5 +126,5 @@ class OrderActivities:
         async with classified():
             client = self.shopify.client(req.shop)
             fields = {"state": req.state, "shopify_return_id": req.return_id, "tracking_number": req.tracking_number,
-                      "refund_id": req.refund_id}  # fmt: skip
+                      "refund_id": req.refund_id, **({"refused": req.refused} if req.refused else {})}  # fmt: skip
             await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, fields, tags=False)

@@ -4,6 +4,7 @@ Pure: the refund activity feeds it what Shopify answered."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -43,8 +44,7 @@ def priced_plan(
     for line in lines:
         value, quantity = worth.get(line.line_item_id, (Decimal(0), 0))
         unit = value / quantity if quantity else Decimal(0)
-        priced.append(RefundLineInput(line.line_item_id, line.sku, line.quantity, str(unit), line.refund_percent,
-                                      line.fault))  # fmt: skip
+        priced.append(dataclasses.replace(line, unit_price=str(unit)))
     rate = Decimal(snap.rate) if snap.rate else rate_of(suggested)
     fee = fee_at_rate(rules.return_shipping_fee, rate, snap.currency, rules.rounding)
     cap = min(

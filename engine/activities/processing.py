@@ -12,10 +12,11 @@ from typing import Any
 
 from temporalio import activity
 
-from engine.activities.messages import OrderSnapshot, ProcessReturnInput, RefundOutcome
+from engine.activities.messages import IssueRefundInput, OrderSnapshot, ProcessReturnInput, RefundOutcome
 from engine.activities.refunds import RefundActivities, covering_refund, preempted_by, split_tenders
 from engine.activities.shopify import classified, may_have_written, money, refund_marker
 from engine.errors import ShopifyUserError
+from engine.money import show
 from engine.refunds import RefundPlan
 from engine.shopify.client import ShopifyClient
 from engine.telemetry.instruments import refund_issued
@@ -67,6 +68,17 @@ def settled_already(ret: dict[str, Any], wanted: dict[str, int]) -> bool:
     return any(left.get(rl, 0) < qty for rl, qty in wanted.items())
 
 
+def waiver_note(plan: RefundPlan, refund: IssueRefundInput) -> str:
+    """Why the refund is more than Shopify suggests: fees recorded on the return when it opened (a Shopify return's
+    fees cannot be changed afterwards) that the refund gives back, the inspection having found the fault not the
+    customer's. Empty when nothing was waived."""
+    if not Decimal(plan.fees_waived):
+        return ""
+    found = sorted({line.sku for line in refund.lines if line.fault != line.fault_at_opening})
+    return (f"; fees of {show(plan.fees_waived, plan.currency)} recorded on this return refunded: inspection found "
+            f"{', '.join(found)} not the customer's fault")  # fmt: skip
+
+
 class ProcessActivities(RefundActivities):
     @activity.defn(name="process_return")
     async def process_return(self, req: ProcessReturnInput) -> RefundOutcome:
@@ -90,7 +102,8 @@ class ProcessActivities(RefundActivities):
             manual = covering_refund(order, refund)
             if manual is not None:
                 return preempted_by(manual)
-            shopify_says = await self._outcome(client, req, wanted, plan)
+            waived = Decimal(plan.fees_waived)
+            shopify_says = None if waived else await self._outcome(client, req, wanted, plan)
             if shopify_says is not None and shopify_says != Decimal(plan.total):
                 plan = dataclasses.replace(plan, total=str(shopify_says))
                 tenders = split_tenders(plan, snap, refund)
@@ -107,7 +120,7 @@ class ProcessActivities(RefundActivities):
                 "returnId": req.return_id,
                 "returnLineItems": [{"id": rl, "quantity": qty} for rl, qty in wanted.items()],
                 "notifyCustomer": False,
-                "note": f"Rebound return {refund.rebound_return_id} {marker}",
+                "note": f"Rebound return {refund.rebound_return_id} {marker}" + waiver_note(plan, refund),
             }
             if amount > 0:
                 process_input["financialTransfer"] = {"issueRefund": issue}

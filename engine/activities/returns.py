@@ -115,7 +115,9 @@ class ReturnActivities:
                 return_input["returnShippingFee"] = {"amount": fee}
             result = await client.mutate("ReturnCreate", "returnCreate", {"returnInput": return_input})
             ref = _ref_from_return(result["return"], adopted=False)
-            link = {"shopify_return_id": ref.return_id, "state": "requested"}
+            link: dict[str, Any] = {"shopify_return_id": ref.return_id, "state": "requested"}
+            if req.refused:
+                link["refused"] = req.refused  # what CX reads on the order: the lines not taken back, and why
             await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
             return ref
 

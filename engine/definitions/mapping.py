@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,19 @@ class GradeRule:
     disposition: str
     refund_percent: str
     location: str | None = None
+    fault: str | None = None  # whose fault the inspection found; None: the reason's
+
+
+@dataclass
+class ProductRule:
+    """What the brand does with the products whose SKU matches `sku` (a glob, case-sensitive)."""
+
+    sku: str
+    final_sale: str | None = None  # not taken back: the reason CX reads; the return's other lines proceed
+    restock: str = "as_graded"  # never: not put back into stock once returned (hygiene), whatever the grade
+
+    def matches(self, sku: str) -> bool:
+        return fnmatchcase(sku, self.sku)
 
 
 @dataclass
@@ -126,6 +140,7 @@ class MappingDef:
     plan: str = "standard"  # the shop's Shopify plan: its API rate (engine.shopify.plans)
     flow: str = "return"  # the flow (by name) this brand's returns run on
     parcels_act_on: str = "all_parcels"  # or each_parcel: restock and refund each parcel's items as it arrives
+    products: list[ProductRule] = field(default_factory=list)  # the first whose pattern matches a SKU applies
 
     def reason_for(self, code: str) -> ReasonRule:
         """Exact code, then case-insensitive, then the free-text patterns, then the default."""
@@ -139,6 +154,14 @@ class MappingDef:
             if re.search(text_rule.pattern, code, re.IGNORECASE):
                 return self.reasons[text_rule.code]
         return self.default_reason
+
+    def product_rule(self, sku: str) -> ProductRule | None:
+        return next((rule for rule in self.products if rule.matches(sku)), None)
+
+    def final_sale(self, sku: str) -> str | None:
+        """Why an item of this SKU is not taken back (None: it is)."""
+        rule = self.product_rule(sku)
+        return rule.final_sale if rule else None
 
     def grade_for(self, grade: str | None) -> GradeRule:
         if grade is None:
@@ -160,7 +183,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
     shop = data["shop"]
 
     def grade(raw: dict[str, Any]) -> GradeRule:
-        return GradeRule(raw["disposition"], percent_text(raw["refund_percent"]), raw.get("location"))
+        return GradeRule(raw["disposition"], percent_text(raw["refund_percent"]), raw.get("location"), raw.get("fault"))
 
     def reason(raw: dict[str, Any]) -> ReasonRule:
         return ReasonRule(
@@ -209,6 +232,10 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
         owners={**DEFAULT_OWNERS, **(data.get("exceptions") or {})},
         source_file=doc.file,
         parcels_act_on=(data.get("parcels") or {}).get("act_on", "all_parcels"),
+        products=[
+            ProductRule(r["sku"], r.get("final_sale"), r.get("restock", "as_graded"))
+            for r in data.get("products") or []
+        ],
     )
 
 

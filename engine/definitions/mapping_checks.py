@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from typing import Any
 
 import jmespath
@@ -127,6 +128,23 @@ class _Checks:
                 hint = _suggest(text_rule["code"], list(reasons["codes"])).strip()
                 self.add(("reasons", "free_text", i, "code"), f"unknown reason code {text_rule['code']!r}", hint)
 
+    # ---------------------------------------------------------------- products
+
+    def products(self) -> None:
+        """A rule must do something, and be reachable: the first matching pattern wins, so a rule whose pattern
+        is an earlier one's, or a plain SKU an earlier pattern matches, never applies."""
+        seen: list[tuple[int, str]] = []
+        for i, rule in enumerate(self.data["products"]):
+            pattern = rule["sku"]
+            if rule.get("final_sale") is None and rule.get("restock", "as_graded") == "as_graded":
+                self.add(("products", i), f"rule for {pattern!r} changes nothing", "add final_sale or restock: never")
+            plain = not any(c in pattern for c in "*?[")
+            shadow = next((j for j, p in seen if p == pattern or (plain and fnmatchcase(pattern, p))), None)
+            if shadow is not None:
+                self.add(("products", i, "sku"), f"unreachable: rule {shadow} ({seen[shadow][1]!r}) matches it first",
+                         "move it above the broader pattern")  # fmt: skip
+            seen.append((i, pattern))
+
     # ---------------------------------------------------------------- money
 
     def refund(self) -> None:
@@ -160,6 +178,7 @@ SECTIONS: list[tuple[str, Callable[[_Checks], None], tuple[str, ...]]] = [
     ("grade rules", _Checks.grades, ("grades", "shop.locations")),
     ("reason codes", _Checks.reasons, ("reasons",)),
     ("refund rules", _Checks.refund, ("refund", "shop.currency")),
+    ("product rules", _Checks.products, ("products",)),
 ]
 
 

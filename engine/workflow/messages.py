@@ -132,6 +132,7 @@ class ReturnStatus:
     flow: str
     mapping_version: str
     items: list[ItemStatus] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # final-sale items not taken back: item id -> "SKU: why"
     order: OrderSnapshot | None = None
     shopify_return: ShopifyReturnRef | None = None
     tracking_number: str | None = None

@@ -190,6 +190,12 @@ class ReturnWorkflow:
     def _merge_items(self, items: list[EventItem], *, graded: bool) -> None:
         for item in items:
             known = self.r.items.get(item.item_id)
+            refused = self.r.mapping.final_sale(item.sku) if known is None else None
+            if refused is not None:  # a final-sale product: refused, the rest of the return proceeds
+                if item.item_id not in self.r.refused:
+                    self.r.refused[item.item_id] = f"{item.sku}: {refused}"
+                    self.r.log("event", f"{item.sku} refused, final sale: {refused}")
+                continue
             if known is None:
                 self.r.items[item.item_id] = ItemStatus(item.item_id, item.sku, item.quantity, item.reason, item.grade)
             elif item.grade is not None:

@@ -68,6 +68,7 @@ class ReturnState:
     order_name: str = ""
     registered_at: str | None = None
     items: dict[str, ItemStatus] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # final-sale items (by item id): "SKU: why", never items
     graded: bool = False
     order: OrderSnapshot | None = None
     shopify_return: ShopifyReturnRef | None = None
@@ -189,6 +190,7 @@ class ReturnState:
             flow=self.flow.ref,
             mapping_version=self.mapping.version,
             items=list(self.items.values()),
+            refused=dict(self.refused),
             order=self.order,
             shopify_return=self.shopify_return,
             tracking_number=self.tracking_number,

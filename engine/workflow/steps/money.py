@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.flow import StepCall
     from engine.definitions.mapping import DEFAULT_SLA_SECONDS, RefundRules
     from engine.money import show
-    from engine.outcomes import grades_set_the_refund, item_facts, refund_for, refund_lines
+    from engine.outcomes import fault_of, grades_set_the_refund, item_facts, refund_for, refund_lines
     from engine.refunds import RefundPlan, fee_at_rate
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
@@ -121,7 +121,8 @@ def _shipping_back(r: ReturnState) -> bool:
     rule = r.mapping.refund.refund_shipping
     refunded = parcels.items_to_refund(r)
     if rule == "merchant_fault":
-        return any(r.mapping.reason_for(item.reason).fault == "merchant" for item in refunded)
+        graded = r.graded and grades_set_the_refund(r.mapping)
+        return any(fault_of(r.mapping, item.reason, item.grade, graded=graded) == "merchant" for item in refunded)
     if rule == "full_return" and r.order is not None:
         returned = sum(item.quantity for item in r.items.values())
         return returned >= sum(line.fulfilled_quantity for line in r.order.lines)

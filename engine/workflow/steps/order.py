@@ -38,6 +38,7 @@ def _validate_order(r: ReturnState, call: StepCall) -> list[Request]:
         return_window_days=r.mapping.return_window_days,
         registered_at=r.registered_at or workflow.now().isoformat(),
         check_refundable=r.mapping.refund.issuer == "engine",
+        refused=sorted(set(r.refused.values())),
     )
     return [Request(request, f"validate order {r.order_name}", ValidateOrderResult)]
 
@@ -71,7 +72,8 @@ def _create_return(r: ReturnState, call: StepCall) -> list[Request]:
         for fli, qty in quantities.items()
     ]
     requested_at = r.registered_at or workflow.now().isoformat()
-    request = CreateReturnInput(r.shop, r.start.rebound_return_id, order.order_id, lines, requested_at)
+    request = CreateReturnInput(r.shop, r.start.rebound_return_id, order.order_id, lines, requested_at,
+                                refused=sorted(set(r.refused.values())))  # fmt: skip
     if call.params.get("fees") == "on_shopify_return":
         request = shopify_fees(r, request, reasons)
     summary = f"returnCreate {sum(line.quantity for line in lines)} unit(s) on {order.name}"
@@ -150,6 +152,7 @@ def _sync_order_status(r: ReturnState, call: StepCall) -> list[Request]:
         return_id=r.shopify_return.return_id if r.shopify_return else None,
         tracking_number=r.tracking_number,
         refund_id=r.refund.refund_id if r.refund else None,
+        refused=sorted(set(r.refused.values())),
     )
     return [Request(request, f"order status: {r.state}")]
 

@@ -34,7 +34,7 @@ def _assign_dispositions(r: ReturnState, call: StepCall) -> list[Request]:
         if item.sku in r.overridden_skus or item.item_id in r.settled_items:
             continue  # an operator decided this one, or an earlier parcel's round did
         grade = item.grade if item.grade is not None or call.params.get("ungraded") != "best_grade" else best
-        outcome = item_outcome(r.mapping, grade, item.reason, graded=True)
+        outcome = item_outcome(r.mapping, grade, item.reason, graded=True, sku=item.sku)
         item.disposition = outcome.disposition
         item.location_id = outcome.location_id
         item.refund_percent = outcome.refund_percent
