@@ -1,7 +1,7 @@
 """`returns`: the one entry point. Production: `serve` (the push receiver) and `worker` (every queue and schedule);
-the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate`, `mappings deploy|history|
-rollback|diff|preview`; held pushes: `events list|show|replay|purge`; reconciliation: `drift`; looking inside: `trace`,
-`codec-server`; retiring the first workflow: `legacy status`."""
+the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate|deploy|history|rollback|diff`,
+`flows graph|test`, `mappings preview`; held pushes: `events list|show|replay|purge`; reconciliation: `drift`; looking
+inside: `trace`, `codec-server`; retiring the first workflow: `legacy status`."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv is None
         and (
             args.command in HARD_EXIT
-            or getattr(args, "action", None) in ("deploy", "history", "rollback", "diff", "test")
+            or getattr(args, "action", None) in ("deploy", "history", "rollback", "diff", "test", "graph")
         )
         and getattr(args, "action", None) not in ("validate", "list", "show")
     ):

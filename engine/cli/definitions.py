@@ -1,4 +1,5 @@
-"""Flows and mappings: validate before anything is deployed; deploy, history, rollback, diff and preview."""
+"""Flows and mappings: validate before anything is deployed; deploy, history, rollback, diff and preview; a flow's
+diagram (`flows graph`) is in engine.cli.graph."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.cli import graph
 from engine.cli.common import operator, with_registry
 from engine.errors import DefinitionError
 
@@ -281,6 +283,7 @@ def add_commands(sub: Any) -> None:
     )
     ftest.add_argument("files", nargs="*")
     ftest.set_defaults(func=_flows_test)
+    graph.add_command(f)
     m = groups["mappings"]
     _add_registry_commands(m, _MAPPINGS)
     for name, is_diff in (("diff", True), ("preview", False)):
