@@ -4,13 +4,12 @@ sent is the return's facts (brand, Rebound id, order, state, counts, refund): ne
 
 from __future__ import annotations
 
-import os
-
 import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from engine.activities.messages import NotifyInput
+from engine.settings.environment import UndeclaredSetting, env_value
 
 
 class NotifyActivities:
@@ -19,7 +18,10 @@ class NotifyActivities:
 
     @activity.defn(name="notify")
     async def notify(self, req: NotifyInput) -> None:
-        url = os.environ.get(req.url_env)
+        try:
+            url = env_value(req.url_env)  # RETURNS_NOTIFY_<NAME>: the flow schema allows no other name
+        except UndeclaredSetting:
+            url = None
         if not url:
             raise ApplicationError(f"notify: {req.url_env} is not set on the worker", type="ShopifyRejected",
                                    non_retryable=True)  # fmt: skip

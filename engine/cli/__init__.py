@@ -1,7 +1,7 @@
 """`returns`: the one entry point. Production: `serve` (the push receiver) and `worker` (every queue and schedule);
 the embedded default: `devserver` and `demo`; definitions: `flows|mappings validate|deploy|history|rollback|diff`,
 `flows graph|test`, `mappings preview`; held pushes: `events list|show|replay|purge`; reconciliation: `drift`; looking
-inside: `trace`, `codec-server`; retiring the first workflow: `legacy status`."""
+inside: `trace`, `codec-server`, `settings`; retiring the first workflow: `legacy status`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import definitions, drift, events, legacy, run, telemetry
+from engine.cli import definitions, drift, events, legacy, run, settings, telemetry
 
 
 def parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
     drift.add_commands(sub)
     telemetry.add_commands(sub)
     legacy.add_commands(sub)
+    settings.add_commands(sub)
     return p
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import graph
-from engine.cli.common import operator, with_registry
+from engine.cli.common import operator, reads, with_registry
 from engine.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -262,7 +262,8 @@ def add_commands(sub: Any) -> None:
     groups = {}
     for kind in (_FLOWS, _MAPPINGS):
         noun = f"{kind.noun}s"
-        group = sub.add_parser(noun, help=f"{noun} tools").add_subparsers(dest="action", required=True)
+        command = sub.add_parser(noun, help=f"{noun} tools", **reads("flows" if kind is _FLOWS else "mappings"))
+        group = command.add_subparsers(dest="action", required=True)
         validate = group.add_parser("validate", help=f"validate {noun} files before deploying them")
         validate.add_argument("files", nargs="+")
         validate.add_argument("--format", choices=("text", "json"), default="text")

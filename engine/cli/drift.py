@@ -7,6 +7,8 @@ import asyncio
 import sys
 from typing import Any
 
+from engine.cli.common import reads
+
 
 def _drift(args: argparse.Namespace) -> int:
     """Run each brand's drift reconciliation now, through its schedule (created if missing), and print it."""
@@ -35,11 +37,8 @@ def add_commands(sub: Any) -> None:
         "drift",
         help="compare Rebound, Shopify and the workflows now; exit 1 if there is drift",
         description="Runs each brand's drift reconciliation now through its Temporal Schedule (created if missing; "
-        "a scheduled or earlier run's first-seen times are kept) and prints the exceptions. Environment: "
-        "TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RETURNS_TASK_QUEUE (the return workflows' queue), SHOPIFY_ENDPOINT "
-        "and SHOPIFY_TOKEN__<SHOP> (or SHOPIFY_TOKENS_FILE), REBOUND_API_URL and REBOUND_API_TOKEN (Rebound's pull "
-        "API), DRIFT_ALERT_URL (default for --alert-url), DRIFT_TASK_QUEUE (default returns-drift), "
-        "RETURNS_MAPPINGS_DIR (optional: brands are the deployed ones otherwise).",
+        "a scheduled or earlier run's first-seen times are kept) and prints the exceptions.",
+        **reads("drift"),
     )
     drift.add_argument(
         "--brand", help="one brand (default: every deployed brand, or every file in RETURNS_MAPPINGS_DIR)"

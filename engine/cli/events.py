@@ -9,7 +9,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from engine.cli.common import with_registry
+from engine.cli.common import reads, with_registry
 from engine.definitions.durations import show_duration
 from engine.ingest.store import HELD_STATUSES, EventStore
 
@@ -116,7 +116,8 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    events = sub.add_parser("events", help="held Rebound pushes").add_subparsers(dest="action", required=True)
+    group = sub.add_parser("events", help="held Rebound pushes", **reads("events"))
+    events = group.add_subparsers(dest="action", required=True)
     listing = events.add_parser("list", help="held events (rejected, failed, late, replayed)")
     listing.add_argument("--status", choices=HELD_STATUSES)
     listing.add_argument("--brand")

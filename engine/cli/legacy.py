@@ -7,6 +7,8 @@ import argparse
 import asyncio
 from typing import Any
 
+from engine.cli.common import reads
+
 LEGACY_TYPE = "ReturnWorkflow"  # LegacyReturnWorkflow's registered name
 RUNNING = f"WorkflowType = '{LEGACY_TYPE}' AND ExecutionStatus = 'Running'"
 
@@ -48,9 +50,8 @@ def add_commands(sub: Any) -> None:
     status = actions.add_parser(
         "status",
         help="how many returns still run on the first workflow; exit 0 when none (it can be retired), 1 otherwise",
-        description=f"Counts the workflows matching {RUNNING!r} and lists a few ids. Environment: TEMPORAL_ADDRESS, "
-        "TEMPORAL_NAMESPACE (TLS/API key: Temporal's own TEMPORAL_* variables), RETURNS_CODEC_KEYS (required "
-        "unless RETURNS_PAYLOAD_ENCRYPTION=optional).",
+        description=f"Counts the workflows matching {RUNNING!r} and lists a few ids.",
+        **reads("legacy"),
     )
     status.add_argument("--show", type=int, default=10, help="list at most this many workflow ids (default 10)")
     status.set_defaults(func=_status)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from typing import Any
+
+from engine.cli.common import reads
+from engine.settings.environment import default_of, env_flag, env_int, env_value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -111,54 +113,55 @@ def _codec_server(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"returns codec-server: {err}", file=sys.stderr)
         return 2
-    token = os.environ.get("RETURNS_CODEC_TOKEN", "")
+    token = env_value("RETURNS_CODEC_TOKEN") or ""
     if keys is None or not token:
         print("returns codec-server: set RETURNS_CODEC_KEYS (or RETURNS_CODEC_KEYS_FILE) and RETURNS_CODEC_TOKEN",
               file=sys.stderr)  # fmt: skip
         return 2
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: None)
-    origins = args.ui_origin or os.environ.get("RETURNS_CODEC_UI_ORIGINS", "http://127.0.0.1:8233").split(",")
-    in_path = args.allow_token_in_path or _env_flag("RETURNS_CODEC_TOKEN_IN_PATH", False)
+    origins = args.ui_origin or str(env_value("RETURNS_CODEC_UI_ORIGINS")).split(",")
+    in_path = args.allow_token_in_path or env_flag("RETURNS_CODEC_TOKEN_IN_PATH")
     app = create_codec_app(keys, token=token, ui_origins=[o.strip() for o in origins if o.strip()],
                            token_in_path=in_path)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning", server_header=False)
     return 0
 
 
-def _env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+def _by(name: str, text: str = "") -> str:
+    """An option's help: what it does, and the variable it defaults from."""
+    return f"{text}{' ' if text else ''}({name}; default {default_of(name)})"
 
 
 def add_commands(sub: Any) -> None:
-    env = os.environ
     serve = sub.add_parser(
         "serve",
         help="serve Rebound's pushes (POST /rebound/<brand>/events, GET /healthz, GET /readyz)",
         description="The push receiver under uvicorn. Plain HTTP: put it behind your HTTPS terminator (load "
         "balancer, ingress, nginx) and keep --proxy-headers so the access log shows the client's address. "
-        "Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE (TLS/API key: Temporal's own TEMPORAL_* variables), "
-        "RETURNS_TASK_QUEUE, RETURNS_DATABASE_URL (postgresql://... in production; default SQLite under "
-        "RETURNS_DATA_DIR), REBOUND_SECRET__<BRAND> per brand, RETURNS_FLOWS_DIR (default: the shipped flows). "
         "SIGINT/SIGTERM: stop accepting, finish the requests in flight, exit 0.",
+        **reads("serve"),
     )
-    serve.add_argument("--host", default=env.get("RETURNS_SERVE_HOST", "127.0.0.1"), help="default 127.0.0.1")
-    serve.add_argument("--port", type=int, default=int(env.get("RETURNS_SERVE_PORT", "8000")), help="default 8000")
-    serve.add_argument("--workers", type=int, default=int(env.get("RETURNS_SERVE_WORKERS", "1")),
-                       help="worker processes (default 1)")  # fmt: skip
+    serve.add_argument("--host", default=env_value("RETURNS_SERVE_HOST"), help=_by("RETURNS_SERVE_HOST"))
+    serve.add_argument("--port", type=int, default=env_int("RETURNS_SERVE_PORT"), help=_by("RETURNS_SERVE_PORT"))
+    serve.add_argument("--workers", type=int, default=env_int("RETURNS_SERVE_WORKERS"),
+                       help=_by("RETURNS_SERVE_WORKERS", "worker processes"))  # fmt: skip
     serve.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction,
-                       default=_env_flag("RETURNS_SERVE_PROXY_HEADERS", True),
-                       help="trust X-Forwarded-For/Proto from --forwarded-allow-ips (default on)")  # fmt: skip
-    serve.add_argument("--forwarded-allow-ips", default=env.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-                       help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")  # fmt: skip
+                       default=env_flag("RETURNS_SERVE_PROXY_HEADERS"),
+                       help=_by("RETURNS_SERVE_PROXY_HEADERS", "trust X-Forwarded-For/Proto from "
+                                "--forwarded-allow-ips"))  # fmt: skip
+    serve.add_argument("--forwarded-allow-ips", default=env_value("FORWARDED_ALLOW_IPS"),
+                       help=_by("FORWARDED_ALLOW_IPS", "proxies whose X-Forwarded-* headers are trusted"))  # fmt: skip
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction,
-                       default=_env_flag("RETURNS_SERVE_ACCESS_LOG", True),
-                       help="one line per request: client, method, path, status; never bodies or headers")  # fmt: skip
-    serve.add_argument("--graceful-timeout", type=int, default=int(env.get("RETURNS_SERVE_GRACEFUL_SECONDS", "20")),
-                       help="seconds to finish hand-offs in flight on shutdown (default 20)")  # fmt: skip
-    serve.add_argument("--log-level", default=env.get("RETURNS_LOG_LEVEL", "info"),
-                       choices=("critical", "error", "warning", "info", "debug"))  # fmt: skip
+                       default=env_flag("RETURNS_SERVE_ACCESS_LOG"),
+                       help=_by("RETURNS_SERVE_ACCESS_LOG", "one line per request: client, method, path, status; "
+                                "never bodies or headers"))  # fmt: skip
+    serve.add_argument("--graceful-timeout", type=int, default=env_int("RETURNS_SERVE_GRACEFUL_SECONDS"),
+                       help=_by("RETURNS_SERVE_GRACEFUL_SECONDS", "seconds to finish hand-offs in flight on "
+                                "shutdown"))  # fmt: skip
+    serve.add_argument("--log-level", default=env_value("RETURNS_LOG_LEVEL"),
+                       choices=("critical", "error", "warning", "info", "debug"),
+                       help=_by("RETURNS_LOG_LEVEL"))  # fmt: skip
     serve.set_defaults(func=_serve)
 
     worker = sub.add_parser(
@@ -167,24 +170,21 @@ def add_commands(sub: Any) -> None:
         description="Serves the return workflows, each shop's Shopify queue (at its plan's rate), the mapping "
         "registries, Rebound's pull fallback, the drift monitor and the event store's retention purge, and creates "
         "the brands' pull and drift Schedules and the events-purge Schedule if missing. Brands: RETURNS_MAPPINGS_DIR "
-        "when set, else every deployed mapping. Environment: "
-        "TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RETURNS_TASK_QUEUE, SHOPIFY_ENDPOINT, SHOPIFY_TOKEN__<SHOP> (or "
-        "SHOPIFY_TOKENS_FILE), REBOUND_API_URL and REBOUND_API_TOKEN (pull, drift), RETURNS_PULL_EVERY (default "
-        "5m), DRIFT_ALERT_URL, RETURNS_DATABASE_URL (held events the pull writes and the purge trims), "
-        "RETURNS_HELD_RETENTION, RETURNS_FAILED_RETENTION, RETURNS_ACCEPTED_RETENTION, RETURNS_PURGE_EVERY, "
-        "RETURNS_CODEC_KEYS (required unless RETURNS_PAYLOAD_ENCRYPTION=optional), RETURNS_WORKER_ROLES. "
-        "SIGINT/SIGTERM: finish activities in flight (10 s grace), exit 0.",
+        "when set, else every deployed mapping. SIGINT/SIGTERM: finish activities in flight (10 s grace), exit 0.",
+        **reads("worker"),
     )
     worker.add_argument("--roles", default=None,
-                        help="all (default, or RETURNS_WORKER_ROLES) or a comma list of: returns, shops, registry, "
-                        "pull, drift, events")  # fmt: skip
+                        help=_by("RETURNS_WORKER_ROLES", "all or a comma list of: returns, shops, registry, pull, "
+                                 "drift, events"))  # fmt: skip
     worker.set_defaults(func=_worker)
 
-    dev = sub.add_parser("devserver", help="run the embedded Temporal dev server with the search attributes")
+    dev = sub.add_parser("devserver", help="run the embedded Temporal dev server with the search attributes",
+                         **reads("devserver"))  # fmt: skip
     dev.add_argument("--port", type=int, default=7233)
     dev.add_argument("--ui-port", type=int, default=8233)
-    dev.add_argument("--ui-codec-endpoint", default=env.get("RETURNS_UI_CODEC_ENDPOINT"),
-                     help="the codec server the UI decodes payloads with (returns codec-server)")  # fmt: skip
+    dev.add_argument("--ui-codec-endpoint", default=env_value("RETURNS_UI_CODEC_ENDPOINT"),
+                     help="the codec server the UI decodes payloads with (returns codec-server; "
+                     "RETURNS_UI_CODEC_ENDPOINT)")  # fmt: skip
     dev.set_defaults(func=_devserver)
 
     codec = sub.add_parser(
@@ -196,19 +196,21 @@ def add_commands(sub: Any) -> None:
         "`temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8899/<token>`. Operators' CLI: "
         "`temporal ... --codec-endpoint http://127.0.0.1:8899 --codec-auth 'Bearer <token>'`. --new-key prints a "
         "fresh key and exits.",
+        **reads("codec-server"),
     )
-    codec.add_argument("--host", default=env.get("RETURNS_CODEC_HOST", "127.0.0.1"), help="default 127.0.0.1")
-    codec.add_argument("--port", type=int, default=int(env.get("RETURNS_CODEC_PORT", "8899")), help="default 8899")
+    codec.add_argument("--host", default=env_value("RETURNS_CODEC_HOST"), help=_by("RETURNS_CODEC_HOST"))
+    codec.add_argument("--port", type=int, default=env_int("RETURNS_CODEC_PORT"), help=_by("RETURNS_CODEC_PORT"))
     codec.add_argument("--ui-origin", action="append", default=None,
-                       help="an origin the UI is served from (repeat; default RETURNS_CODEC_UI_ORIGINS, comma "
-                       "separated, else http://127.0.0.1:8233)")  # fmt: skip
+                       help=_by("RETURNS_CODEC_UI_ORIGINS", "an origin the UI is served from (repeat; the variable "
+                                "is comma separated)"))  # fmt: skip
     codec.add_argument("--new-key", action="store_true", help="print a new AES-256 key (base64) and exit")
     codec.add_argument("--allow-token-in-path", action="store_true",
-                       help="also accept the token as the URL's first segment (a local UI that cannot send headers; "
-                       "or RETURNS_CODEC_TOKEN_IN_PATH=1)")  # fmt: skip
+                       help=_by("RETURNS_CODEC_TOKEN_IN_PATH", "also accept the token as the URL's first segment (a "
+                                "local UI that cannot send headers)"))  # fmt: skip
     codec.set_defaults(func=_codec_server)
 
-    demo = sub.add_parser("demo", help="run everything locally and drive a batch of returns through (make demo)")
+    demo = sub.add_parser("demo", help="run everything locally and drive a batch of returns through (make demo)",
+                          **reads("demo"))  # fmt: skip
     demo.add_argument("--exit", action="store_true", help="exit after the report (status 0 only if all is as expected)")
     demo.add_argument("--port", type=int, default=7233, help="the dev server's port (default 7233)")
     demo.add_argument("--ui-port", type=int, default=8233, help="the Temporal UI's port (default 8233)")

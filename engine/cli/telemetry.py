@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from engine.cli.common import reads
+
 
 def _trace(args: argparse.Namespace) -> int:
     from engine.settings import Settings
@@ -24,6 +26,7 @@ def add_commands(sub: Any) -> None:
         description="Reads OTLP JSON lines (traces.jsonl) from --dir, default <RETURNS_DATA_DIR>/telemetry, "
         "where `returns demo` writes them; in production send traces to your tracing backend instead "
         "(OTEL_TRACES_EXPORTER=otlp).",
+        **reads("trace"),
     )
     trace.add_argument("rebound_id", help="the Rebound return id, e.g. '(00)687000000000088888'")
     trace.add_argument("--dir", default=None, help="the folder holding traces.jsonl")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from engine.errors import ConfigError
 
@@ -29,10 +28,10 @@ def show_duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def duration_from_env(env: Mapping[str, str], name: str, default: str, *, never: bool = False) -> int | None:
-    """Seconds from a variable (`15m`, `30d`); `never` (when allowed) is None. A bad or zero value names its
+def duration_setting(name: str, value: str, *, never: bool = False) -> int | None:
+    """Seconds from a setting's value (`15m`, `30d`); `never` (when allowed) is None. A bad or zero value names its
     variable."""
-    text = (env.get(name) or default).strip()
+    text = value.strip()
     if never and text.lower() == "never":
         return None
     try:

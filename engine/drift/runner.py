@@ -5,7 +5,6 @@ scheduled runs in the worker are; a brand never deployed falls back to its file,
 
 from __future__ import annotations
 
-import os
 import sys
 
 import httpx
@@ -13,16 +12,17 @@ import httpx
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.drift.activities import DriftActivities
 from engine.drift.schedule import ensure_drift_schedule, run_now
-from engine.drift.worker import DRIFT_TASK_QUEUE, build_drift_worker
+from engine.drift.worker import build_drift_worker
 from engine.drift.workflow import DriftInput, DriftResult
 from engine.registry.client import deployed_mappings
 from engine.settings import Settings
+from engine.settings.environment import env_given, env_value
 from engine.temporal.connection import connect
 from engine.workers.build import build_registry_worker
 
 
 def _env(name: str) -> str:
-    value = os.environ.get(name)
+    value = env_given(name)
     if not value:
         raise LookupError(f"set {name}")
     return value
@@ -32,8 +32,8 @@ async def run_drift(*, brand: str | None = None, alert_url: str | None = None) -
     settings = Settings.from_env()
     files = load_mappings(settings.mappings_dir) if settings.mappings_dir else {}
     rebound_url, rebound_token = _env("REBOUND_API_URL"), _env("REBOUND_API_TOKEN")
-    alert_url = alert_url or os.environ.get("DRIFT_ALERT_URL") or None
-    task_queue = os.environ.get("DRIFT_TASK_QUEUE", DRIFT_TASK_QUEUE)
+    alert_url = alert_url or env_given("DRIFT_ALERT_URL")
+    task_queue = str(env_value("DRIFT_TASK_QUEUE"))
     client = await connect(settings)
     results = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0)) as http:

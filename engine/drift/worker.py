@@ -7,9 +7,10 @@ from temporalio.worker import Worker
 
 from engine.drift.activities import DriftActivities
 from engine.drift.workflow import DriftWorkflow
+from engine.settings.environment import default_of
 from engine.temporal.sandbox import workflow_runner
 
-DRIFT_TASK_QUEUE = "returns-drift"
+DRIFT_TASK_QUEUE = default_of("DRIFT_TASK_QUEUE")  # returns-drift
 
 
 def build_drift_worker(client: Client, activities: DriftActivities, *, task_queue: str = DRIFT_TASK_QUEUE) -> Worker:

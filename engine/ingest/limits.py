@@ -8,15 +8,14 @@ dictionary look-up; the per-brand bucket only by authenticated pushes, so strang
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine.errors import ConfigError
+from engine.settings.environment import default_of, env_given
 
-MAX_BODY = 512 * 1024
 MAX_KEYS = 10_000  # clients remembered per process; the least recently seen is forgotten first
 
 
@@ -32,28 +31,13 @@ class Rate:
         return self.per_second <= 0
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_body: int = MAX_BODY
-    per_client: Rate = Rate(100.0, 1000)
-    per_brand: Rate = Rate(200.0, 2000)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
-        """RETURNS_MAX_BODY (bytes), RETURNS_RATE_PER_CLIENT / RETURNS_RATE_PER_BRAND as `<per second>` or
-        `<per second>/<burst>` (0 turns a limit off)."""
-        env = os.environ if environ is None else environ
-        return cls(
-            max_body=_int(env, "RETURNS_MAX_BODY", cls.max_body),
-            per_client=_rate(env, "RETURNS_RATE_PER_CLIENT", cls.per_client),
-            per_brand=_rate(env, "RETURNS_RATE_PER_BRAND", cls.per_brand),
-        )
+def _setting(environ: Mapping[str, str] | None, name: str) -> str:
+    """The variable as set, else (unset, empty or blank) its declared default."""
+    return (env_given(name, environ) or "").strip() or default_of(name)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
+def _int(environ: Mapping[str, str] | None, name: str) -> int:
+    text = _setting(environ, name)
     try:
         value = int(text)
     except ValueError:
@@ -63,10 +47,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _rate(env: Mapping[str, str], name: str, default: Rate) -> Rate:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
+def _rate(environ: Mapping[str, str] | None, name: str) -> Rate:
+    text = _setting(environ, name)
     rate, _, burst = text.partition("/")
     try:
         per_second = float(rate)
@@ -76,6 +58,29 @@ def _rate(env: Mapping[str, str], name: str, default: Rate) -> Rate:
     if not math.isfinite(per_second) or per_second < 0 or size < 1:
         raise ConfigError(f"{name}={text!r}: the rate must be 0 (off) or positive, the burst at least 1")
     return Rate(per_second, size)
+
+
+NOTHING_SET: dict[str, str] = {}
+MAX_BODY = _int(NOTHING_SET, "RETURNS_MAX_BODY")  # the declared defaults: 512 KiB, 100/s per client (bursts of
+PER_CLIENT = _rate(NOTHING_SET, "RETURNS_RATE_PER_CLIENT")  # 1000), 200/s per brand (bursts of 2000)
+PER_BRAND = _rate(NOTHING_SET, "RETURNS_RATE_PER_BRAND")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body: int = MAX_BODY
+    per_client: Rate = PER_CLIENT
+    per_brand: Rate = PER_BRAND
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """RETURNS_MAX_BODY (bytes), RETURNS_RATE_PER_CLIENT / RETURNS_RATE_PER_BRAND as `<per second>` or
+        `<per second>/<burst>` (0 turns a limit off); unset or empty: the declared default."""
+        return cls(
+            max_body=_int(environ, "RETURNS_MAX_BODY"),
+            per_client=_rate(environ, "RETURNS_RATE_PER_CLIENT"),
+            per_brand=_rate(environ, "RETURNS_RATE_PER_BRAND"),
+        )
 
 
 class RateLimiter:

@@ -16,7 +16,6 @@ raw, for `returns events replay`; nothing acknowledged is lost.
 import asyncio
 import logging
 import math
-import os
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
@@ -45,6 +44,7 @@ from engine.ingest.store import Claimed, EventStore, HeldStatus, NewHeld
 from engine.rebound.translate import translate
 from engine.registry.client import NoDeployedMapping
 from engine.registry.flows import NoDeployedFlow
+from engine.settings.environment import env_value
 from engine.telemetry.instruments import annotate, push_refused, tracer
 from engine.workers.starter import deliver
 from engine.workflow.messages import workflow_id
@@ -74,7 +74,7 @@ class Outcome:
 
 def env_secret(brand: str) -> str | None:
     """REBOUND_SECRET__<BRAND>, for valid brand names only (one variable per brand)."""
-    return os.environ.get(secret_env_name(brand)) if valid_brand(brand) else None
+    return env_value(secret_env_name(brand)) if valid_brand(brand) else None
 
 
 class Receiver:

@@ -15,34 +15,35 @@ Each accepts a duration ("30d", "12h", "2w") or `never`. No I/O here: workflow c
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.definitions.durations import duration_from_env, show_duration
+from engine.definitions.durations import duration_setting, show_duration
+from engine.settings.environment import env_given
 
 # Rows deleted per statement (SQLite: per write transaction): a big purge never holds SQLite's write lock or a
 # PostgreSQL transaction for long, and pushes arriving meanwhile are written between batches.
 PURGE_BATCH = 1000
-DEFAULT_HELD = "30d"
-DEFAULT_ACCEPTED = "30d"
+
+
+def _retention(env: Mapping[str, str] | None, name: str) -> int | None:
+    return duration_setting(name, str(env_given(name, env)), never=True)
 
 
 @dataclass(frozen=True)
 class RetentionPolicy:
     """Seconds each kind is kept; None: never purged."""
 
-    held_seconds: int | None = 30 * 86400
-    failed_seconds: int | None = None
-    accepted_seconds: int | None = 30 * 86400
+    held_seconds: int | None = _retention({}, "RETURNS_HELD_RETENTION")  # the declared defaults: 30d,
+    failed_seconds: int | None = _retention({}, "RETURNS_FAILED_RETENTION")  # never,
+    accepted_seconds: int | None = _retention({}, "RETURNS_ACCEPTED_RETENTION")  # 30d
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RetentionPolicy:
-        env = os.environ if env is None else env
         return cls(
-            held_seconds=_retention(env, "RETURNS_HELD_RETENTION", DEFAULT_HELD),
-            failed_seconds=_retention(env, "RETURNS_FAILED_RETENTION", "never"),
-            accepted_seconds=_retention(env, "RETURNS_ACCEPTED_RETENTION", DEFAULT_ACCEPTED),
+            held_seconds=_retention(env, "RETURNS_HELD_RETENTION"),
+            failed_seconds=_retention(env, "RETURNS_FAILED_RETENTION"),
+            accepted_seconds=_retention(env, "RETURNS_ACCEPTED_RETENTION"),
         )
 
     def describe(self) -> str:
@@ -114,10 +115,6 @@ def purge_rules(policy: RetentionPolicy) -> list[PurgeRule]:
         else:
             rules.append(PurgeRule(kind, "held_events", "id", "status", "received_at", True, seconds))
     return rules
-
-
-def _retention(env: Mapping[str, str], name: str, default: str) -> int | None:
-    return duration_from_env(env, name, default, never=True)
 
 
 def _shown(seconds: int | None) -> str:

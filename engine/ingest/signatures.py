@@ -5,11 +5,11 @@ Comparisons are constant-time."""
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 
 from engine.brands import secret_env_name
 from engine.errors import AuthError
+from engine.settings.environment import env_int, env_value
 
 __all__ = ["AuthPolicy", "secret_env_name", "sign", "verify"]
 
@@ -30,8 +30,8 @@ class AuthPolicy:
     @classmethod
     def from_env(cls) -> "AuthPolicy":
         return cls(
-            mode=os.environ.get("REBOUND_AUTH_MODE", "hmac"),
-            tolerance_seconds=int(os.environ.get("REBOUND_SIGNATURE_TOLERANCE", "300")),
+            mode=str(env_value("REBOUND_AUTH_MODE")),
+            tolerance_seconds=env_int("REBOUND_SIGNATURE_TOLERANCE"),
         )
 
 

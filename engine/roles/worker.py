@@ -12,7 +12,6 @@ losing the safety net.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
@@ -23,12 +22,14 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from engine.definitions.durations import duration_from_env
+from engine.definitions.durations import duration_setting
 from engine.definitions.mapping import MappingDef, load_mappings
 from engine.errors import ConfigError
 from engine.ingest.retention import RetentionPolicy
 from engine.registry.client import REGISTRY_TASK_QUEUE, deployed_mappings
+from engine.roles import startup
 from engine.settings import Settings, shopify_token
+from engine.settings.environment import default_of, env_given, env_value
 from engine.shopify.plans import shop_limits, shop_task_queue
 from engine.telemetry.setup import configure
 from engine.temporal.connection import connect
@@ -55,31 +56,39 @@ def parse_roles(text: str) -> tuple[str, ...]:
     return roles
 
 
+def _every(env: Mapping[str, str] | None, name: str) -> timedelta:
+    """A positive interval from the environment (unset or empty: its declared default); a bad one names its
+    variable."""
+    seconds = duration_setting(name, str(env_given(name, env)))
+    assert seconds is not None
+    return timedelta(seconds=seconds)
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     roles: tuple[str, ...] = tuple(ROLES)
     rebound_api_url: str | None = None
     rebound_api_token: str | None = field(default=None, repr=False)  # secrets: never in a repr or a log
-    pull_every: timedelta = timedelta(minutes=5)
+    pull_every: timedelta = _every({}, "RETURNS_PULL_EVERY")  # the declared defaults: 5m
     drift_alert_url: str | None = field(default=None, repr=False)
-    drift_task_queue: str = "returns-drift"
+    drift_task_queue: str = default_of("DRIFT_TASK_QUEUE")
     retention: RetentionPolicy = RetentionPolicy()
-    purge_every: timedelta = timedelta(hours=1)
+    purge_every: timedelta = _every({}, "RETURNS_PURGE_EVERY")  # 1h
     events_task_queue: str = "returns-events"
     graceful_shutdown: timedelta = timedelta(seconds=10)
 
     @classmethod
-    def from_env(cls, roles: str | None = None) -> WorkerConfig:
-        env = os.environ
+    def from_env(cls, roles: str | None = None, environ: Mapping[str, str] | None = None) -> WorkerConfig:
+        env = environ  # None: the process environment
         config = cls(
-            roles=parse_roles(roles if roles is not None else env.get("RETURNS_WORKER_ROLES", "all")),
-            rebound_api_url=env.get("REBOUND_API_URL") or None,
-            rebound_api_token=env.get("REBOUND_API_TOKEN") or None,
-            pull_every=_every(env, "RETURNS_PULL_EVERY", "5m"),
-            drift_alert_url=env.get("DRIFT_ALERT_URL") or None,
-            drift_task_queue=env.get("DRIFT_TASK_QUEUE", cls.drift_task_queue),
+            roles=parse_roles(roles if roles is not None else str(env_value("RETURNS_WORKER_ROLES", env))),
+            rebound_api_url=env_given("REBOUND_API_URL", env),
+            rebound_api_token=env_given("REBOUND_API_TOKEN", env),
+            pull_every=_every(env, "RETURNS_PULL_EVERY"),
+            drift_alert_url=env_given("DRIFT_ALERT_URL", env),
+            drift_task_queue=str(env_value("DRIFT_TASK_QUEUE", env)),
             retention=RetentionPolicy.from_env(env),
-            purge_every=_every(env, "RETURNS_PURGE_EVERY", "1h"),
+            purge_every=_every(env, "RETURNS_PURGE_EVERY"),
         )
         needs_rebound = [r for r in config.roles if r in ("pull", "drift")]
         if needs_rebound and not (config.rebound_api_url and config.rebound_api_token):
@@ -114,28 +123,25 @@ async def serve(
     limits = list(shop_limits(mappings.values()))
     options: dict[str, object] = {"graceful_shutdown_timeout": config.graceful_shutdown}
     roles = config.roles
-    say(f"worker on {settings.temporal_address} ({settings.namespace}), roles: {', '.join(roles)}")
+    say(startup.connected(settings, roles))
     if not mappings:
-        say("  no brands yet: deploy a mapping (returns mappings deploy), then restart the worker")
+        say(startup.NO_BRANDS)
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http, AsyncExitStack() as stack:
         returns = build_worker(client, settings, http, token_lookup=token_lookup, shops=limits,
                                serve_returns="returns" in roles, serve_shops="shops" in roles, **options)  # fmt: skip
         await stack.enter_async_context(returns)
         if "returns" in roles:
-            say(f"  returns: workflows on {settings.task_queue!r}")
+            say(startup.returns(settings.task_queue))
         if "shops" in roles:
             for limit in limits:
-                queue = shop_task_queue(settings.task_queue, limit.domain)
-                say(
-                    f"  shops: {limit.domain} ({limit.plan}, {limit.activities_per_second:.1f} activities/s) on {queue}"
-                )
+                say(startup.shop(limit, shop_task_queue(settings.task_queue, limit.domain)))
         if "registry" in roles:
             await stack.enter_async_context(build_registry_worker(client))
-            say(f"  registry: {REGISTRY_TASK_QUEUE!r}")
+            say(startup.registry(REGISTRY_TASK_QUEUE))
         if "pull" in roles:
             await stack.enter_async_context(await _pull_worker(client, settings, config, http, stack))
             sids = [await _ensure_pull(client, brand, config) for brand in sorted(mappings)]
-            say(f"  pull: every {_human(config.pull_every)}; schedules {', '.join(sids) or 'none'}")
+            say(startup.pull(config.pull_every, sids))
         if "drift" in roles:
             from engine.drift.activities import DriftActivities
             from engine.drift.schedule import ensure_drift_schedule, interval_for
@@ -152,7 +158,7 @@ async def serve(
             for brand, mapping in sorted(mappings.items()):
                 inp = DriftInput(brand, workflow_task_queue=settings.task_queue)
                 sid = await ensure_drift_schedule(client, mapping, inp, task_queue=config.drift_task_queue)
-                say(f"  drift: {sid} every {_human(interval_for(mapping))}")
+                say(startup.drift(sid, interval_for(mapping)))
         if "events" in roles:
             from engine.ingest.purge import EventsPurgeActivities, build_events_worker, ensure_purge_schedule
 
@@ -160,7 +166,7 @@ async def serve(
             await stack.enter_async_context(build_events_worker(client, purge, task_queue=config.events_task_queue,
                                                                 **options))  # fmt: skip
             sid = await ensure_purge_schedule(client, every=config.purge_every, task_queue=config.events_task_queue)
-            say(f"  events: purge every {_human(config.purge_every)} ({config.retention.describe()}); schedule {sid}")
+            say(startup.events(config.purge_every, config.retention.describe(), sid))
         if gauges and "returns" in roles:
             from engine.definitions.flow import load_flows
             from engine.ingest.store import open_event_store
@@ -172,9 +178,9 @@ async def serve(
             stack.push_async_callback(held.close)
             task = asyncio.create_task(Gauges(client, sorted(mappings), states, queues, held).run())
             stack.callback(task.cancel)
-        say("ready; SIGINT or SIGTERM to stop")
+        say(startup.READY)
         await stop.wait()
-        say("stopping: finishing the activities in flight ...")
+        say(startup.STOPPING)
 
 
 async def _pull_worker(
@@ -201,21 +207,6 @@ async def _ensure_pull(client: Client, brand: str, config: WorkerConfig) -> str:
     from engine.ingest.pull import PULL_TASK_QUEUE, ensure_pull_schedule
 
     return await ensure_pull_schedule(client, brand, every=config.pull_every, task_queue=PULL_TASK_QUEUE)
-
-
-def _every(env: Mapping[str, str], name: str, default: str) -> timedelta:
-    """A positive interval from the environment; a bad one names its variable."""
-    seconds = duration_from_env(env, name, default)
-    assert seconds is not None
-    return timedelta(seconds=seconds)
-
-
-def _human(every: timedelta) -> str:
-    seconds = int(every.total_seconds())
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 async def run_worker(settings: Settings, config: WorkerConfig) -> int:

@@ -10,11 +10,12 @@ handed out at about the rate the shop can serve, and each attempt finds points w
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from engine.settings.environment import default_of, env_given
 
 if TYPE_CHECKING:
     from engine.definitions.mapping import MappingDef
@@ -25,7 +26,7 @@ RESTORE_RATES: dict[str, int] = {"standard": 100, "advanced": 200, "plus": 1000,
 # Shopify activities (`make bench`: emulators.bench.points by step, emulators.bench.backlog points spent over
 # activities scheduled, with the emulator charging Shopify's recorded cost rules). Every worker must use the same
 # figure: the task-queue rate is one value per queue on the server.
-DEFAULT_POINTS_PER_ACTIVITY = 17.5
+DEFAULT_POINTS_PER_ACTIVITY = float(default_of("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY"))  # 17.5
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,7 @@ class ShopLimit:
 
 
 def points_per_activity_from_env() -> float:
-    raw = os.environ.get("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY")
-    if not raw:
-        return DEFAULT_POINTS_PER_ACTIVITY
+    raw = str(env_given("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY"))
     value = float(raw)
     if value <= 0:
         raise ValueError(f"RETURNS_SHOPIFY_POINTS_PER_ACTIVITY must be positive, got {raw!r}")

@@ -9,7 +9,6 @@ Temporal's own SDK metrics (workers, task slots, latencies) go through the same 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from temporalio.contrib.opentelemetry import MetricsExporter
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 
+from engine.settings.environment import env_given, env_int, env_value
 from engine.telemetry.files import MetricFileExporter, SpanFileExporter
 from engine.telemetry.tracing import ActivityAttributes, ReturnTracingInterceptor
 
@@ -65,11 +65,11 @@ def _wants(value: str, name: str) -> bool:
 
 def configure(service: str, *, files_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Telemetry:
     """Install the process's tracer and meter providers (once per process) as the environment asks."""
-    env = os.environ if environ is None else environ
-    resource = Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or service})
+    resource = Resource.create({"service.name": env_given("OTEL_SERVICE_NAME", environ) or service})
     telemetry = Telemetry()
-    traces = env.get("OTEL_TRACES_EXPORTER", "")
-    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    traces = env_value("OTEL_TRACES_EXPORTER", environ) or ""
+    endpoint = env_given("OTEL_EXPORTER_OTLP_ENDPOINT", environ)
+    endpoint = endpoint or env_given("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", environ)
     exporters: list[SpanExporter] = []
     if files_dir is not None:
         exporters.append(SpanFileExporter(files_dir / TRACES_FILE))
@@ -91,7 +91,7 @@ def configure(service: str, *, files_dir: Path | None = None, environ: Mapping[s
         HTTPXClientInstrumentor().instrument()
         telemetry.tracing, telemetry.tracer_provider = True, provider
 
-    readers = _metric_readers(env, files_dir, telemetry.where)
+    readers = _metric_readers(environ, files_dir, telemetry.where)
     if readers:
         meter_provider = MeterProvider(metric_readers=readers, resource=resource)
         metrics.set_meter_provider(meter_provider)
@@ -102,9 +102,9 @@ def configure(service: str, *, files_dir: Path | None = None, environ: Mapping[s
     return telemetry
 
 
-def _metric_readers(env: Mapping[str, str], files_dir: Path | None, where: list[str]) -> list[MetricReader]:
-    chosen = env.get("OTEL_METRICS_EXPORTER", "")
-    interval = int(env.get("OTEL_METRIC_EXPORT_INTERVAL", "15000"))
+def _metric_readers(env: Mapping[str, str] | None, files_dir: Path | None, where: list[str]) -> list[MetricReader]:
+    chosen = env_value("OTEL_METRICS_EXPORTER", env) or ""
+    interval = env_int("OTEL_METRIC_EXPORT_INTERVAL", env)
     readers: list[MetricReader] = []
     if files_dir is not None:
         readers.append(PeriodicExportingMetricReader(MetricFileExporter(files_dir / METRICS_FILE), interval))
@@ -118,8 +118,8 @@ def _metric_readers(env: Mapping[str, str], files_dir: Path | None, where: list[
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
 
-        host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
-        port = int(env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"))
+        host = str(env_value("OTEL_EXPORTER_PROMETHEUS_HOST", env))
+        port = env_int("OTEL_EXPORTER_PROMETHEUS_PORT", env)
         start_http_server(port, addr=host)
         readers.append(PrometheusMetricReader())
         where.append(f"metrics: Prometheus http://{host}:{port}/metrics")

@@ -25,6 +25,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 from engine.errors import ConfigError
+from engine.settings.environment import default_of, env_given, env_value
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -58,14 +59,13 @@ class CodecKeys:
 
 def load_keys(environ: Mapping[str, str] | None = None) -> CodecKeys | None:
     """The codec's keys, or None when encryption is off (neither variable set)."""
-    env = os.environ if environ is None else environ
-    inline = env.get("RETURNS_CODEC_KEYS", "").strip()
+    inline = (env_given("RETURNS_CODEC_KEYS", environ) or "").strip()
     if inline:
         pairs = [item.strip().split(":", 1) for item in inline.split(",") if item.strip()]
         if any(len(pair) != 2 for pair in pairs):
             raise ConfigError("RETURNS_CODEC_KEYS: write `<key id>:<base64 key>`, comma-separated, the active first")
         return CodecKeys.parse([(k.strip(), v.strip()) for k, v in pairs], "RETURNS_CODEC_KEYS")
-    path = env.get("RETURNS_CODEC_KEYS_FILE", "").strip()
+    path = (env_given("RETURNS_CODEC_KEYS_FILE", environ) or "").strip()
     if path:
         try:
             lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -92,8 +92,7 @@ class PlaintextRefused(ValueError):
 
 
 def encryption_required(environ: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    policy = env.get(POLICY_VARIABLE, "required").strip().lower() or "required"
+    policy = str(env_value(POLICY_VARIABLE, environ)).strip().lower() or default_of(POLICY_VARIABLE)
     if policy not in POLICIES:
         raise ConfigError(f"{POLICY_VARIABLE}={policy!r}: use required (production) or optional (local use)")
     return policy == "required"

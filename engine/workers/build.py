@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -18,6 +17,7 @@ from engine.registry.client import REGISTRY_TASK_QUEUE
 from engine.registry.flow_workflow import FlowRegistryWorkflow
 from engine.registry.workflow import MappingRegistryWorkflow
 from engine.settings import Settings, shopify_token
+from engine.settings.environment import env_int
 from engine.shopify.plans import ShopLimit, shop_limits, shop_task_queue
 from engine.temporal.sandbox import workflow_runner
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
@@ -67,7 +67,7 @@ def build_worker(
     activities = ShopifyActivities(settings, http, token_lookup)
     # Few Shopify calls in flight per queue and process: the server already dispatches each shop's queue at the
     # shop's rate; a handful at a time keeps an attempt's wait for the cost budget short.
-    options.setdefault("max_concurrent_activities", int(os.environ.get("RETURNS_MAX_CONCURRENT_ACTIVITIES", "8")))
+    options.setdefault("max_concurrent_activities", env_int("RETURNS_MAX_CONCURRENT_ACTIVITIES"))
     # The shops come from the caller's mappings when it has them loaded; else from the mappings directory.
     if shops is None:
         if settings.mappings_dir is None:
