@@ -27,6 +27,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from emulators.paths import flows_dir, mappings_dir
+from emulators.progress import Progress
 from emulators.rebound.scenarios import SHIPPING, Scenario, demo_population
 from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
 from emulators.settlement import processed_record, processing_problems
@@ -169,24 +170,32 @@ def interleave(scenarios: list[Scenario]) -> list[tuple[Scenario, dict]]:
     return out
 
 
+def settled(sc: Scenario, s: ReturnStatus) -> bool:
+    """Where the demo stops waiting for a return: at its expected state and finished (or held there), or held for
+    anything but an SLA."""
+    return (
+        s.state == sc.expected_state
+        and (s.finished or s.needs_attention)
+        or s.needs_attention
+        and "SLA" not in (s.attention_reason or "")
+    )
+
+
 async def wait_for(client: Client, scenarios: list[Scenario], timeout: float) -> dict[str, ReturnStatus]:
     deadline = time.monotonic() + timeout
     statuses: dict[str, ReturnStatus] = {}
-    while True:
-        for sc in scenarios:
-            status = await handle_for(client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
-            statuses[sc.rebound_return_id] = status
-        settled = all(
-            s.state == sc.expected_state
-            and (s.finished or s.needs_attention)
-            or s.needs_attention
-            and "SLA" not in (s.attention_reason or "")
-            for sc in scenarios
-            for s in [statuses[sc.rebound_return_id]]
-        )
-        if settled or time.monotonic() > deadline:
-            return statuses
-        await asyncio.sleep(0.5)
+    progress = Progress("returns settled", len(scenarios))
+    async with progress.ticking():
+        while True:
+            for sc in scenarios:
+                status = await handle_for(client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
+                statuses[sc.rebound_return_id] = status
+            done = sum(settled(sc, statuses[sc.rebound_return_id]) for sc in scenarios)
+            held = sum(s.needs_attention for s in statuses.values())
+            progress.update(done, detail=f"{held} held" if held else "")
+            if done == len(scenarios) or time.monotonic() > deadline:
+                return statuses
+            await asyncio.sleep(0.5)
 
 
 def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, status: ReturnStatus) -> list[str]:
@@ -380,7 +389,9 @@ async def push_through_receiver(
     app_refund = app_refund_hook(shopify, mappings, scenarios)
     pushes = [(sc.brand, payload) for sc, payload in interleave(scenarios)]
     faults = PushFaults(drop_rate=drop_rate, duplicate_rate=duplicate_rate, seed=seed)
-    return await rebound.push_all(receiver_url, pushes, faults, on_publish=app_refund)
+    before = rebound.milestones
+    async with Progress("pushes", len(pushes)).ticking(lambda: rebound.milestones - before):
+        return await rebound.push_all(receiver_url, pushes, faults, on_publish=app_refund)
 
 
 def seed_drift(store: ShopifyStore, rebound: ReboundEmulator, mappings: dict[str, MappingDef],

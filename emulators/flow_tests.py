@@ -2,12 +2,17 @@
 Temporal dev server and worker, and the Shopify emulator. Each case is a return: its order, the units sent back,
 the Rebound pushes in the order they arrive, optional Shopify faults, and what it must come to (state, refund,
 stock by location, tags, note, held or not). Prints each return's timeline and what it did to Shopify; the exit
-status is the number of cases that did not come out as expected (capped at 1 by the CLI)."""
+status is the number of cases that did not come out as expected (capped at 1 by the CLI).
+
+A Shopify fault a case injects makes an activity fail on purpose: the SDK's warning for it, traceback and all,
+becomes one `fault` line in that return's timeline (`ExpectedFaults`); any other activity failure is logged as the
+SDK logs it. On a terminal a progress line (emulators.progress) counts the cases."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import tempfile
 import time
@@ -20,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from emulators.progress import Progress
 from emulators.rebound.scenarios import OrderLineSpec, ReturnedUnit, Scenario, ScenarioBuilder
 from emulators.shopify.cost import plan_named
+from emulators.shopify.faults import Faults
 from emulators.shopify.server import ShopifyEmulator
 from emulators.shopify.store import OrderLineSeed
 from engine.definitions.flow import FlowDef, load_flow
@@ -40,7 +48,7 @@ from engine.temporal.binaries import temporal_cli
 from engine.workers.build import build_worker
 from engine.workers.starter import handle_for
 from engine.workflow import search
-from engine.workflow.messages import ReturnStatus
+from engine.workflow.messages import ReturnStatus, workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow
 
 SETTLE_SECONDS = 2.0  # a return whose status has not moved for this long (and is not finished) has settled
@@ -60,6 +68,46 @@ class CaseResult:
     name: str
     problems: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+
+
+class ExpectedFaults(logging.Filter):
+    """On the SDK's activity logger (`temporalio.activity`) for a run: an activity failure that a Shopify fault the
+    emulator injected explains (the failure names the operation, and that operation had a fault injected that no
+    earlier failure was put down to) is kept as one line for its return's timeline and not logged; every other
+    record passes, an unexpected failure with its traceback."""
+
+    def __init__(self, faults: Faults) -> None:
+        super().__init__()
+        self.faults = faults
+        self.explained: dict[str, int] = {}  # operation -> failures put down to its injected faults
+        self.lines: dict[str, list[tuple[float, str]]] = {}  # workflow id -> (when, line)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        err = record.exc_info[1] if record.exc_info else None
+        if record.__dict__.get("__temporal_error_identifier") != "ActivityFailure" or not isinstance(
+            err, ApplicationError
+        ):
+            return True
+        operation = (err.message or "").split(":", 1)[0]
+        kinds = {kind: n for (op, kind), n in self.faults.injected_by_operation.items() if op == operation and n}
+        if self.explained.get(operation, 0) >= sum(kinds.values()):
+            return True
+        self.explained[operation] = self.explained.get(operation, 0) + 1
+        info: dict[str, Any] = record.__dict__.get("temporal_activity") or {}
+        then = "not retried" if err.non_retryable else "retrying"
+        line = (
+            f"{info.get('activity_type', 'activity')} attempt {info.get('attempt', '?')}: {err.message} "
+            f"(injected {', '.join(sorted(kinds))}), {then}"
+        )
+        self.lines.setdefault(str(info.get("workflow_id", "")), []).append((record.created, line))
+        return False
+
+    def clear(self) -> None:
+        """Between cases, with the emulator's faults."""
+        self.explained.clear()
+
+    def take(self, workflow_id: str) -> list[tuple[float, str]]:
+        return self.lines.pop(workflow_id, [])
 
 
 def _resolve(ref: str, beside: Path, folder: Path) -> Path:
@@ -85,12 +133,27 @@ class FlowTestRun:
         self.suites = suites
         self.say = say
         self.counter = 0
+        self.failures = 0
         self.run_id = secrets.randbelow(10**8)
         self.now = datetime.now(UTC)
         self.tokens: dict[str, str] = {}
         self.shopify = ShopifyEmulator()
+        self.expected_faults = ExpectedFaults(self.shopify.faults)
+        self.progress = Progress("cases", sum(len(s.cases) for s in suites))
 
     async def run(self) -> int:
+        activity_log = logging.getLogger("temporalio.activity")
+        activity_log.addFilter(self.expected_faults)
+        self.say = self.progress.above(self.say)
+        try:
+            return await self._run()
+        finally:
+            activity_log.removeFilter(self.expected_faults)
+            for workflow, lines in self.expected_faults.lines.items():  # none: each case takes its own
+                for _, line in lines:
+                    self.say(f"fault {workflow}: {line}")
+
+    async def _run(self) -> int:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
         )
@@ -110,8 +173,8 @@ class FlowTestRun:
                 async with httpx.AsyncClient(timeout=15) as http:
                     limits = shop_limits(mappings.values())
                     async with build_worker(env.client, settings, http, token_lookup=self.tokens.__getitem__,
-                                            shops=limits):  # fmt: skip
-                        for suite in self.suites:
+                                            shops=limits), self.progress.ticking():  # fmt: skip
+                        for suite in self.suites:  # the progress line once the dev server has said its piece
                             failed += await self._suite(env, suite, store, settings.task_queue)
                 await store.close()
         finally:
@@ -134,6 +197,8 @@ class FlowTestRun:
         for case in suite.cases:
             result = await self._case(env, suite, receiver, case)
             failed += bool(result.problems)
+            self.failures += bool(result.problems)
+            self.progress.update(self.progress.done + 1, detail=f"{self.failures} failed" if self.failures else "")
             self.say(f"  {'FAIL' if result.problems else 'PASS'} {result.name}")
             for line in result.lines:
                 self.say(f"       {line}")
@@ -200,10 +265,13 @@ class FlowTestRun:
             at += timedelta(hours=1)
         status = await self._settle(env, sc, case["expect"])
         self.shopify.faults.clear()
+        self.expected_faults.clear()
+        faults = self.expected_faults.take(workflow_id(sc.brand, sc.rebound_return_id))
         if status is None:
+            result.lines = [f"{'fault':<10} {line}" for _, line in faults]
             result.problems.append("no workflow: no push reached the engine")
             return result
-        result.lines = timeline(status) + effects(store, mapping, domain, order_id, before)
+        result.lines = timeline(status, faults) + effects(store, mapping, domain, order_id, before)
         result.problems += check(case["expect"], status, store, mapping, domain, order_id, before)
         return result
 
@@ -230,9 +298,21 @@ class FlowTestRun:
         return status
 
 
-def timeline(status: ReturnStatus) -> list[str]:
+def timeline(status: ReturnStatus, faults: list[tuple[float, str]] | None = None) -> list[str]:
+    """The return's log as a person reads it; each injected fault's line (its time, as a POSIX timestamp) before
+    the first entry logged after it."""
     shown = ("transition", "step", "hold", "sla", "ignored", "refused")
-    return [f"{entry.kind:<10} {entry.detail}" for entry in status.audit if entry.kind in shown]
+    pending = sorted(faults or [])
+    lines = []
+    for entry in status.audit:
+        if entry.kind not in shown:
+            continue
+        when = datetime.fromisoformat(entry.at)
+        at = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+        while pending and pending[0][0] < at:
+            lines.append(f"{'fault':<10} {pending.pop(0)[1]}")
+        lines.append(f"{entry.kind:<10} {entry.detail}")
+    return lines + [f"{'fault':<10} {line}" for _, line in pending]
 
 
 def _stock_changes(store: Any, mapping: MappingDef, domain: str, before: dict[str, Any]) -> dict[str, int]:

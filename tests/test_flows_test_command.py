@@ -3,10 +3,15 @@ alone (tag the order when the parcel reaches the hub, note it) does what it says
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
+from temporalio.exceptions import ApplicationError
+
+from emulators.flow_tests import ExpectedFaults
+from emulators.shopify.faults import Faults
 from tests.paths import REPO_ROOT
 
 
@@ -85,3 +90,74 @@ def test_a_scenario_file_that_does_not_validate_is_refused_with_its_line(tmp_pat
     run = flows_test(str(tmp_path / "bad.yaml"))
     assert run.returncode == 2
     assert f"{tmp_path / 'bad.yaml'}:4:5: cases[0].returned: [] should be non-empty" in run.stdout, run.stdout
+
+
+FAULTED = """mapping: castore
+flow: return
+cases:
+  - name: Shopify loses the answer to processing the return; the retry finds it processed
+    order:
+      - {sku: CAS-FLT-1, quantity: 1, price: "45.00"}
+    returned:
+      - {sku: CAS-FLT-1, grade: A, reason: Too large}
+    pushes: [returnOrderCreated, postalIncoming, arrivedAtHub, processed]
+    faults:
+      - {kind: lost_response, operation: ReturnProcess}
+    expect:
+      state: refunded
+      refund: 42.05 GBP
+      refunds_in_shopify: 1
+"""
+
+
+def test_a_fault_a_case_injects_is_one_line_of_its_timeline_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "faulted.yaml").write_text(FAULTED)
+    run = flows_test(str(tmp_path / "faulted.yaml"))
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "Traceback" not in out and "Completing activity as failed" not in out, out[-3000:]
+    faults = [line.strip() for line in run.stdout.splitlines() if line.strip().startswith("fault")]
+    assert faults == ["fault      process_return attempt 1: ReturnProcess: HTTP 502 (injected lost_response), retrying"]
+    timeline = [line.strip() for line in run.stdout.splitlines()]
+    at = timeline.index(faults[0])
+    assert timeline[at - 1].startswith("step       assign_dispositions"), timeline  # at its place in the timeline
+    assert timeline[at + 1].startswith("step       process_shopify_return: already_issued"), timeline
+    assert "1/1 case(s) as expected in 1 file(s)" in run.stdout
+    assert "\r" not in out and "\x1b[K" not in out  # no progress line off a terminal
+
+
+def failure(message: str, **activity: object) -> logging.LogRecord:
+    """The record the SDK's activity worker logs when an activity raises."""
+    try:
+        raise ApplicationError(message, type="ShopifyTransient")
+    except ApplicationError:
+        exc_info = sys.exc_info()
+    extra = {
+        "__temporal_error_identifier": "ActivityFailure",
+        "temporal_activity": {"activity_type": "process_return", "attempt": 1, "workflow_id": "wf", **activity},
+    }
+    record = logging.LogRecord("temporalio.activity", logging.WARNING, __file__, 1, "Completing activity as failed",
+                               None, exc_info)  # fmt: skip
+    record.__dict__.update(extra)
+    return record
+
+
+def test_only_as_many_failures_as_injected_faults_explain_lose_their_traceback() -> None:
+    faults = Faults()
+    expected = ExpectedFaults(faults)
+    assert expected.filter(failure("ReturnProcess: HTTP 502"))  # nothing injected: logged, traceback and all
+    faults.fail_next("lost_response", operation="ReturnProcess")
+    faults.after_commit(True, "ReturnProcess")  # the emulator injects it
+    assert not expected.filter(failure("ReturnProcess: HTTP 502"))
+    assert expected.filter(failure("ReturnProcess: HTTP 502", attempt=2))  # a second failure: not explained
+    assert expected.filter(failure("RefundCreate: HTTP 502"))  # another operation: not explained
+    plain = logging.LogRecord("temporalio.activity", logging.WARNING, __file__, 1, "something else", None, None)
+    assert expected.filter(plain)
+    taken = expected.take("wf")
+    assert [line for _, line in taken] == [
+        "process_return attempt 1: ReturnProcess: HTTP 502 (injected lost_response), retrying"
+    ]
+    assert expected.take("wf") == []
+    expected.clear()  # the next case: its own faults explain its failures
+    faults.clear()
+    assert expected.filter(failure("ReturnProcess: HTTP 502"))

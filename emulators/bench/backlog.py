@@ -41,6 +41,7 @@ from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
 from emulators.processes import LOCAL_USE
+from emulators.progress import Progress
 from emulators.rebound.scenarios import ScenarioBuilder
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
@@ -127,6 +128,8 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
         start_options: dict[str, object] = {"activity_timeout_seconds": 30}
         started = time.monotonic()
 
+        pushing = Progress("pushes", sum(len(sc.pushes) for sc in scenarios))
+
         async def push(sc: Any, payload: dict[str, Any]) -> None:
             event = translate(payload, mapping).event
             assert event is not None
@@ -134,9 +137,11 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
                 env.client, event, flow=flows[mapping.flow], mapping=mapping, task_queue=settings.task_queue,
                 start_options=start_options,
             )  # fmt: skip
+            pushing.advance()
 
-        for step in range(max(len(sc.pushes) for sc in scenarios)):
-            await asyncio.gather(*(push(sc, sc.pushes[step]) for sc in scenarios if step < len(sc.pushes)))
+        async with pushing.ticking():
+            for step in range(max(len(sc.pushes) for sc in scenarios)):
+                await asyncio.gather(*(push(sc, sc.pushes[step]) for sc in scenarios if step < len(sc.pushes)))
         pushed = time.monotonic() - started
 
         deadline = time.monotonic() + timeout
@@ -144,19 +149,22 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
         states: dict[str, int] = {}
         finished_after: list[float] = []  # seconds from the first push, as seen by polling once a second
         attention = 0
-        while pending and time.monotonic() < deadline:
-            still = []
-            for sc in pending:
-                status = await handle_for(env.client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
-                if status.needs_attention or (status.state == "refunded" and status.finished):
-                    states[status.state] = states.get(status.state, 0) + 1
-                    attention += int(status.needs_attention)
-                    finished_after.append(time.monotonic() - started)
-                else:
-                    still.append(sc)
-            pending = still
-            if pending:
-                await asyncio.sleep(1.0)
+        draining = Progress("returns finished", len(scenarios))
+        async with draining.ticking():
+            while pending and time.monotonic() < deadline:
+                still = []
+                for sc in pending:
+                    status = await handle_for(env.client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
+                    if status.needs_attention or (status.state == "refunded" and status.finished):
+                        states[status.state] = states.get(status.state, 0) + 1
+                        attention += int(status.needs_attention)
+                        finished_after.append(time.monotonic() - started)
+                    else:
+                        still.append(sc)
+                pending = still
+                draining.update(len(scenarios) - len(pending), detail=f"{attention} held" if attention else "")
+                if pending:
+                    await asyncio.sleep(1.0)
         elapsed = time.monotonic() - started
 
         bucket = emulator.bucket(domain)

@@ -22,6 +22,7 @@ import httpx
 
 from emulators.bench.report import write_section
 from emulators.paths import REPO_ROOT
+from emulators.progress import Progress
 from emulators.shopify.model import Metafield
 from emulators.shopify.server import ShopifyEmulator
 from emulators.shopify.store import OrderLineSeed
@@ -134,7 +135,9 @@ async def bulk(n: int) -> dict[str, Any]:
         store.add_shop(domain, access_token="t", currency="GBP", locations=[("gid://shopify/Location/1", "DC")])
         store.add_product(domain, "SKU", stock={"gid://shopify/Location/1": 1})
         processed = NOW - timedelta(days=5)
+        seeding = Progress("orders seeded", n)
         for i in range(n):
+            seeding.update(i)
             oid = store.add_order(
                 domain, name=f"#B{i}", processed_at=processed, lines=[OrderLineSeed("SKU", 1, Decimal("45"))]
             )
@@ -145,6 +148,7 @@ async def bulk(n: int) -> dict[str, Any]:
                 store.new_id("Metafield"), "rebound", f"return_R{i}", "json", value, processed, processed
             )
             store.refund_by_hand(domain, oid, {"SKU": 1}, Decimal("42.05"), note=f"[rebound-return:R{i}]")
+        seeding.close()
         client = ShopifyClient(ShopConnection(domain, "2026-04", "t", f"{emu.base_url}/shops/{domain}"), http)
         started = time.perf_counter()
         orders = await run_bulk(client, http, poll_seconds=0)

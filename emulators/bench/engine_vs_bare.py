@@ -29,6 +29,7 @@ from emulators.bench.bare import BareReturn, BareStart
 from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
+from emulators.progress import Progress
 from emulators.rebound.scenarios import Scenario, ScenarioBuilder
 from emulators.shopify.cost import Plan
 from emulators.shopify.server import ShopifyEmulator
@@ -103,11 +104,17 @@ async def lifecycles(world: World, kind: str, n: int) -> dict[str, Any]:
     """All `n` returns registered at once, then carried, received and inspected: returns/s until every Shopify
     return is closed; CPU-s of this process (worker, emulator and client alike) per return; history size."""
     scenarios = world.batch(n)
+    progress = Progress(f"{kind} lifecycles", n)
     cpu, started = time.process_time(), time.monotonic()
-    for step in range(4):
-        await asyncio.gather(*(world.push(kind, sc, step) for sc in scenarios))
-    while not all(world.closed(sc) for sc in scenarios):
-        await asyncio.sleep(0.05)
+    async with progress.ticking():
+        for step in range(4):
+            await asyncio.gather(*(world.push(kind, sc, step) for sc in scenarios))
+        pending = scenarios
+        while pending:
+            pending = [sc for sc in pending if not world.closed(sc)]
+            progress.update(n - len(pending))
+            if pending:
+                await asyncio.sleep(0.05)
     seconds = time.monotonic() - started
     cpu_per_return = (time.process_time() - cpu) / n
     rid = scenarios[0].rebound_return_id
@@ -137,11 +144,13 @@ async def paced(world: World, n: int, every: float) -> dict[str, Any]:
         return (time.monotonic() - pushed) * 1000
 
     watchers = []
-    for sc in scenarios:
-        pushed = time.monotonic()
-        await world.push("engine", sc, 3)
-        watchers.append(asyncio.create_task(until_refunded(sc, pushed)))
-        await asyncio.sleep(every)
+    with Progress("paced inspections", n) as progress:
+        for sc in scenarios:
+            pushed = time.monotonic()
+            await world.push("engine", sc, 3)
+            watchers.append(asyncio.create_task(until_refunded(sc, pushed)))
+            progress.advance()
+            await asyncio.sleep(every)
     latencies = await asyncio.wait_for(asyncio.gather(*watchers), timeout=300)
     q = statistics.quantiles(latencies, n=100)
     return {"returns": n, "every_s": every, "p50_ms": round(q[49]), "p95_ms": round(q[94]), "p99_ms": round(q[98])}

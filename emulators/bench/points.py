@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
+from emulators.progress import Progress
 from emulators.rebound.scenarios import ScenarioBuilder
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
@@ -128,21 +129,26 @@ async def run(returns: int) -> dict[str, Any]:
         await stack.enter_async_context(
             build_worker(env.client, settings, http, token_lookup=tokens.__getitem__, shops=shops)
         )
-        for sc in scenarios:
-            for payload in sc.pushes:
-                event = translate(payload, mapping).event
-                assert event is not None
-                await deliver(env.client, event, flow=flows[mapping.flow], mapping=mapping,
-                              task_queue=settings.task_queue)  # fmt: skip
+        with Progress("pushes", sum(len(sc.pushes) for sc in scenarios)) as progress:
+            for sc in scenarios:
+                for payload in sc.pushes:
+                    event = translate(payload, mapping).event
+                    assert event is not None
+                    await deliver(env.client, event, flow=flows[mapping.flow], mapping=mapping,
+                                  task_queue=settings.task_queue)  # fmt: skip
+                    progress.advance()
         finished = 0
-        for sc in scenarios:
-            handle = handle_for(env.client, sc.brand, sc.rebound_return_id)
-            for _ in range(600):
-                status = await handle.query(ReturnWorkflow.status)
-                if status.needs_attention or (status.finished and status.state == "refunded"):
-                    break
-                await asyncio.sleep(0.1)
-            finished += int(status.finished and not status.needs_attention)
+        with Progress("returns settled", returns) as progress:
+            for sc in scenarios:
+                handle = handle_for(env.client, sc.brand, sc.rebound_return_id)
+                for _ in range(600):
+                    status = await handle.query(ReturnWorkflow.status)
+                    if status.needs_attention or (status.finished and status.state == "refunded"):
+                        break
+                    progress.update()
+                    await asyncio.sleep(0.1)
+                finished += int(status.finished and not status.needs_attention)
+                progress.advance()
         charged = emulator.bucket(mapping.shop_domain).charged
     table = spent_points(reader)
     return {

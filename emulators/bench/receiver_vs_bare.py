@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from emulators.bench.report import write_result, write_section
 from emulators.paths import REPO_ROOT
 from emulators.processes import free_port, spawn, wait_http
+from emulators.progress import Progress
 from emulators.rebound.scenarios import ScenarioBuilder
 from engine.definitions.flow import load_flows
 from engine.definitions.mapping import load_mappings
@@ -82,20 +83,24 @@ async def run(returns: int, runs: int) -> dict[str, Any]:
         stack.callback(serve.kill)
         await wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
 
-        for run_no in range(runs):
-            batch = waves(returns, seed=1000 + run_no)
-            pushes_file = folder / f"pushes-{run_no}.json"
-            pushes_file.write_text(json.dumps(batch))
-            got = await asyncio.to_thread(_send, [str(pushes_file), "--url",
-                                                  f"http://127.0.0.1:{port}", "--brand", BRAND],
-                                          {**os.environ, "BENCH_SECRET": secret})  # fmt: skip
-            accepted = got["statuses"].get("202", 0)
-            assert accepted == returns * 4, got
-            receiver_rates.append(returns * 4 / got["seconds"])
-            bare_file = folder / f"pushes-bare-{run_no}.json"
-            bare_file.write_text(json.dumps(waves(returns, seed=2000 + run_no)))
-            got = await asyncio.to_thread(_send, [str(bare_file), "--bare", address])
-            bare_rates.append(returns * 4 / got["seconds"])
+        progress = Progress("runs (receiver, bare)", runs * 2)
+        async with progress.ticking():
+            for run_no in range(runs):
+                batch = waves(returns, seed=1000 + run_no)
+                pushes_file = folder / f"pushes-{run_no}.json"
+                pushes_file.write_text(json.dumps(batch))
+                got = await asyncio.to_thread(_send, [str(pushes_file), "--url",
+                                                      f"http://127.0.0.1:{port}", "--brand", BRAND],
+                                              {**os.environ, "BENCH_SECRET": secret})  # fmt: skip
+                accepted = got["statuses"].get("202", 0)
+                assert accepted == returns * 4, got
+                receiver_rates.append(returns * 4 / got["seconds"])
+                progress.advance()
+                bare_file = folder / f"pushes-bare-{run_no}.json"
+                bare_file.write_text(json.dumps(waves(returns, seed=2000 + run_no)))
+                got = await asyncio.to_thread(_send, [str(bare_file), "--bare", address])
+                bare_rates.append(returns * 4 / got["seconds"])
+                progress.advance()
     receiver, bare = statistics.median(receiver_rates), statistics.median(bare_rates)
     return {"pushes_per_run": returns * 4, "runs": runs, "receiver_per_s": round(receiver), "bare_per_s": round(bare),
             "receiver_over_bare": round(receiver / bare, 2), "receiver_runs": [round(r) for r in receiver_rates],

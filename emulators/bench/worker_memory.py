@@ -25,6 +25,7 @@ from emulators.bench.report import write_result, write_section
 from emulators.demo import seed_shopify
 from emulators.paths import REPO_ROOT
 from emulators.processes import spawn
+from emulators.progress import Progress
 from emulators.rebound.scenarios import ScenarioBuilder
 from emulators.shopify.server import ShopifyEmulator
 from engine.definitions.flow import load_flows
@@ -77,17 +78,22 @@ async def run(returns: int) -> dict[str, Any]:
         idle = rss_mib(worker.process.pid)[0]
         started = time.monotonic()
         gate = asyncio.Semaphore(50)
+        shop = emulator.store.shop(mapping.shop_domain)
+        registered = Progress("returns registered", returns)
 
         async def register(payload: dict[str, Any]) -> None:
             event = translate(payload, mapping).event
             assert event is not None
             async with gate:
                 await deliver(env.client, event, flow=flows[mapping.flow], mapping=mapping, task_queue=task_queue)
+            registered.advance()
 
-        await asyncio.gather(*(register(sc.pushes[0]) for sc in scenarios))
-        shop = emulator.store.shop(mapping.shop_domain)
-        while len(shop.returns) < returns:
-            await asyncio.sleep(1.0)
+        async with registered.ticking():
+            await asyncio.gather(*(register(sc.pushes[0]) for sc in scenarios))
+        opened = Progress("returns opened in Shopify", returns)
+        async with opened.ticking(lambda: len(shop.returns)):
+            while len(shop.returns) < returns:
+                await asyncio.sleep(1.0)
         await asyncio.sleep(5.0)  # the last workflow tasks settle on their timers
         rss, peak = rss_mib(worker.process.pid)
         seconds = time.monotonic() - started

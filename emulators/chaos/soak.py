@@ -25,6 +25,7 @@ from emulators.chaos.invariants import Invariant, World, check
 from emulators.demo import app_refund_hook, apply_plans, inspects, seed_shopify
 from emulators.paths import flows_dir, mappings_dir
 from emulators.processes import spawn
+from emulators.progress import Progress
 from emulators.rebound.scenarios import Scenario, demo_population
 from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
 from emulators.shopify.server import ShopifyEmulator
@@ -169,7 +170,8 @@ async def _visible(client: Client) -> dict[str, tuple[str, bool]]:
     return found
 
 
-async def _statuses(client: Client, scenarios: list[Scenario], timeout: float) -> dict[str, ReturnStatus]:
+async def _statuses(client: Client, scenarios: list[Scenario], timeout: float,
+                    progress: Progress | None = None) -> dict[str, ReturnStatus]:  # fmt: skip
     """Every return's status once each has settled (finished, or held), or at the deadline. Visibility says which
     may have; only those are asked (a query of a return no worker has cached replays its whole history)."""
     deadline = time.monotonic() + timeout
@@ -196,6 +198,8 @@ async def _statuses(client: Client, scenarios: list[Scenario], timeout: float) -
             if not settled:
                 still.append(sc)
         pending = still
+        if progress is not None:
+            progress.update(len(scenarios) - len(pending))
         if not pending or time.monotonic() > deadline:
             break
         await asyncio.sleep(2.0)
@@ -270,30 +274,33 @@ async def soak(s: Settings, say: Any = print) -> Result:
         monkey = asyncio.create_task(_monkey(cluster, random.Random(s.seed + 1), stop, counts, s.kill_every))
 
         faults = PushFaults(drop_rate=0.02, duplicate_rate=0.05, reorder_rate=0.05, seed=s.seed, retries=6)
-        desk = asyncio.create_task(staff.drive(cluster.receiver_url, PushFaults(retries=30, seed=s.seed)))
-        pushes = [(sc.brand, p) for sc, p in _interleave(scenarios, rng) if sc.rebound_return_id not in chosen]
-        thirds = [pushes[: len(pushes) * 2 // 5], pushes[len(pushes) * 2 // 5 : len(pushes) * 7 // 10],
-                  pushes[len(pushes) * 7 // 10 :]]  # fmt: skip
-        stats = await rebound.push_stream(cluster.receiver_url, thirds[0], faults, on_publish=staff.on_publish)
-        say(f"{clock()} pushed {stats.sent}; the Temporal dev server is stopped while pushes arrive ...")
-        faults.seed += 1
-        pushing = asyncio.create_task(
-            rebound.push_stream(cluster.receiver_url, thirds[1], faults, on_publish=staff.on_publish)
-        )
-        await asyncio.sleep(1.0)
-        await cluster.restart_temporal(down_seconds=3.0)
-        await pushing
-        say(f"{clock()} pushed {stats.sent}; the receiver is SIGKILLed while pushes arrive ...")
-        faults.seed += 1
-        pushing = asyncio.create_task(
-            rebound.push_stream(cluster.receiver_url, thirds[2], faults, on_publish=staff.on_publish)
-        )
-        await asyncio.sleep(1.0)
-        cluster.kill_receiver()
-        await asyncio.sleep(1.0)
-        await cluster.start_receiver()
-        await pushing
-        await desk
+        published = Progress("milestones published", sum(len(sc.pushes) for sc in scenarios))
+        async with published.ticking(lambda: rebound.milestones):
+            desk = asyncio.create_task(staff.drive(cluster.receiver_url, PushFaults(retries=30, seed=s.seed)))
+            pushes = [(sc.brand, p) for sc, p in _interleave(scenarios, rng) if sc.rebound_return_id not in chosen]
+            thirds = [pushes[: len(pushes) * 2 // 5], pushes[len(pushes) * 2 // 5 : len(pushes) * 7 // 10],
+                      pushes[len(pushes) * 7 // 10 :]]  # fmt: skip
+            stats = await rebound.push_stream(cluster.receiver_url, thirds[0], faults, on_publish=staff.on_publish)
+            published.say(f"{clock()} pushed {stats.sent}; the Temporal dev server is stopped while pushes arrive ...",
+                          say)  # fmt: skip
+            faults.seed += 1
+            pushing = asyncio.create_task(
+                rebound.push_stream(cluster.receiver_url, thirds[1], faults, on_publish=staff.on_publish)
+            )
+            await asyncio.sleep(1.0)
+            await cluster.restart_temporal(down_seconds=3.0)
+            await pushing
+            published.say(f"{clock()} pushed {stats.sent}; the receiver is SIGKILLed while pushes arrive ...", say)
+            faults.seed += 1
+            pushing = asyncio.create_task(
+                rebound.push_stream(cluster.receiver_url, thirds[2], faults, on_publish=staff.on_publish)
+            )
+            await asyncio.sleep(1.0)
+            cluster.kill_receiver()
+            await asyncio.sleep(1.0)
+            await cluster.start_receiver()
+            await pushing
+            await desk
         say(
             f"{clock()} pushed {stats.sent} ({stats.duplicated} duplicated, {stats.reordered} out of order, "
             f"{stats.dropped} dropped, {stats.undelivered} undelivered after retries); pulling ..."
@@ -305,10 +312,12 @@ async def soak(s: Settings, say: Any = print) -> Result:
                 id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING))  # fmt: skip
             pulled += got.accepted
         say(f"{clock()} pull caught {pulled}; waiting for every return to settle ...")
-        statuses = await _statuses(client, scenarios, timeout=s.settle_timeout / 2)
-        stop.set()
-        await monkey
-        statuses = await _statuses(client, scenarios, timeout=s.settle_timeout / 2)
+        settling = Progress("returns settled", len(scenarios))
+        async with settling.ticking():
+            statuses = await _statuses(client, scenarios, timeout=s.settle_timeout / 2, progress=settling)
+            stop.set()
+            await monkey
+            statuses = await _statuses(client, scenarios, timeout=s.settle_timeout / 2, progress=settling)
         say(f"{clock()} settled; replaying held pushes, then the drift monitor ...")
         replay = spawn(["events", "replay"], env, s.data / "replay.log")  # the operator's replay of held pushes
         await asyncio.to_thread(replay.process.wait, 300)

@@ -65,6 +65,7 @@ class ReboundEmulator:
         self.secrets = secrets
         self.returns: dict[str, ReturnRecord] = {}
         self.stats = PushStats()
+        self.milestones = 0  # published, pushed or not (progress lines count them)
         self._server: AppServer | None = None
         self.base_url = ""
 
@@ -77,6 +78,7 @@ class ReboundEmulator:
         record = self.returns.setdefault(rid, ReturnRecord(brand, rid, now))
         record.events.append(payload)
         record.updated_at = now
+        self.milestones += 1
 
     # -- pushes ------------------------------------------------------------------------------------------
 
