@@ -7,12 +7,13 @@ documents are silent (no recording shows an exchange):
   ``NOT_FOUND`` "Exchange line item was not found." at ``["input", "exchangeLineItems", i, "id"]``; a quantity of 0
   or less, or over what the line has left to process (counting every entry of the call for the same line), is
   ``INVALID`` "Exchange line item has an invalid quantity.", as for return lines (``return_processing``).
-* Stock: the exchange items of one call ship from one location, the first of the shop's locations (in the shop's
-  order) that has the most of them in stock (``available``). An item with fewer units available there than the
-  call asks for is refused, ``LESS_THAN_OR_EQUAL_TO`` ("The input value should be less than or equal to the
-  maximum value allowed": the maximum is the stock available) at ``["input", "exchangeLineItems", i, "quantity"]``,
-  and nothing of the call is written. The code differs from the over-processable ``INVALID`` so a client can tell
-  "out of stock" (remove the exchange and refund instead: ``removeFromReturn``) from "already processed".
+* Stock: the exchange items of one call ship from one location: of the shop's locations, the one that can supply
+  (``available``) the most of the call's variants in full, the first in the shop's order on a tie. An item with
+  fewer units available there than the call asks for is refused, ``LESS_THAN_OR_EQUAL_TO`` ("The input value
+  should be less than or equal to the maximum value allowed": the maximum is the stock available) at
+  ``["input", "exchangeLineItems", i, "quantity"]``, and nothing of the call is written. The code differs from the
+  over-processable ``INVALID`` so a client can tell "out of stock" (remove the exchange and refund instead:
+  ``removeFromReturn``) from "already processed".
 * Effects of an accepted call with exchange units: each line's units become processed; each line gets one new
   order line (``ExchangeLineItem.lineItems``; unfulfilled, at the exchange price and tax, its variant's SKU); the
   units move from ``available`` to ``committed`` at the location, as an order's unfulfilled units hold stock; ONE

@@ -385,7 +385,7 @@ async def test_an_exchange_out_of_stock_is_refused_and_nothing_changes(exchange_
     assert payload["userErrors"] == [] and len(await _fulfillment_orders(shop)) == 1
 
 
-async def test_more_than_one_location_can_supply_is_taken_from_the_first_that_has_it_all(exchange_shop: Shop) -> None:
+async def test_exchange_items_ship_from_the_location_that_can_supply_them(exchange_shop: Shop) -> None:
     shop = exchange_shop  # TEE-L: 2 at the warehouse (LOC_A), 1 at the shop (LOC_B)
     ret = await _read(shop, (await _create(shop, {"TEE-M": 2}, [{"sku": "TEE-L", "quantity": 2}]))["return"]["id"])
     assert (await _process(shop, _process_input(ret)))["userErrors"] == []
@@ -455,6 +455,23 @@ async def test_refunding_an_unshipped_exchange_item_releases_its_stock(exchange_
     assert [fo["status"] for fo in await _fulfillment_orders(shop)] == ["CLOSED", "CLOSED"]
 
 
+async def test_control_endpoints_price_a_product_and_pay_the_balance(exchange_shop: Shop) -> None:
+    """The JSON control API mirrors the store hooks: a product's price, the customer paying, the state dump."""
+    shop = exchange_shop
+    base = f"{shop.emu.base_url}/__emulator/shops/{shop.domain}"
+    made = await shop.http.post(f"{base}/products", json={"sku": "SCARF", "stock": {LOC_A: 2}, "price": "40.00"})
+    assert made.status_code == 200 and (await _variant(shop, "SCARF"))["price"] == "40.00"
+    ret = await _read(shop, (await _create(shop, {"CAP": 1}, [{"sku": "SCARF", "quantity": 1}]))["return"]["id"])
+    assert (await _process(shop, _process_input(ret)))["userErrors"] == []
+    paid = await shop.http.post(f"{base}/exchange-payments", json={"orderId": shop.order_id, "gateway": "manual"})
+    assert paid.status_code == 200 and paid.json() == {"paid": "30.0"}  # 40.00 less the 10.00 cap returned
+    state = (await shop.http.get(f"{base}/state")).json()
+    [order] = [o for o in state["orders"] if o["id"] == shop.order_id]
+    [exchange] = order["exchanges"]
+    assert (exchange["sku"], exchange["processed"], exchange["fulfillment_order_status"]) == ("SCARF", 1, "OPEN")
+    assert order["outstanding"] == "0.0" and order["returns"][0]["exchanged"] == {"SCARF": 1}
+
+
 # ---- faults -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["lost_response", "http_500_after_commit"])
 async def test_a_lost_answer_to_return_process_commits_the_exchange_once(exchange_shop: Shop, kind: Any) -> None:
@@ -490,6 +507,19 @@ async def test_read_timeout_on_return_process_leaves_the_exchange_processed(exch
     after = await _read(shop, ret["id"])
     assert after["exchangeLineItems"]["nodes"][0]["processedQuantity"] == 1
     assert len(await _fulfillment_orders(shop)) == 2
+
+
+async def test_a_person_processing_the_exchange_first_makes_ours_refused(exchange_shop: Shop) -> None:
+    """manual_refund before a ReturnProcess: staff did the same processing in the admin (exchange included)."""
+    shop = exchange_shop
+    ret = await _read(shop, (await _create(shop, {"TEE-M": 1}, [{"sku": "SOCKS", "quantity": 1}]))["return"]["id"])
+    shop.emu.faults.fail_next("manual_refund", operation="ReturnProcess")
+    ours = await _process(shop, _process_input(ret), refund="19.95")
+    assert ours["return"] is None and {e["code"] for e in ours["userErrors"]} == {"INVALID"}
+    [refund] = (await _read(shop, ret["id"]))["refunds"]["nodes"]
+    assert refund["staffMember"] is not None and _money(refund["totalRefundedSet"]) == ("19.95", "GBP")
+    assert [fo["status"] for fo in await _fulfillment_orders(shop)] == ["CLOSED", "OPEN"]
+    assert _available(shop, "SOCKS") == {LOC_B: (3, 1)}
 
 
 # ---- cost and error codes ---------------------------------------------------------------------------------------
