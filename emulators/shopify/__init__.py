@@ -9,8 +9,12 @@ Modules (one job each):
 * ``fees``              - restocking fees and the return shipping fee: amounts, what each processing charges
 * ``return_outcome``    - ``Return.suggestedFinancialOutcome`` and the settlement arithmetic it shares with
   ``returnProcess``
-* ``return_processing``/``return_settlement`` - ``returnProcess`` (lines, dispositions, refund, fees) and
+* ``return_processing``/``return_settlement`` - ``returnProcess`` (lines, dispositions, refund, fees, exchanges) and
   ``removeFromReturn``
+* ``exchanges``         - exchange line items on returnCreate: Shopify's documented facts, pricing, value
+* ``exchange_processing`` - exchanges in returnProcess: stock reserved, the exchange's fulfillment order, the
+  AWAITING_PAYMENT hold while the customer owes, and paying it (``ShopifyStore.pay_exchange_balance``)
+* ``fulfillment_orders`` - ``Order.fulfillmentOrders``: the order's own, derived, and one per processed exchange
 * ``reverse_logistics`` - reverse deliveries (tracking) and dispositions (restock; rules in ``dispositions``)
 * ``refunds``           - refundCreate rules and money movement (original payment and store credit)
 * ``store_credit``      - customers' store credit accounts: storeCreditAccountCredit, refund credits, expiry

@@ -4,8 +4,10 @@
   Unknown shop or version -> 404, bad token -> 401 (Shopify's bodies). JSON ``{query, variables,
   operationName}`` or an ``application/graphql`` body.
 * ``/__emulator/...`` - JSON control endpoints mirroring the Python API (seed, inspect, reset, clock, faults):
-  ``POST shops``, ``POST shops/{shop}/products``, ``POST shops/{shop}/orders`` (optional ``customerId``; the
-  answer names the order's customer), ``POST shops/{shop}/refunds``,
+  ``POST shops``, ``POST shops/{shop}/products`` (optional ``price``, shop money), ``POST shops/{shop}/orders``
+  (optional ``customerId``; the answer names the order's customer), ``POST shops/{shop}/refunds``,
+  ``POST shops/{shop}/exchange-payments`` (``{"orderId": ..., "gateway"?}``: the customer pays what their exchanges
+  left them owing; answers ``{"paid": "12.5"}``),
   ``GET shops/{shop}/state``, ``GET|POST shops/{shop}/plan`` (``{"plan": "plus"}`` or ``{"plan":
   {"restoreRate": 50, "maximumAvailable": 200}}``; answers the bucket's status and THROTTLED count),
   ``POST reset``, ``POST clock``, ``GET|POST faults`` (rates ``<kind>_rate``, ``perOperation: {name: {...}}``,
@@ -34,6 +36,7 @@ from .cost import STANDARD, Bucket, Plan, plan_named
 from .executor import run_graphql
 from .faults import HTTP_BODY, HTTP_STATUS, Faults
 from .model import STAFF_MEMBER_ID
+from .money import format_amount
 from .return_processing import process_return
 from .schema import SUPPORTED_VERSIONS
 from .store import OrderLineSeed, ShopifyStore
@@ -279,8 +282,18 @@ def _shop_plan(state: EmulatorState, request: Request, body: dict[str, Any]) -> 
 
 
 def _add_product(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:
-    item_id = state.store.add_product(request.path_params["shop"], body["sku"], body.get("stock") or {})
+    price = body.get("price")
+    item_id = state.store.add_product(
+        request.path_params["shop"], body["sku"], body.get("stock") or {}, price=None if price is None else str(price)
+    )
     return {"inventoryItemId": item_id}
+
+
+def _pay_exchange(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:
+    paid = state.store.pay_exchange_balance(
+        request.path_params["shop"], body["orderId"], gateway=body.get("gateway") or "shopify_payments"
+    )
+    return {"paid": format_amount(paid)}
 
 
 def _add_order(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:
@@ -364,6 +377,7 @@ def create_app(store: ShopifyStore | None = None, faults: Faults | None = None) 
         Route("/__emulator/shops/{shop}/products", _control(_add_product), methods=["POST"]),
         Route("/__emulator/shops/{shop}/orders", _control(_add_order), methods=["POST"]),
         Route("/__emulator/shops/{shop}/refunds", _control(_manual_refund), methods=["POST"]),
+        Route("/__emulator/shops/{shop}/exchange-payments", _control(_pay_exchange), methods=["POST"]),
         Route("/__emulator/shops/{shop}/state", _control(_state), methods=["GET"]),
         Route("/__emulator/shops/{shop}/plan", _control(_shop_plan), methods=["GET", "POST"]),
         Route("/__emulator/reset", _control(_reset), methods=["POST"]),

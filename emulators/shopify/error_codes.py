@@ -10,14 +10,14 @@ from __future__ import annotations
 
 # The modules whose code produces each mutation's userErrors (resolvers.py and idempotency.py serve them all).
 SERVED_BY: dict[str, tuple[str, ...]] = {
-    "returnCreate": ("returns.py", "returnable.py", "reasons.py", "fees.py"),
+    "returnCreate": ("returns.py", "returnable.py", "reasons.py", "fees.py", "exchanges.py"),
     "returnClose": ("returns.py",),
     "returnReopen": ("returns.py",),
     "returnCancel": ("returns.py",),
     "returnRequest": ("return_requests.py", "returns.py", "returnable.py", "reasons.py", "fees.py"),
     "returnApproveRequest": ("return_requests.py",),
     "returnDeclineRequest": ("return_requests.py",),
-    "returnProcess": ("return_processing.py", "return_settlement.py", "dispositions.py"),
+    "returnProcess": ("return_processing.py", "return_settlement.py", "dispositions.py", "exchange_processing.py"),
     "removeFromReturn": ("return_processing.py",),
     "reverseDeliveryCreateWithShipping": ("reverse_logistics.py",),
     "reverseDeliveryShippingUpdate": ("reverse_logistics.py",),
@@ -223,11 +223,19 @@ NOT_MODELLED_FOR: dict[str, dict[str, str]] = {
 CHOSEN: dict[str, dict[str, str]] = {
     "returnCreate": {
         "GREATER_THAN_OR_EQUAL_TO": "restockingFee.percentage below 0 ('The input value should be greater than or"
-        " equal to the minimum value allowed.'): a percentage's minimum is 0",
+        " equal to the minimum value allowed.'): a percentage's minimum is 0; likewise an exchange line's"
+        " appliedDiscount percentage or amount below 0",
         "LESS_THAN_OR_EQUAL_TO": "restockingFee.percentage above 100 ('... less than or equal to the maximum value"
-        " allowed.'): a percentage's maximum is 100",
+        " allowed.'): a percentage's maximum is 100; likewise an exchange line's appliedDiscount percentage above"
+        " 100 or amount above the item's price",
         "INVALID": "returnShippingFee.amount not in the order's presentment currency ('The input value is"
-        " invalid.'); the input's description says the amount is in that currency",
+        " invalid.'); the input's description says the amount is in that currency; an exchange line's"
+        " appliedDiscount with both or neither of amount and percentage, or its amount in another currency;"
+        " giftCardCodes for a variant that is not a gift card (emulated shops sell none)",
+        "BLANK": "an exchange line without variantId ('The input value is blank.'): the input's variantId is"
+        " nullable in the schema, yet an exchange item needs a variant",
+        "NOT_FOUND": "an exchange line's variantId that names no variant of the shop ('The requested resource was"
+        " not found.'), as for the recorded unknown return reason definition",
     },
     "returnRequest": {
         "GREATER_THAN_OR_EQUAL_TO": "restockingFee.percentage below 0, as for returnCreate",
@@ -236,19 +244,28 @@ CHOSEN: dict[str, dict[str, str]] = {
     },
     "returnProcess": {
         "INVALID": "a quantity of 0 or less or over what the line has unprocessed (the emulator's rule, message"
-        " 'Return line item has an invalid quantity.'); units already refunded on the order; dispositions over"
+        " 'Return line item has an invalid quantity.', and for an exchange line 'Exchange line item has an invalid"
+        " quantity.'); units already refunded on the order; dispositions over"
         " the units processed, RESTOCKED for a custom line, over what the RFO line has left (as"
         " reverseFulfillmentOrderDispose); a transaction or shipping amount or store credit not in the"
         " presentment currency; a parent that is not a successful SALE/CAPTURE ('The input value is invalid.')",
         "NOT_FOUND": "a return line, reverse fulfillment order line (of that return line), parent transaction,"
-        " location, exchange line, duty or tip line that does not exist ('The requested resource was not"
-        " found.'); the return line's is recorded",
+        " location, exchange line (of this return), duty or tip line that does not exist ('The requested resource"
+        " was not found.'); the return line's is recorded",
         "GREATER_THAN": "a transaction amount of 0 or less, a disposition quantity of 0 or less ('The input value"
         " should be greater than the minimum value allowed.')",
         "GREATER_THAN_OR_EQUAL_TO": "a negative shippingRefundAmount (its minimum is 0)",
         "LESS_THAN_OR_EQUAL_TO": "a transaction over what its parent payment can still refund, shipping over what"
         " is left of the order's shipping, a refund over the order's net payment without allowOverRefunding"
-        " ('The input value should be less than or equal to the maximum value allowed.')",
+        " ('The input value should be less than or equal to the maximum value allowed.'); an exchange line's"
+        " quantity over the stock available for it (the maximum is the stock; distinct from the INVALID of a"
+        " quantity over what is left to process, so a client tells 'out of stock' from 'already processed')",
         "INVALID_STATE": "a return that is not OPEN, as the other return mutations answer (recorded for them)",
+    },
+    "removeFromReturn": {
+        "NOT_FOUND": "a return line or exchange line not on the return ('The requested resource was not found.')",
+        "INVALID": "a quantity of 0 or less or over what the line has unprocessed (only unprocessed units can be"
+        " removed) ('The input value is invalid.')",
+        "INVALID_STATE": "a return that is neither OPEN nor REQUESTED (recorded: 'Return status is invalid.')",
     },
 }

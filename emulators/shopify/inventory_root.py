@@ -8,6 +8,7 @@ again; the same key with other arguments is ``IDEMPOTENCY_KEY_PARAMETER_MISMATCH
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,18 @@ def _require_change_from(info: GraphQLResolveInfo, mutation: str, data: dict[str
         nodes.append(argument)
     message = f"{type_name} must include the following argument: changeFromQuantity."
     raise GraphQLError(message, nodes, extensions={"code": "INVALID_FIELD_ARGUMENTS"})
+
+
+_TERM = re.compile(r"""(?:(\w+):)?(?:"([^"]*)"|'([^']*)'|(\S+))""")
+
+
+def _terms(query: str | None) -> list[tuple[str, str]]:
+    """``field:value`` search terms (value double-quoted, single-quoted or bare); a bare word has field ``""``."""
+    terms = []
+    for match in _TERM.finditer(query or ""):
+        field, *values = match.groups()
+        terms.append(((field or "").lower(), next(v for v in values if v is not None)))
+    return terms
 
 
 def root_fields(ctx: RequestContext) -> dict[str, Callable[..., Any]]:
@@ -145,12 +158,28 @@ def root_fields(ctx: RequestContext) -> dict[str, Callable[..., Any]]:
                 items = [i for i in items if i.sku == wanted.strip("'\"")]
         return connection(items, args, views.inventory_item)
 
+    def product_variants(_info: GraphQLResolveInfo, query: str | None = None, **args: Any) -> View:
+        """``productVariants(query:)``: the seeded variants, filtered by ``sku:``, ``id:`` and ``product_id:`` terms
+        (quoted or not); a bare word matches a SKU, case-insensitively. Other filters are not emulated."""
+        items = list(shop.inventory.values())
+        for field, wanted in _terms(query):
+            if field == "sku":
+                items = [i for i in items if i.sku == wanted]
+            elif field == "id":
+                items = [i for i in items if i.variant_id.rsplit("/", 1)[-1] == wanted.rsplit("/", 1)[-1]]
+            elif field == "product_id":
+                items = [i for i in items if (i.product_id or "").rsplit("/", 1)[-1] == wanted.rsplit("/", 1)[-1]]
+            elif field == "":
+                items = [i for i in items if i.sku.lower() == wanted.lower()]
+        return connection(items, args, lambda item: inventory_views.variant(views, item))
+
     def inventory_properties(_info: GraphQLResolveInfo) -> View:
         return inventory_views.inventory_properties(shop)
 
     return {
         "product": product,
         "productVariant": product_variant,
+        "productVariants": product_variants,
         "inventoryLevel": inventory_level,
         "inventoryItems": inventory_items,
         "inventoryProperties": inventory_properties,

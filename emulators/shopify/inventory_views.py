@@ -1,7 +1,8 @@
 """GraphQL projections of the inventory model: products and variants (as their stock shows them), adjustment
 groups and the shop's quantity names. Quantities are read when resolved, so a read after a write sees it.
 
-Each seeded SKU is the one default variant of its own product. ``inventoryQuantity`` is the variant's
+Each seeded SKU is the one default variant of its own product, priced in the shop's currency (``price``, a
+``Money`` string: ``"24.95"``). ``inventoryQuantity`` is the variant's
 ``available`` summed over its locations and ``totalInventory`` the product's sum of those; Shopify recomputes the
 product aggregate asynchronously (a read right after a write can still show the old total), the emulator never
 lags.
@@ -15,8 +16,10 @@ from graphql import GraphQLError
 
 from .clock import iso
 from .connections import connection
+from .exchanges import variant_price
 from .inventory import AdjustmentGroup
 from .model import ON_HAND_PARTS, QUANTITY_NAMES, InventoryItem, Shop
+from .money import format_price
 
 if TYPE_CHECKING:
     from .views import View, Views
@@ -75,6 +78,7 @@ def variant(views: Views, item: InventoryItem) -> View:
         "title": "Default Title",
         "displayName": f"{item.sku} - Default Title",
         "inventoryQuantity": inventory_quantity(item),
+        "price": format_price(variant_price(item)),
         "inventoryItem": lambda _info: views.inventory_item(item),
         "product": lambda _info: product(views, item.product_id) if item.product_id else None,
     }

@@ -7,6 +7,9 @@ which is how Shopify mirrors adjustments of those names into ``on_hand``.
 Customers own store credit accounts (one per currency); an account's balance is the sum of its signed
 transactions. A refund to store credit is an order REFUND transaction on the ``shopify_store_credit`` gateway
 (so it counts in ``refunded``/``net_payment`` like any refund) plus a credit on the customer's account.
+
+Exchanges (``exchanges``): a return's ``ExchangeLine``s are priced when the return is created; processing them adds
+``LineItem``s to the order (``exchange_line_id`` set) and one ``ExchangeFulfillmentOrder`` per processing.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ class InventoryItem:
     variant_id: str
     levels: dict[str, InventoryLevel] = field(default_factory=dict)  # by location id
     product_id: str | None = None  # each seeded SKU is the single (default) variant of its own product
+    # The variant's price in the shop's currency (``ProductVariant.price``); None: never set (reads as 0.00, as a
+    # variant created without a price; the first seeded order line of the SKU sets it).
+    price: Decimal | None = None
 
     def level(self, location_id: str) -> InventoryLevel:
         """The level at a location, created (stocked) on first use as Shopify's restock does."""
@@ -98,6 +104,7 @@ class LineItem:
     unit_price: Decimal  # after all discounts, in the order's presentment currency
     inventory_item_id: str | None  # None: custom line item
     tax_rate: Decimal = Decimal("0")  # its one tax line (UK VAT 0.2, a US sales tax 0.08875)
+    exchange_line_id: str | None = None  # added by processing this ExchangeLineItem (it ships on its own FO)
 
 
 @dataclass
@@ -229,6 +236,7 @@ class Order:
     cancelled_at: datetime | None = None
     updated_at: datetime | None = None
     customer_id: str | None = None  # None: a guest order (store credit refunds are then refused)
+    exchange_fulfillment_orders: list[ExchangeFulfillmentOrder] = field(default_factory=list)  # see exchanges
     closed_at: datetime | None = None  # set by orderCancel (see order_cancel)
     cancel_reason: str | None = None  # OrderCancelReason
     cancel_staff_note: str | None = None
@@ -324,6 +332,66 @@ class Order:
     def payments(self) -> list[Transaction]:
         return [t for t in self.transactions if t.kind in ("SALE", "CAPTURE") and t.status == "SUCCESS"]
 
+    def outstanding(self) -> Decimal:
+        """What the customer still owes: the unpaid balances of processed exchanges (``totalOutstandingSet``)."""
+        return sum((fo.balance_due for fo in self.exchange_fulfillment_orders), Decimal("0"))
+
+
+@dataclass
+class FulfillmentHold:
+    """A hold on a fulfillment order (``FulfillmentHold``); ``reason`` is a ``FulfillmentHoldReason``."""
+
+    id: str
+    reason: str
+    created_at: datetime
+    reason_notes: str | None = None
+
+
+@dataclass
+class ExchangeFulfillmentOrder:
+    """The fulfillment order one ``returnProcess`` created for the exchange items it processed (``exchanges``).
+
+    ``balance_due`` is what that processing left the customer owing (presentment money; 0: nothing, or paid); while
+    it is owed the order is held ``AWAITING_PAYMENT``.
+    """
+
+    id: str
+    order_id: str
+    return_id: str
+    location_id: str | None
+    line_item_ids: list[str]
+    created_at: datetime
+    holds: list[FulfillmentHold] = field(default_factory=list)
+    balance_due: Decimal = Decimal("0")
+    paid_by: str | None = None  # the SALE transaction that paid the balance
+    updated_at: datetime | None = None
+
+
+@dataclass
+class ExchangeLine:
+    """An ``ExchangeLineItem``: a variant the customer gets instead of what they return, priced at creation.
+
+    ``unit_price`` is presentment money after its applied discount (``original_unit_price`` before it);
+    ``quantity`` counts every unit asked for, removed ones included (its description), so what is left to process
+    is ``quantity - processed_quantity - removed_quantity``. ``line_item_ids``: the order lines its processings
+    added, in order.
+    """
+
+    id: str
+    variant_id: str
+    inventory_item_id: str
+    quantity: int
+    unit_price: Decimal
+    original_unit_price: Decimal
+    tax_rate: Decimal
+    processed_quantity: int = 0
+    removed_quantity: int = 0
+    line_item_ids: list[str] = field(default_factory=list)
+
+    @property
+    def unprocessed_quantity(self) -> int:
+        return self.quantity - self.processed_quantity - self.removed_quantity
+
 
 @dataclass
 class ReturnLine:
@@ -357,6 +425,9 @@ class ReturnProcessing:
     restocking_fees: dict[str, Decimal]  # return line id -> the part of its restocking fee charged here
     shipping_fee: Decimal  # the return shipping fee charged here (0: none, or charged by an earlier processing)
     refund_id: str | None = None  # the Refund it created, if it moved money or refunded shipping
+    exchange_lines: dict[str, int] = field(default_factory=dict)  # exchange line id -> units processed
+    fulfillment_order_id: str | None = None  # the exchange's fulfillment order it created
+    balance: Decimal = Decimal("0")  # returned value less fees less exchanges: < 0 when the customer owes
 
 
 @dataclass
@@ -420,6 +491,7 @@ class Return:
     decline_note: str | None = None
     shipping_fees: list[ReturnShippingFee] = field(default_factory=list)
     processings: list[ReturnProcessing] = field(default_factory=list)  # accepted ``returnProcess`` calls, in order
+    exchange_lines: list[ExchangeLine] = field(default_factory=list)
 
 
 @dataclass
@@ -474,6 +546,16 @@ class Shop:
 
     def item_by_sku(self, sku: str) -> InventoryItem | None:
         return next((item for item in self.inventory.values() if item.sku == sku), None)
+
+    def item_by_variant(self, variant_id: str) -> InventoryItem | None:
+        return next((item for item in self.inventory.values() if item.variant_id == variant_id), None)
+
+    def exchange_line(self, exchange_line_id: str) -> tuple[Return, ExchangeLine] | None:
+        for ret in self.returns.values():
+            for line in ret.exchange_lines:
+                if line.id == exchange_line_id:
+                    return ret, line
+        return None
 
     def rfo_line(self, rfo_line_id: str) -> tuple[ReverseFulfillmentOrder, RfoLine] | None:
         for rfo in self.rfos.values():

@@ -61,6 +61,11 @@ def format_amount(amount: Decimal) -> str:
     return f"{whole}.{frac}"
 
 
+def format_price(amount: Decimal) -> str:
+    """A ``Money`` scalar, two decimals (``"10.00"``; its description: "Example value: `"100.57"`")."""
+    return format(cents(amount), "f")
+
+
 def format_with_symbol(amount: Decimal, currency: str) -> str:
     """``(Decimal("25"), "CAD")`` -> ``"$25.00"``: the form used inside Shopify's English error messages."""
     symbol = _SYMBOLS.get(currency, f"{currency} ")

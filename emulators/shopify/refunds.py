@@ -7,7 +7,8 @@ caller (``idempotency``), not here.
 
 ``shipping`` (``amount`` or ``fullRefund``) is kept on the refund (``Order.totalRefundedShippingSet``, the shipping
 line's current price); like line items it moves no money by itself. ``RefundLineItem.subtotalSet`` is the units'
-price, except as ``_line_subtotal`` says.
+price, except as ``_line_subtotal`` says. Refunding units of an exchange item not shipped yet releases the stock its
+processing committed (``exchange_processing.release_committed``): back to ``available`` when restocked.
 
 ``refundMethods: [{storeCreditRefund: {amount, expiresAt}}]`` refunds to the order customer's store credit
 account in that currency instead of the original payment: each becomes an order REFUND transaction on the
@@ -24,6 +25,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import store_credit
+from .exchange_processing import release_committed
 from .model import STORE_CREDIT_GATEWAY, LineItem, Order, Refund, RefundLine, Shop, Transaction
 from .money import format_with_symbol, to_decimal
 from .outcome import Outcome, UserError
@@ -198,6 +200,8 @@ def create_refund(
         if restocked and line.inventory_item_id is not None and location_id is not None:
             level = shop.inventory[line.inventory_item_id].level(location_id)
             level.add("available", quantity, level_at=now)
+        if line.exchange_line_id is not None:
+            release_committed(shop, order, line, quantity, now)
         refund_lines.append(
             RefundLine(
                 id=store.new_id("RefundLineItem"),

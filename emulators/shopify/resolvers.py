@@ -190,6 +190,7 @@ def build_root(ctx: RequestContext) -> Root:
             ),
             "StoreCreditAccountCreditTransaction": lambda: _credit_node(node_id),
             "ReturnLineItem": lambda: _return_line_node(node_id),
+            "ExchangeLineItem": lambda: _exchange_line_node(node_id),
             "ReverseFulfillmentOrderLineItem": lambda: _rfo_line_node(node_id),
             "ReverseDeliveryLineItem": lambda: _delivery_line_node(node_id),
             "ReturnableFulfillment": lambda: _returnable_node(node_id),
@@ -201,6 +202,10 @@ def build_root(ctx: RequestContext) -> Root:
     def _return_line_node(node_id: str) -> View | None:
         found = shop.return_line(node_id)
         return views.return_line(shop.orders[found[0].order_id], *found) if found else None
+
+    def _exchange_line_node(node_id: str) -> View | None:
+        found = shop.exchange_line(node_id)
+        return views.exchange_line(shop.orders[found[0].order_id], *found) if found else None
 
     def _rfo_line_node(node_id: str) -> View | None:
         found = shop.rfo_line(node_id)
@@ -269,9 +274,13 @@ def build_root(ctx: RequestContext) -> Root:
         _info: GraphQLResolveInfo,
         returnId: str,  # noqa: N803
         returnLineItems: list[dict[str, Any]] | None = None,  # noqa: N803
+        exchangeLineItems: list[dict[str, Any]] | None = None,  # noqa: N803
         **_: Any,
     ) -> View:
-        return return_payload(return_processing.remove_from_return(store, shop, returnId, returnLineItems or []))
+        outcome = return_processing.remove_from_return(
+            store, shop, returnId, returnLineItems or [], exchangeLineItems or []
+        )
+        return return_payload(outcome)
 
     def delivery_create(
         _info: GraphQLResolveInfo,

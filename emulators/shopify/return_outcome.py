@@ -6,9 +6,14 @@ No recording shows this field or a ``returnProcess`` with money; the rules follo
 money (shop money is converted at the order's rate, as everywhere in the emulator). Choices the schema leaves open:
 
 * Lines: each ``{id, quantity}`` must be a line of this return (otherwise the field is a GraphQL error, as are
-  exchange lines, duties and a tip line: emulated orders have none). The quantity is lowered to the units not yet
-  processed and still refundable on the order's line (a second suggestion for processed lines is worth 0), as the
-  REST ``calculate`` endpoint documents for refunds and ``Order.suggestedRefund`` does here.
+  duties and a tip line: emulated orders have none). The quantity is lowered to the units not yet processed and
+  still refundable on the order's line (a second suggestion for processed lines is worth 0), as the REST
+  ``calculate`` endpoint documents for refunds and ``Order.suggestedRefund`` does here.
+* Exchange lines (``exchangeLineItems``, ``exchanges``): each must be an exchange line of this return (otherwise a
+  GraphQL error); the quantity is lowered to its units not yet processed (nor removed). "The value of the returned
+  items is applied to the exchange items" (shopify.dev, reading exchanges): their value (price, with tax when it is
+  added on top) is taken off the transfer; ``discountedSubtotal`` and ``totalTax`` stay those of the returned
+  lines (the items reimbursed; the emulator's choice).
 * ``discountedSubtotal`` is the lines' price as the order charged it (after discounts; tax-inclusive where prices
   include tax), ``totalTax`` their tax. ``totalCartDiscountAmount``, ``totalDuties`` and ``refundDuties`` are 0/[]
   (no cart discounts or duties are emulated).
@@ -19,12 +24,13 @@ money (shop money is converted at the order's rate, as everywhere in the emulato
   share for the given units, ``fees.restocking_fee_due``) and the return shipping fee once per return (not when an
   earlier processing charged it, nor when no unit is settled). ``SuggestedReturnFinancialOutcome`` is "based on
   the items being reimbursed" and its transfer may be an ``InvoiceReturnOutcome`` ("a return outcome that
-  results in an invoice"): only fees (or exchanges, not emulated) can make a return owe money, so they are in it.
+  results in an invoice"): only fees and exchanges can make a return owe money, so they are in it.
   Fees are not taxed.
 * ``shipping``: ``refundShipping.shippingRefundAmount`` (it "overrides fullRefund") or, with ``fullRefund``, what
   is left of the order's shipping; capped at what is left (``maximumRefundable``); shipping tax is 0 (emulated
   shipping lines carry none).
-* ``financialTransfer``: value = subtotal (+ tax when the order adds it on top) + shipping; net = value - fees.
+* ``financialTransfer``: value = subtotal (+ tax when the order adds it on top) + shipping; net = value - fees -
+  the exchange lines' value.
   net < 0: an ``InvoiceReturnOutcome`` of ``-net``; otherwise a ``RefundReturnOutcome`` of
   ``min(net, what the order can still refund)`` (never null, even for 0). ``maximumRefundable`` is what the
   order can still refund (its net payment), as in ``Order.suggestedRefund``.
@@ -43,8 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
+from .exchanges import exchange_value
 from .fees import ZERO, order_line, restocking_fee_due, shipping_fee_due
-from .model import LineItem, Order, Return, ReturnLine
+from .model import ExchangeLine, LineItem, Order, Return, ReturnLine
 from .money import format_amount, to_decimal
 from .suggested_refund import suggested_transactions
 
@@ -53,6 +60,7 @@ if TYPE_CHECKING:
     from .views import View, Views
 
 LINE_NOT_FOUND = "Return line item was not found."
+EXCHANGE_NOT_FOUND = "Exchange line item was not found."
 
 
 @dataclass
@@ -64,6 +72,7 @@ class Settlement:
     shipping: Decimal = ZERO
     restocking_fees: dict[str, Decimal] = field(default_factory=dict)  # return line id -> fee due now
     shipping_fee: Decimal = ZERO
+    exchanges: list[tuple[ExchangeLine, int]] = field(default_factory=list)  # exchange units the customer gets
 
     @property
     def subtotal(self) -> Decimal:
@@ -83,17 +92,31 @@ class Settlement:
         return self.subtotal + (ZERO if self.order.taxes_included else self.tax) + self.shipping
 
     @property
+    def exchange_value(self) -> Decimal:
+        """What the exchange units cost the customer (with their tax when it is added on top)."""
+        return sum((exchange_value(self.order, line, units) for line, units in self.exchanges), ZERO)
+
+    @property
     def net(self) -> Decimal:
-        return self.value - self.fees
+        """The customer's balance: positive is owed to them, negative is what they owe."""
+        return self.value - self.fees - self.exchange_value
 
 
 def shipping_left(order: Order) -> Decimal:
     return max(order.shipping - order.refunded_shipping(), ZERO)
 
 
-def settle(order: Order, ret: Return, units: list[tuple[ReturnLine, int]], shipping: Decimal) -> Settlement:
-    """The settlement of ``units`` more processed units of each line (already checked) and ``shipping``."""
+def settle(
+    order: Order,
+    ret: Return,
+    units: list[tuple[ReturnLine, int]],
+    shipping: Decimal,
+    exchanges: list[tuple[ExchangeLine, int]] | None = None,
+) -> Settlement:
+    """The settlement of ``units`` more processed units of each line (already checked), ``shipping`` and
+    ``exchanges`` (units of exchange lines the customer gets)."""
     settlement = Settlement(order, [], shipping)
+    settlement.exchanges = [(line, count) for line, count in exchanges or [] if count > 0]
     for line, count in units:
         item = order_line(order, line)
         if item is None or count <= 0:
@@ -122,10 +145,22 @@ def _requested_shipping(order: Order, refund_shipping: dict[str, Any] | None) ->
     return shipping_left(order) if refund_shipping.get("fullRefund") else ZERO
 
 
+def _exchange_units(ret: Return, wanted: list[dict[str, Any]]) -> list[tuple[ExchangeLine, int]]:
+    """Each asked exchange line with its units, lowered to what it has left to process."""
+    asked: dict[str, int] = {}
+    lines: dict[str, ExchangeLine] = {}
+    for item in wanted:
+        line = next((el for el in ret.exchange_lines if el.id == item["id"]), None)
+        if line is None:
+            raise GraphQLError(EXCHANGE_NOT_FOUND)
+        lines[line.id] = line
+        asked[line.id] = asked.get(line.id, 0) + int(item["quantity"])
+    return [(lines[i], max(0, min(count, lines[i].unprocessed_quantity))) for i, count in asked.items()]
+
+
 def suggested_financial_outcome(views: Views, shop: Shop, ret: Return, args: dict[str, Any]) -> View:
     order = shop.orders[ret.order_id]
-    if args.get("exchangeLineItems"):
-        raise GraphQLError("Exchange line item was not found.")
+    exchanges = _exchange_units(ret, args.get("exchangeLineItems") or [])
     if args.get("refundDuties"):
         raise GraphQLError("Duty was not found.")
     if args.get("tipLineId"):
@@ -139,7 +174,7 @@ def suggested_financial_outcome(views: Views, shop: Shop, ret: Return, args: dic
         lines[line.id] = line
         asked[line.id] = asked.get(line.id, 0) + int(wanted["quantity"])
     units = [(lines[line_id], _settleable(order, lines[line_id], count)) for line_id, count in asked.items()]
-    settlement = settle(order, ret, units, _requested_shipping(order, args.get("refundShipping")))
+    settlement = settle(order, ret, units, _requested_shipping(order, args.get("refundShipping")), exchanges)
 
     money = views.order_money
     zero = money(order, ZERO)

@@ -31,7 +31,15 @@ No recording shows a ``returnProcess`` that moves money; the rest follows the sc
 * Fees: the processing charges the return's fees that apply to the processed units (``fees``: restocking fees
   pro rata, the return shipping fee once per return) and records them (``ReturnProcessing``); the refund amount
   is the caller's (the suggestion nets the fees, ``return_outcome``), not checked against the fees.
-* Exchange lines, duties and tip lines do not exist on emulated orders: naming one is ``NOT_FOUND``.
+* ``exchangeLineItems`` confirm units of the return's exchange lines: the checks, the exchange's fulfillment order,
+  its stock and the hold while the customer owes are ``exchange_processing``'s; the balance nets them against the
+  returned units (``return_outcome``).
+* Duties and tip lines do not exist on emulated orders: naming one is ``NOT_FOUND``.
+* ``removeFromReturn``'s ``exchangeLineItems`` take unprocessed units off exchange lines (only those: the emulator's
+  rule, as for return lines): an unknown line is ``NOT_FOUND`` "Exchange line item was not found.", a quantity of 0
+  or less or over what is left to process ``INVALID``. A line keeps its ``quantity`` ("including refunded and
+  removed units") and, once nothing of it is left nor was processed, is hidden unless ``includeRemovedItems``. The
+  return is CLOSED when neither return lines nor exchange units are left on it.
 
 Refusals are ``ReturnUserError``s (codes chosen in ``error_codes.CHOSEN``); nothing is written unless all pass.
 This module checks the lines and the return's status; ``return_settlement`` checks and writes the rest.
@@ -42,7 +50,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import return_settlement
-from .model import Return, ReturnLine, Shop
+from .exchange_processing import exchange_units
+from .model import ExchangeLine, Return, ReturnLine, Shop
 from .outcome import Outcome, UserError
 from .returns import find_return
 
@@ -53,6 +62,8 @@ INVALID_STATUS = "Return status is invalid."
 LINE_NOT_FOUND = "Return line item was not found."
 # The emulator's rule for a quantity of 0 or less, or over what the line has unprocessed (no capture shows it).
 INVALID_QUANTITY = "Return line item has an invalid quantity."
+EXCHANGE_NOT_FOUND = "Exchange line item was not found."
+INVALID_EXCHANGE_QUANTITY = "Exchange line item has an invalid quantity."
 
 
 def _line(ret: Return, line_id: str) -> ReturnLine | None:
@@ -70,19 +81,30 @@ def process_return(
         return found
     items: list[dict[str, Any]] = list(process.get("returnLineItems") or [])
     units, errors = _unprocessed_units(ret, items, ["input", "returnLineItems"], "id")
+    exchanges, exchange_errors = exchange_units(
+        ret, list(process.get("exchangeLineItems") or []), ["input", "exchangeLineItems"]
+    )
+    errors += exchange_errors
     if errors:
         return Outcome(errors=errors)
     if ret.status != "OPEN":
         return Outcome(errors=[UserError(["input", "returnId"], INVALID_STATUS, "INVALID_STATE")])
-    planned = return_settlement.plan(store, shop, ret, process, units)
+    planned = return_settlement.plan(store, shop, ret, process, units, exchanges)
     if planned.value is None:
         return Outcome(errors=planned.errors)
     return_settlement.apply(store, shop, ret, planned.value, process.get("note"), staff_member_id)
     return Outcome(ret)
 
 
-def remove_from_return(store: ShopifyStore, shop: Shop, return_id: str, items: list[dict[str, Any]]) -> Outcome[Return]:
-    """Take unprocessed units off an OPEN/REQUESTED return; with none left it is CLOSED."""
+def remove_from_return(
+    store: ShopifyStore,
+    shop: Shop,
+    return_id: str,
+    items: list[dict[str, Any]],
+    exchange_items: list[dict[str, Any]] | None = None,
+) -> Outcome[Return]:
+    """Take unprocessed units (of return lines and exchange lines) off an OPEN/REQUESTED return; with none left it
+    is CLOSED."""
     found = find_return(shop, return_id, ("returnId",))
     ret = found.value
     if ret is None:
@@ -90,8 +112,12 @@ def remove_from_return(store: ShopifyStore, shop: Shop, return_id: str, items: l
     if ret.status not in ("OPEN", "REQUESTED"):
         return Outcome(errors=[UserError(["returnId"], INVALID_STATUS, "INVALID_STATE")])
     planned, errors = _unprocessed_units(ret, items, ["returnLineItems"], "returnLineItemId")
+    exchanges, exchange_errors = _removable_exchange_units(ret, exchange_items or [])
+    errors += exchange_errors
     if errors:
         return Outcome(errors=errors)
+    for exchange_line, quantity in exchanges:
+        exchange_line.removed_quantity += quantity
     for line, quantity in planned:
         line.quantity -= quantity
         for rfo_id in ret.rfo_ids:
@@ -102,7 +128,7 @@ def remove_from_return(store: ShopifyStore, shop: Shop, return_id: str, items: l
     for rfo_id in ret.rfo_ids:
         rfo = shop.rfos[rfo_id]
         rfo.lines = [ln for ln in rfo.lines if ln.total_quantity > 0]
-    if not ret.lines:
+    if not ret.lines and not any(el.unprocessed_quantity for el in ret.exchange_lines):
         ret.status = "CLOSED"
         ret.closed_at = store.clock.now()
         for rfo_id in ret.rfo_ids:
@@ -128,6 +154,29 @@ def _unprocessed_units(
         asked[line.id] = asked.get(line.id, 0) + max(quantity, 0)
         if quantity <= 0 or asked[line.id] > line.quantity - line.processed_quantity:
             errors.append(UserError([*at, "quantity"], INVALID_QUANTITY, "INVALID"))
+            continue
+        planned.append((line, quantity))
+    return planned, errors
+
+
+def _removable_exchange_units(
+    ret: Return, items: list[dict[str, Any]]
+) -> tuple[list[tuple[ExchangeLine, int]], list[UserError]]:
+    """Each exchange line and quantity to remove, if the line is on the return and has that many units unprocessed
+    (counting every entry of the call for the same line)."""
+    planned: list[tuple[ExchangeLine, int]] = []
+    errors: list[UserError] = []
+    asked: dict[str, int] = {}
+    for index, item in enumerate(items):
+        at = ["exchangeLineItems", str(index)]
+        line = next((el for el in ret.exchange_lines if el.id == item["exchangeLineItemId"]), None)
+        if line is None:
+            errors.append(UserError([*at, "exchangeLineItemId"], EXCHANGE_NOT_FOUND, "NOT_FOUND"))
+            continue
+        quantity = int(item["quantity"])
+        asked[line.id] = asked.get(line.id, 0) + max(quantity, 0)
+        if quantity <= 0 or asked[line.id] > line.unprocessed_quantity:
+            errors.append(UserError([*at, "quantity"], INVALID_EXCHANGE_QUANTITY, "INVALID"))
             continue
         planned.append((line, quantity))
     return planned, errors

@@ -1,6 +1,7 @@
 """What a ``returnProcess`` settles besides marking units processed: the checks and the writes of its
-dispositions, its refund (transactions, store credit, shipping) and the fees it charges. The rules and the choices
-are ``return_processing``'s docstring; the arithmetic of fees is ``fees``, of the settlement ``return_outcome``.
+dispositions, its refund (transactions, store credit, shipping), the fees it charges and its exchange units. The
+rules and the choices are ``return_processing``'s docstring; the arithmetic of fees is ``fees``, of the settlement
+``return_outcome``; exchanges' stock and fulfillment order ``exchange_processing``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import dispositions, refunds
+from . import dispositions, exchange_processing, refunds
 from .fees import ZERO, order_line
 from .model import RefundLine, Return, ReturnLine, ReturnProcessing, Shop, Transaction
 from .money import format_with_symbol, to_decimal
@@ -28,7 +29,6 @@ PARENT_KIND = "The parent transaction must be a successful transaction of kind C
 PRESENTMENT_CURRENCY = "Currency must be the presentment currency of the order."
 NOT_POSITIVE = "Amount must be greater than 0."
 NEGATIVE_SHIPPING = "Shipping refund amount must be greater than or equal to 0."
-EXCHANGE_NOT_FOUND = "Exchange line item was not found."
 DUTY_NOT_FOUND = "Duty was not found."
 TIP_NOT_FOUND = "Tip line was not found."
 _ISSUE = ("input", "financialTransfer", "issueRefund")
@@ -48,15 +48,23 @@ class Plan:
     payments: list[tuple[Decimal, Transaction]] = field(default_factory=list)
     credits: list[refunds.StoreCreditRefund] = field(default_factory=list)
     shipping: Decimal = ZERO
+    exchanges: list[exchange_processing.Units] = field(default_factory=list)
+    location_id: str | None = None  # where the exchange items ship from
 
 
 def plan(
-    store: ShopifyStore, shop: Shop, ret: Return, process: dict[str, Any], units: list[tuple[ReturnLine, int]]
+    store: ShopifyStore,
+    shop: Shop,
+    ret: Return,
+    process: dict[str, Any],
+    units: list[tuple[ReturnLine, int]],
+    exchanges: list[exchange_processing.Units] | None = None,
 ) -> Outcome[Plan]:
     """Check everything but the lines' quantities and the return's status (``return_processing``)."""
     order = shop.orders[ret.order_id]
     items: list[dict[str, Any]] = list(process.get("returnLineItems") or [])
-    planned = Plan(units)
+    planned = Plan(units, exchanges=list(exchanges or []))
+    planned.location_id, stock_errors = exchange_processing.stock_location(shop, planned.exchanges)
     issue = (process.get("financialTransfer") or {}).get("issueRefund")
     planned.refund = issue is not None or process.get("refundShipping") is not None
     errors = [
@@ -65,17 +73,14 @@ def plan(
         *(_refundable_errors(order, units) if planned.refund else []),
         *_shipping_errors(order, process.get("refundShipping"), planned),
         *(_money_errors(store, order, issue, planned) if issue is not None else []),
+        *stock_errors,
     ]
     return Outcome(errors=errors) if errors else Outcome(planned)
 
 
 def _absent_things(process: dict[str, Any]) -> list[UserError]:
-    """Exchange lines, duties and tip lines: emulated orders have none, so any named is not found."""
+    """Duties and tip lines: emulated orders have none, so any named is not found."""
     errors = [
-        UserError(["input", "exchangeLineItems", str(i), "id"], EXCHANGE_NOT_FOUND, "NOT_FOUND")
-        for i, _ in enumerate(process.get("exchangeLineItems") or [])
-    ]
-    errors += [
         UserError(["input", "refundDuties", str(i), "dutyId"], DUTY_NOT_FOUND, "NOT_FOUND")
         for i, _ in enumerate(process.get("refundDuties") or [])
     ]
@@ -203,10 +208,17 @@ def apply(
     for line, count in plan.units:
         processed[line.id] = processed.get(line.id, 0) + count
     merged = [(line, processed[line.id]) for line in ret.lines if line.id in processed]
-    settlement = settle(order, ret, merged, plan.shipping)  # the fees due, before these units count as processed
+    exchanged = exchange_processing.merged(plan.exchanges)
+    # the fees due and the customer's balance, before these units count as processed
+    settlement = settle(order, ret, merged, plan.shipping, exchanged)
     for line, count in merged:
         line.processed_quantity += count
     dispositions.apply(store, shop, plan.disposals)
+    fulfillment_order_id = None
+    if exchanged:
+        owed = max(-settlement.net, ZERO)
+        fulfilled = exchange_processing.fulfill_exchange(store, shop, order, ret, exchanged, plan.location_id, owed)
+        fulfillment_order_id = fulfilled.id
     refund_id = None
     if plan.refund:
         lines = [
@@ -245,6 +257,9 @@ def apply(
             restocking_fees=dict(settlement.restocking_fees),
             shipping_fee=settlement.shipping_fee,
             refund_id=refund_id,
+            exchange_lines={line.id: count for line, count in exchanged},
+            fulfillment_order_id=fulfillment_order_id,
+            balance=settlement.net,
         )
     )
     order.updated_at = store.clock.now()

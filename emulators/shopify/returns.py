@@ -2,13 +2,15 @@
 
 Messages, codes and field paths are Shopify's (captures ``return-reason-validation``,
 ``return-quantity-validation``, ``returnClose-Reopen-Cancel-state-preconditions``). Validation completes
-before anything is minted, so a rejected call leaves no trace.
+before anything is minted, so a rejected call leaves no trace. ``exchangeLineItems`` are checked and priced by
+``exchanges``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .exchanges import build_exchange_lines, exchange_line_errors
 from .fees import new_restocking_fee, restocking_fee_errors, shipping_fee_errors
 from .ids import gid_kind
 from .model import (
@@ -57,7 +59,8 @@ def _reason_errors(index: int, line: dict[str, Any]) -> list[UserError]:
 
 
 def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any]) -> Outcome[Return]:
-    """``returnCreate``: an OPEN return plus one reverse fulfillment order mirroring its lines."""
+    """``returnCreate``: an OPEN return (with its exchange lines) plus one reverse fulfillment order mirroring its
+    lines."""
     lines_in: list[dict[str, Any]] = list(return_input.get("returnLineItems") or [])
     errors: list[UserError] = []
     for index, line in enumerate(lines_in):
@@ -73,11 +76,14 @@ def create_return(store: ShopifyStore, shop: Shop, return_input: dict[str, Any])
             errors=[UserError(["returnInput", "returnLineItems"], "Return must have at least one line item.", "BLANK")]
         )
 
+    exchange_in: list[dict[str, Any]] = list(return_input.get("exchangeLineItems") or [])
     errors = line_errors(shop, order, lines_in, [])
     errors += shipping_fee_errors(order, return_input.get("returnShippingFee"), ["returnInput", "returnShippingFee"])
+    errors += exchange_line_errors(shop, order, exchange_in)
     if errors:
         return Outcome(errors=errors)
     ret = build_return(store, shop, order, lines_in, "OPEN", return_input.get("returnShippingFee"))
+    ret.exchange_lines = build_exchange_lines(store, shop, order, exchange_in)
     open_rfo(store, shop, ret)
     return Outcome(ret)
 
@@ -230,7 +236,7 @@ def reopen_return(store: ShopifyStore, shop: Shop, return_id: str) -> Outcome[Re
 def has_work(shop: Shop, ret: Return) -> bool:
     """Any processed unit, disposition, or refund of a returned line made after the return: then it can't be
     canceled (capture ``returnClose-Reopen-Cancel-state-preconditions``: cancel after ``returnProcess``)."""
-    if any(rl.processed_quantity for rl in ret.lines):
+    if any(rl.processed_quantity for rl in ret.lines) or any(el.processed_quantity for el in ret.exchange_lines):
         return True
     for rfo_id in ret.rfo_ids:
         if any(line.dispositions for line in shop.rfos[rfo_id].lines):

@@ -6,7 +6,8 @@ Seeding::
     store.add_shop("demo.myshopify.com", access_token="shpat_x", currency="GBP",
                    locations=[("gid://shopify/Location/1", "Warehouse"),
                               ("gid://shopify/Location/2", "Shop")])
-    item_id = store.add_product("demo.myshopify.com", "TEE-M", stock={"gid://shopify/Location/1": 5})
+    item_id = store.add_product("demo.myshopify.com", "TEE-M", stock={"gid://shopify/Location/1": 5},
+                                price=Decimal("24.95"))
     order_id = store.add_order("demo.myshopify.com", name="#1001", processed_at=datetime(...),
                                lines=[OrderLineSeed("TEE-M", 2, Decimal("24.95"))], shipping=Decimal("4.95"))
     store.refund_by_hand("demo.myshopify.com", order_id, {"TEE-M": 1}, Decimal("24.95"), note="staff")
@@ -17,8 +18,9 @@ Every seeded order has a customer: ``add_order(customer_id=...)`` reuses (or cre
 ``gid://shopify/Customer/...``, otherwise a new customer is minted for the order (``add_customer`` seeds one
 up front).
 
-Reading (for assertions): ``refunds``, ``stock``, ``returns``, ``order_summary``, ``store_credit``,
-``store_credit_transactions``, ``snapshot``.
+Reading (for assertions): ``refunds``, ``stock``, ``returns``, ``exchanges``, ``order_summary``, ``store_credit``,
+``store_credit_transactions``, ``snapshot``. ``pay_exchange_balance`` is the customer paying what an exchange left
+them owing (as paying Shopify's invoice would).
 ``store.clock`` is the shop clock (move it with ``store.clock.advance(hours=25)``).
 
 Seeded orders are paid in full (one SALE transaction for lines + shipping) and, unless a line says otherwise,
@@ -124,12 +126,22 @@ class ShopifyStore:
         self.shop(domain).locations[location_id] = Location(location_id, name)
         return location_id
 
-    def add_product(self, domain: str, sku: str, stock: Mapping[str, int] | None = None) -> str:
-        """A variant with this SKU; ``stock`` is ``available`` per location GID. Returns the item GID."""
+    def add_product(
+        self,
+        domain: str,
+        sku: str,
+        stock: Mapping[str, int] | None = None,
+        *,
+        price: Decimal | str | None = None,
+    ) -> str:
+        """A variant with this SKU; ``stock`` is ``available`` per location GID; ``price`` its price in the shop's
+        currency (``ProductVariant.price``; without one, the first seeded order line of the SKU sets it, at that
+        order's rate, else it is 0.00). Returns the item GID."""
         shop = self.shop(domain)
         if shop.item_by_sku(sku) is not None:
             raise ValueError(f"SKU {sku!r} already exists in {domain}")
         item = InventoryItem(id=self.new_id("InventoryItem"), sku=sku, variant_id=self.new_id("ProductVariant"))
+        item.price = None if price is None else to_decimal(price)
         item.product_id = self.new_id("Product")
         shop.inventory[item.id] = item
         for location_id, available in (stock or {}).items():
@@ -179,6 +191,9 @@ class ShopifyStore:
             if not seed.custom:
                 item = shop.item_by_sku(seed.sku)
                 item_id = item.id if item is not None else self.add_product(domain, seed.sku)
+                if shop.inventory[item_id].price is None:  # sold at this price: the variant's, in shop money
+                    rate = to_decimal(exchange_rate)
+                    shop.inventory[item_id].price = (to_decimal(seed.unit_price) / rate).quantize(Decimal("0.01"))
             line = LineItem(
                 id=self.new_id("LineItem"),
                 sku=seed.sku,
@@ -300,6 +315,16 @@ class ShopifyStore:
             raise ValueError("; ".join(e.message for e in outcome.errors))
         return outcome.value.id
 
+    def pay_exchange_balance(self, domain: str, order_id: str, *, gateway: str = "shopify_payments") -> Decimal:
+        """The customer pays what their exchanges on the order left them owing (as paying Shopify's invoice would):
+        a SALE transaction on ``gateway`` for each owed balance, and the ``AWAITING_PAYMENT`` holds are released (the
+        exchange's fulfillment order becomes OPEN). Returns the amount paid, in the order's presentment currency
+        (0 when nothing was owed: nothing changes)."""
+        from .exchange_processing import pay_balance  # services import the store; keep the cycle lazy
+
+        order = self._order(self.shop(domain), order_id)
+        return pay_balance(self, order, gateway)
+
     # ---- lookups used by services ------------------------------------------------------------------------
     def _customer(self, shop: Shop, customer_id: str) -> Customer:
         try:
@@ -413,7 +438,8 @@ class ShopifyStore:
     def returns(self, domain: str, order_id: str) -> list[dict[str, Any]]:
         """Each return: ``id``, ``name``, ``status``, ``lines`` {sku: qty}, ``processed`` {sku: qty processed by
         ``returnProcess``}, ``dispositions``, ``tracking`` (per reverse delivery: ``number``, ``url``, ``lines``
-        {sku: qty}), ``fees_charged`` (the fees its processings charged, presentment money)."""
+        {sku: qty}), ``fees_charged`` (the fees its processings charged, presentment money), ``exchanged`` {sku of
+        the exchange variant: units processed}."""
         shop = self.shop(domain)
         order = self._order(shop, order_id)
         return [self._return_summary(shop, order, shop.returns[rid]) for rid in order.return_ids]
@@ -434,6 +460,11 @@ class ShopifyStore:
         fees_charged = sum(
             (p.shipping_fee + sum(p.restocking_fees.values(), Decimal("0")) for p in ret.processings), Decimal("0")
         )
+        exchanged: dict[str, int] = {}
+        for el in ret.exchange_lines:
+            if el.processed_quantity:
+                sku = shop.inventory[el.inventory_item_id].sku
+                exchanged[sku] = exchanged.get(sku, 0) + el.processed_quantity
         dispositions = []
         tracking = []
         for rfo_id in ret.rfo_ids:
@@ -466,11 +497,58 @@ class ShopifyStore:
             "tracking": tracking,
             "closed_at": ret.closed_at,
             "fees_charged": fees_charged,
+            "exchanged": exchanged,
         }
+
+    def exchanges(self, domain: str, order_id: str) -> list[dict[str, Any]]:
+        """Each exchange line of the order's returns, in creation order: ``id``, ``return_id``, ``sku`` (of its
+        variant), ``variant_id``, ``quantity``, ``processed``, ``removed``, ``unit_price`` (presentment money, after
+        its discount), ``currency``, and its fulfillment orders: ``fulfillment_order_id`` / ``fulfillment_order_status``
+        / ``holds`` (hold reasons) / ``balance_due`` of the first, None / None / [] / 0 before it is processed;
+        ``fulfillment_orders`` lists every one (``id``, ``status``, ``holds``, ``location_id``, ``balance_due``)."""
+        from .fulfillment_orders import exchange_status  # services import the store; keep the cycle lazy
+
+        shop = self.shop(domain)
+        order = self._order(shop, order_id)
+        out = []
+        for ret in (shop.returns[rid] for rid in order.return_ids):
+            for el in ret.exchange_lines:
+                made = [fo for fo in order.exchange_fulfillment_orders if set(fo.line_item_ids) & set(el.line_item_ids)]
+                orders: list[dict[str, Any]] = [
+                    {
+                        "id": fo.id,
+                        "status": exchange_status(order, fo),
+                        "holds": [h.reason for h in fo.holds],
+                        "location_id": fo.location_id,
+                        "balance_due": fo.balance_due,
+                    }
+                    for fo in made
+                ]
+                first = orders[0] if orders else None
+                out.append(
+                    {
+                        "id": el.id,
+                        "return_id": ret.id,
+                        "sku": shop.inventory[el.inventory_item_id].sku,
+                        "variant_id": el.variant_id,
+                        "quantity": el.quantity,
+                        "processed": el.processed_quantity,
+                        "removed": el.removed_quantity,
+                        "unit_price": el.unit_price,
+                        "currency": order.presentment,
+                        "fulfillment_order_id": first["id"] if first else None,
+                        "fulfillment_order_status": first["status"] if first else None,
+                        "holds": list(first["holds"]) if first else [],
+                        "balance_due": first["balance_due"] if first else Decimal("0"),
+                        "fulfillment_orders": orders,
+                    }
+                )
+        return out
 
     def order_summary(self, domain: str, order_id: str) -> dict[str, Any]:
         """Keys: ``name``, ``customer_id``, ``financial_status``, ``tags``, ``note``, ``metafields``, ``refundable``
-        {sku: qty}, ``net_payment``."""
+        {sku: qty} (of the order's own lines, not exchange items added to it), ``net_payment``, ``outstanding``
+        (what exchanges left the customer owing)."""
         order = self._order(self.shop(domain), order_id)
         return {
             "id": order.id,
@@ -480,8 +558,13 @@ class ShopifyStore:
             "tags": list(order.tags),
             "note": order.note,
             "metafields": {f"{ns}.{key}": m.value for (ns, key), m in order.metafields.items()},
-            "refundable": {(li.sku or li.id): order.refundable_quantity(li.id) for li in order.line_items},
+            "refundable": {
+                (li.sku or li.id): order.refundable_quantity(li.id)
+                for li in order.line_items
+                if li.exchange_line_id is None
+            },
             "net_payment": order.net_payment(),
+            "outstanding": order.outstanding(),
         }
 
     def snapshot(self, domain: str) -> dict[str, Any]:
@@ -548,4 +631,16 @@ class ShopifyStore:
             {**r, "closed_at": iso(r["closed_at"]), "fees_charged": format_amount(r["fees_charged"])}
             for r in self.returns(shop.domain, order.id)
         ]
+        summary["exchanges"] = [
+            {
+                **e,
+                "unit_price": format_amount(e["unit_price"]),
+                "balance_due": format_amount(e["balance_due"]),
+                "fulfillment_orders": [
+                    {**fo, "balance_due": format_amount(fo["balance_due"])} for fo in e["fulfillment_orders"]
+                ],
+            }
+            for e in self.exchanges(shop.domain, order.id)
+        ]
+        summary["outstanding"] = format_amount(summary["outstanding"])
         return summary

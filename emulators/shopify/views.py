@@ -18,6 +18,7 @@ from graphql import GraphQLError
 from . import inventory_views
 from .clock import iso
 from .connections import connection, plain_list
+from .exchanges import variant_price
 from .fees import restocking_fee_amount
 from .fulfillment_orders import fulfillment_orders, remaining_quantity
 from .ids import parse_gid
@@ -25,6 +26,7 @@ from .model import (
     QUANTITY_NAMES,
     Customer,
     Disposition,
+    ExchangeLine,
     Fulfillment,
     FulfillmentLineItem,
     InventoryItem,
@@ -47,7 +49,7 @@ from .model import (
     StoreCreditTransaction,
     Transaction,
 )
-from .money import money_bag, money_v2
+from .money import format_price, money_bag, money_v2
 from .reasons import definition_by_id
 from .return_outcome import suggested_financial_outcome
 from .returnable import returnable_id, returnable_lines
@@ -148,7 +150,7 @@ class Views:
             "totalRefundedShippingSet": lambda _info: self.order_money(order, order.refunded_shipping()),
             "confirmed": True,
             "test": False,
-            "fullyPaid": True,
+            "fullyPaid": lambda _info: order.outstanding() <= 0,
             "tags": lambda _info: list(order.tags),
             "note": lambda _info: order.note,
             "displayFinancialStatus": lambda _info: order.financial_status(),
@@ -180,7 +182,7 @@ class Views:
             "totalReceivedSet": lambda _info: self.order_money(order, order.received()),
             "totalRefundedSet": lambda _info: self.order_money(order, order.refunded()),
             "netPaymentSet": lambda _info: self.order_money(order, order.net_payment()),
-            "totalOutstandingSet": lambda _info: self.order_money(order, Decimal("0")),
+            "totalOutstandingSet": lambda _info: self.order_money(order, order.outstanding()),
         }
 
     def line_item(self, order: Order, line: LineItem) -> View:
@@ -219,6 +221,7 @@ class Views:
             "id": item.variant_id,
             "sku": item.sku,
             "title": item.sku,
+            "price": format_price(variant_price(item)),
             "inventoryItem": lambda _info: self.inventory_item(item),
         }
 
@@ -498,6 +501,21 @@ class Views:
                 lines = [rl for rl in lines if ret.status == "OPEN" and rl.quantity > rl.processed_quantity]
             return connection(lines, args, lambda rl: self.return_line(order, ret, rl))
 
+        def exchange_lines(
+            _info: Any,
+            processingStatus: str | None = None,  # noqa: N803 - GraphQL argument names
+            includeRemovedItems: bool = False,  # noqa: N803
+            **args: Any,
+        ) -> View:
+            lines = ret.exchange_lines
+            if not includeRemovedItems:  # removed: nothing left of it and nothing processed
+                lines = [el for el in lines if el.unprocessed_quantity or el.processed_quantity]
+            if processingStatus == "PROCESSED":
+                lines = [el for el in lines if el.processed_quantity > 0]
+            elif processingStatus == "PROCESSABLE":
+                lines = [el for el in lines if ret.status == "OPEN" and el.unprocessed_quantity > 0]
+            return connection(lines, args, lambda el: self.exchange_line(order, ret, el))
+
         def transactions(_info: Any, **args: Any) -> View:
             """The order transactions created from the return (its description): those of its refunds."""
             ids = {tx_id for refund in refunds for tx_id in refund.transaction_ids}
@@ -528,7 +546,22 @@ class Views:
             "refunds": lambda _info, **a: connection(refunds, a, lambda r: self.refund(order, r)),
             "transactions": transactions,
             "suggestedFinancialOutcome": lambda _info, **a: suggested_financial_outcome(self, self.shop, ret, a),
-            "exchangeLineItems": lambda _info, **a: connection([], a, lambda x: x),
+            "exchangeLineItems": exchange_lines,
+        }
+
+    def exchange_line(self, order: Order, ret: Return, line: ExchangeLine) -> View:
+        """One exchange line of ``ret``: processable only while the return is OPEN, as its return lines."""
+        added = [li for li in order.line_items if li.id in line.line_item_ids]
+        return {
+            "__typename": "ExchangeLineItem",
+            "id": line.id,
+            "variantId": line.variant_id,
+            "quantity": line.quantity,
+            "processableQuantity": line.unprocessed_quantity if ret.status == "OPEN" else 0,
+            "processedQuantity": line.processed_quantity,
+            "unprocessedQuantity": line.unprocessed_quantity,
+            "lineItems": lambda _info: [self.line_item(order, li) for li in added],
+            "lineItem": lambda _info: self.line_item(order, added[0]) if added else None,
         }
 
     def return_line(self, order: Order, ret: Return, rl: ReturnLine) -> View:

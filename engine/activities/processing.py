@@ -167,6 +167,7 @@ class ProcessActivities(RefundActivities):
         variables = {
             "id": req.return_id,
             "lines": [{"id": rl, "quantity": qty} for rl, qty in wanted.items()],
+            "exchangeLines": [],
             "refundShipping": {"fullRefund": True} if req.refund_shipping else None,
             "allocation": "STORE_CREDIT" if plan.method == "store_credit" else "ORIGINAL_PAYMENT_METHODS",
         }
