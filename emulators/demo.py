@@ -28,9 +28,15 @@ from temporalio.worker import Worker
 
 from emulators.paths import flows_dir, mappings_dir
 from emulators.progress import Progress
-from emulators.rebound.scenarios import SHIPPING, Scenario, demo_population
+from emulators.rebound.scenarios import SHIPPING, Scenario, catalogue, demo_population
 from emulators.rebound.server import PushFaults, PushStats, ReboundEmulator
-from emulators.settlement import processed_record, processing_problems
+from emulators.settlement import (
+    STOCK_PER_LOCATION,
+    exchange_problems,
+    processed_record,
+    processing_problems,
+    stock_problems,
+)
 from emulators.shopify.cost import plan_named
 from emulators.shopify.server import ShopifyEmulator
 from emulators.shopify.store import OrderLineSeed, ShopifyStore
@@ -69,8 +75,6 @@ from engine.workflow import search
 from engine.workflow.messages import ReturnStatus
 from engine.workflow.return_workflow import ReturnWorkflow
 
-STOCK_PER_LOCATION = 20
-
 
 @dataclass
 class Outcome:
@@ -103,12 +107,18 @@ def seed_shopify(
             locations=[(loc.id, loc.name) for loc in mapping.locations.values()],
         )
         skus = {line.sku for sc in scenarios if sc.brand == mapping.brand for line in sc.order_lines}
-        for sku in sorted(skus):
-            store.add_product(
-                mapping.shop_domain,
-                sku,
-                stock={loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()},
-            )
+        prices = {product.sku: product.price for product in catalogue(mapping.brand)}
+        wanted: dict[str, int] = {}
+        for sc in (sc for sc in scenarios if sc.brand == mapping.brand):
+            prices |= sc.wanted_prices
+            wanted |= {u.exchange_sku: sc.wanted_stock.get(u.exchange_sku, STOCK_PER_LOCATION)
+                       for u in sc.units if u.exchange_sku}  # fmt: skip
+        first = next(iter(mapping.locations.values())).id
+        for sku in sorted(skus | set(wanted)):
+            stock = {loc.id: STOCK_PER_LOCATION for loc in mapping.locations.values()}
+            if sku in wanted and sku not in skus:  # a variant only wanted in exchange: its stock as the case says
+                stock = {first: min(wanted[sku], STOCK_PER_LOCATION)}
+            store.add_product(mapping.shop_domain, sku, stock=stock, price=prices.get(sku))
     for number, sc in enumerate(scenarios):
         if sc.same_order_as:
             continue  # a second return: the first one's scenario seeds the order
@@ -181,12 +191,21 @@ def settled(sc: Scenario, s: ReturnStatus) -> bool:
     )
 
 
-async def wait_for(client: Client, scenarios: list[Scenario], timeout: float) -> dict[str, ReturnStatus]:
+def pay_owed(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> None:
+    """Customers who owe for a dearer exchange pay Shopify's invoice as soon as it is there (0 paid before)."""
+    for sc in scenarios:
+        if sc.expected_owed > 0 and (order_id := store.find_order_id(mappings[sc.brand].shop_domain, sc.order_name)):
+            store.pay_exchange_balance(mappings[sc.brand].shop_domain, order_id)
+
+
+async def wait_for(client: Client, scenarios: list[Scenario], timeout: float,
+                   each_round: Callable[[], None] = lambda: None) -> dict[str, ReturnStatus]:  # fmt: skip
     deadline = time.monotonic() + timeout
     statuses: dict[str, ReturnStatus] = {}
     progress = Progress("returns settled", len(scenarios))
     async with progress.ticking():
         while True:
+            each_round()
             for sc in scenarios:
                 status = await handle_for(client, sc.brand, sc.rebound_return_id).query(ReturnWorkflow.status)
                 statuses[sc.rebound_return_id] = status
@@ -245,28 +264,14 @@ def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, st
     on_return = {sku for ret in (store.returns(domain, order_id) if order_id else []) for sku in ret["lines"]}
     if on_return & set(refused):
         problems.append(f"final-sale {sorted(on_return & set(refused))} on the Shopify return")
+    if sc.expected_exchanges and order_id:
+        problems += exchange_problems(store, domain, order_id, sc, status)
     return problems
 
 
 def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> list[str]:
-    """Shopify's available stock must equal the seed plus exactly what the scenarios restocked."""
-    expected: dict[tuple[str, str, str], int] = {}
-    for sc in scenarios:
-        for key, qty in sc.expected_restock.items():
-            sku, location = key.split("@")
-            k = (mappings[sc.brand].shop_domain, sku, location)
-            expected[k] = expected.get(k, 0) + qty
-    problems = []
-    for mapping in mappings.values():
-        skus = {line.sku for sc in scenarios if sc.brand == mapping.brand for line in sc.order_lines}
-        for sku in sorted(skus):
-            levels = store.stock(mapping.shop_domain, sku)
-            for loc in mapping.locations.values():
-                want = STOCK_PER_LOCATION + expected.get((mapping.shop_domain, sku, loc.id), 0)
-                have = levels.get(loc.id, {}).get("available", 0)
-                if have != want:
-                    problems.append(f"{mapping.brand} {sku} at {loc.name}: available {have}, expected {want}")
-    return problems
+    """Shopify's available stock must equal the seed plus exactly what the scenarios restocked, less exchanges."""
+    return stock_problems(store, mappings, scenarios)[1]
 
 
 def money_ledger(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> str:
@@ -543,7 +548,8 @@ async def run_demo(
                     got = pull_result
                     pulled.append(f"{brand}: {got.accepted} caught, {got.duplicates} had, {got.held} held ({sid})")
                 print("pull (Temporal Schedule, every 5 min; run now): " + "; ".join(pulled))
-                statuses = await wait_for(client, scenarios, timeout=180)
+                statuses = await wait_for(client, scenarios, timeout=180,
+                                          each_round=lambda: pay_owed(emulator.store, mappings, scenarios))  # fmt: skip
                 outcomes = []
                 for sc in scenarios:
                     status = statuses.get(sc.rebound_return_id)

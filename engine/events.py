@@ -14,6 +14,7 @@ class EventItem:
     quantity: int
     reason: str = ""
     grade: str | None = None
+    exchange_sku: str | None = None  # the customer wishes to exchange it for this variant (None: a refund)
 
 
 @dataclass

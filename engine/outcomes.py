@@ -23,6 +23,7 @@ class ItemFacts:
     line_item_id: str
     unit_price: str
     refund_percent: str | None = None  # set by an operator's override; wins over the rules
+    exchange: bool = False  # the customer wished an exchange for it (its fees follow the exchange rules)
 
 
 def item_facts(
@@ -37,7 +38,14 @@ def item_facts(
             override = item.refund_percent if item.sku in overrides else None
             facts.append(
                 ItemFacts(
-                    item.sku, item.quantity, item.reason, item.grade, line.line_item_id, line.unit_price, override
+                    item.sku,
+                    item.quantity,
+                    item.reason,
+                    item.grade,
+                    line.line_item_id,
+                    line.unit_price,
+                    override,
+                    exchange=item.exchange_sku is not None,
                 )
             )
     return facts
@@ -74,6 +82,11 @@ def grades_set_the_refund(mapping: MappingDef) -> bool:
     return mapping.refund.trigger == "inspected"
 
 
+def fees_waived_for_exchanges(mapping: MappingDef) -> bool:
+    """An item the customer wished to exchange pays no return fee (the brand's rule), whatever comes of it."""
+    return mapping.exchanges.offered and mapping.exchanges.fees == "waived"
+
+
 def fault_of(mapping: MappingDef, reason: str, grade: str | None, *, graded: bool) -> str:
     """Whose fault an item is: what the inspection found (a grade rule's `fault`) when the refund is by grade,
     otherwise what the customer's reason says."""
@@ -92,6 +105,8 @@ def refund_lines(mapping: MappingDef, items: list[ItemFacts], *, graded: bool) -
             outcome.refund_percent = item.refund_percent
         opened = mapping.reason_for(item.reason).fault
         fault = fault_of(mapping, item.reason, item.grade, graded=graded)
+        if item.exchange and fees_waived_for_exchanges(mapping):
+            fault = opened = "exchange"  # no fee was put on the Shopify return for it, and none is taken
         key = f"{item.line_item_id}|{outcome.refund_percent}|{fault}|{opened}"
         if key in lines:
             lines[key].quantity += item.quantity

@@ -98,6 +98,18 @@ def test_a_refund_made_by_processing_the_linked_return_is_ours(castore: MappingD
     assert [k for k, _ in kinds(run(castore, [ret], [order(elsewhere)], [flow()]))] == ["manual_refund"]
 
 
+def test_an_exchange_not_released_after_the_trigger_is_cx_s(castore: MappingDef) -> None:
+    """Settled at the trigger with an exchange neither released nor refunded instead, or one awaiting the customer's
+    payment once the workflow flagged CX (the payment SLA passed; the workflow source decides which): CX's."""
+    ret = rebound("registered", "in_transit", "received", "inspected")
+    assert run(castore, [ret], [order(OURS)], [flow(exchanges_unreleased={})]) == []
+    found = run(castore, [ret], [order(OURS)], [flow(exchanges_unreleased={"CAS-TEE-BLK-L": "requested"})])
+    assert kinds(found) == [("exchange_unreleased", "cx")]
+    assert "CAS-TEE-BLK-L (requested)" in found[0].summary
+    overdue = flow(exchanges_unreleased={"CAS-HOOD-GRY-M": "awaiting_payment"}, hold_kind="cx", needs_attention=True)
+    assert kinds(run(castore, [ret], [order(OURS)], [overdue])) == [("exchange_unreleased", "cx")]
+
+
 def test_units_refunded_by_processing_that_shopify_does_not_show_processed(castore: MappingDef) -> None:
     """Settled by processing the Shopify return: each refunded unit must show processed in Shopify's record."""
     ret = rebound("registered", "in_transit", "received", "inspected")

@@ -24,12 +24,12 @@ def test_the_shipped_flows_pass_their_scenarios() -> None:
     run = flows_test()
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert (
-        "flows/tests/return.yaml (flow return@4" in run.stdout
-        and "flows/tests/express.yaml (flow express@3" in run.stdout
+        "flows/tests/return.yaml (flow return@5" in run.stdout
+        and "flows/tests/express.yaml (flow express@4" in run.stdout
     )
     assert "FAIL" not in run.stdout
     assert "18/18 case(s) as expected in 3 file(s)" in run.stdout
-    assert "flows/tests/tatty.yaml (flow return@4" in run.stdout
+    assert "flows/tests/tatty.yaml (flow return@5" in run.stdout
 
 
 TAGGED = """

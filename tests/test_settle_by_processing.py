@@ -1,4 +1,4 @@
-"""Settling through Shopify's return (flows return@4, express@3): the refund is issued by processing the Shopify
+"""Settling through Shopify's return (flows return@5, express@4): the refund is issued by processing the Shopify
 return (returnProcess), the mapping's fees are Shopify fees on it, and the return is processed once whatever
 fails: a lost response, a person processing it in the admin first."""
 
@@ -36,7 +36,7 @@ async def test_a_refund_is_issued_by_processing_the_shopify_return_with_its_fee_
     await harness.push_all(sc)
     status = await harness.wait_state(sc, "refunded")
     assert status.finished and status.refund is not None and status.refund.status == "issued"
-    assert status.flow.startswith("return@4")
+    assert status.flow.startswith("return@5")
 
     ret, refunds = shopify_record(harness, sc)
     assert ret["processed"] == ret["lines"]  # every refunded unit settled in Shopify's record

@@ -37,7 +37,7 @@ async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
-# The flows settling by processing the Shopify return (return@4), and the refund beside it that returns started on
+# The flows settling by processing the Shopify return (return@5), and the refund beside it that returns started on
 # return@3 still finish with.
 SETTLEMENTS = {"returnProcess": (None, "ReturnProcess"), "refundCreate": (PREVIOUS_FLOW, "RefundCreate")}
 

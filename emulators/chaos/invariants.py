@@ -8,9 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from emulators.demo import STOCK_PER_LOCATION
 from emulators.rebound.scenarios import Scenario
-from emulators.settlement import processed_record, settled_by_processing
+from emulators.settlement import exchange_problems, processed_record, settled_by_processing, stock_problems
 from emulators.shopify.store import ShopifyStore
 from engine.definitions.mapping import MappingDef
 from engine.drift.model import Finding
@@ -62,6 +61,7 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
     staff = Invariant("every staff refund reported by the drift monitor")
     processed = Invariant("every unit refunded by processing the Shopify return shows processed on it")
     fees = Invariant("the fees Shopify recorded on a processed return = the mapping's")
+    exchanges = Invariant("no unit both exchanged and refunded; one exchange fulfillment order per exchanged unit")
 
     orders: dict[tuple[str, str], list[Scenario]] = defaultdict(list)
     for sc in world.scenarios:
@@ -94,6 +94,9 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
             processed.check(not short, f"{rid}: refunded {units}, Shopify shows processed {record['processed']}")
             charged = record["fees_charged"]
             fees.check(charged == taken, f"{rid}: Shopify charged fees of {charged}, the mapping's are {taken}")
+        if sc.expected_exchanges and order_id and not preempted:
+            wrong = exchange_problems(world.store, domain, order_id, sc, status)
+            exchanges.check(not wrong, f"{rid}: {'; '.join(wrong)}")
         restock.check(dict(status.restocked) == sc.expected_restock,
                       f"{rid}: restocked {dict(status.restocked)}, expected {sc.expected_restock}")  # fmt: skip
         right = status.state == sc.expected_state and (status.finished or status.needs_attention)
@@ -118,19 +121,7 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
                               f"{on_order[0].order_name}: {live} Shopify returns (+{len(returns) - live} cancelled),"
                               f" {wanted} expected")  # fmt: skip
 
-    expected: dict[tuple[str, str, str], int] = defaultdict(int)
-    for sc in world.scenarios:
-        for key, qty in sc.expected_restock.items():
-            sku, location = key.split("@")
-            expected[(world.mappings[sc.brand].shop_domain, sku, location)] += qty
-    for mapping in world.mappings.values():
-        skus = {ln.sku for sc in world.scenarios if sc.brand == mapping.brand for ln in sc.order_lines}
-        for sku in sorted(skus):
-            levels = world.store.stock(mapping.shop_domain, sku)
-            for loc in mapping.locations.values():
-                want = STOCK_PER_LOCATION + expected[(mapping.shop_domain, sku, loc.id)]
-                have = levels.get(loc.id, {}).get("available", 0)
-                stock.check(have == want, f"{mapping.brand} {sku} at {loc.name}: available {have}, expected {want}")
+    stock.checked, stock.violations = stock_problems(world.store, world.mappings, world.scenarios)
 
     held.checked = world.held_total
     held.violations = [f"{world.held_unresolved} held push(es) still failed"] if world.held_unresolved else []
@@ -141,7 +132,8 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
             for f in world.findings
         )  # fmt: skip
         staff.check(reported, f"{rid}: staff refund {refund_id} not in the drift report")
-    return [refunds, amounts, paid, restock, stock, shopify_returns, accounted, held, staff, processed, fees]
+    return [refunds, amounts, paid, restock, stock, shopify_returns, accounted, held, staff, processed, fees,
+            exchanges]  # fmt: skip
 
 
 def violations(invariants: list[Invariant]) -> int:

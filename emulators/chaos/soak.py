@@ -10,9 +10,11 @@ import secrets
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from emulators.chaos.cluster import Cluster
 from emulators.chaos.invariants import Invariant, World, check
-from emulators.demo import app_refund_hook, apply_plans, inspects, seed_shopify
+from emulators.demo import app_refund_hook, apply_plans, inspects, pay_owed, seed_shopify
 from emulators.paths import flows_dir, mappings_dir
 from emulators.processes import spawn
 from emulators.progress import Progress
@@ -170,14 +172,15 @@ async def _visible(client: Client) -> dict[str, tuple[str, bool]]:
     return found
 
 
-async def _statuses(client: Client, scenarios: list[Scenario], timeout: float,
-                    progress: Progress | None = None) -> dict[str, ReturnStatus]:  # fmt: skip
+async def _statuses(client: Client, scenarios: list[Scenario], timeout: float, progress: Progress | None = None,
+                    each_round: Callable[[], None] = lambda: None) -> dict[str, ReturnStatus]:  # fmt: skip
     """Every return's status once each has settled (finished, or held), or at the deadline. Visibility says which
     may have; only those are asked (a query of a return no worker has cached replays its whole history)."""
     deadline = time.monotonic() + timeout
     statuses: dict[str, ReturnStatus] = {}
     pending = list(scenarios)
     while pending:
+        each_round()  # customers pay what they owe for a dearer exchange
         try:
             visible = await _visible(client)
         except Exception:  # noqa: BLE001 - the server restarting
@@ -314,10 +317,11 @@ async def soak(s: Settings, say: Any = print) -> Result:
         say(f"{clock()} pull caught {pulled}; waiting for every return to settle ...")
         settling = Progress("returns settled", len(scenarios))
         async with settling.ticking():
-            statuses = await _statuses(client, scenarios, timeout=s.settle_timeout / 2, progress=settling)
+            paying = partial(pay_owed, emulator.store, mappings, scenarios)
+            statuses = await _statuses(client, scenarios, s.settle_timeout / 2, settling, paying)
             stop.set()
             await monkey
-            statuses = await _statuses(client, scenarios, timeout=s.settle_timeout / 2, progress=settling)
+            statuses = await _statuses(client, scenarios, s.settle_timeout / 2, settling, paying)
         say(f"{clock()} settled; replaying held pushes, then the drift monitor ...")
         replay = spawn(["events", "replay"], env, s.data / "replay.log")  # the operator's replay of held pushes
         await asyncio.to_thread(replay.process.wait, 300)

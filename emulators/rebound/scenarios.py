@@ -48,6 +48,7 @@ class ReturnedUnit:
     sku: str
     reason: str
     grade: str | None  # None: missing at inspection
+    exchange_sku: str | None = None  # the customer asks for this variant instead of a refund
 
 
 @dataclass
@@ -87,6 +88,10 @@ class Scenario:
     expected_refunds: int = 1  # refunds of this return in Shopify (one per parcel when the brand acts per parcel)
     expected_attention: str = ""  # words the return's needs-attention reason must contain
     expected_refused: list[str] = field(default_factory=list)  # SKUs refused as final sale (not on the Shopify return)
+    expected_exchanges: dict[str, str] = field(default_factory=dict)  # wanted SKU -> released | refunded_instead
+    expected_owed: Decimal = Decimal("0")  # what the customer pays for a dearer exchange
+    wanted_stock: dict[str, int] = field(default_factory=dict)  # wanted SKU -> units Shopify has to sell
+    wanted_prices: dict[str, Decimal] = field(default_factory=dict)  # a wanted SKU outside the catalogue: its price
 
     def app_refund(self) -> tuple[dict[str, int], Decimal]:
         """What Rebound's own Shopify app refunds at its milestone: every registered item, in full."""
@@ -231,7 +236,8 @@ class ScenarioBuilder:
             same_order_as=first.rebound_return_id,
         )
 
-    def returned(self, sc: Scenario, line: int, quantity: int, grade: str | None, *, fault: bool = True) -> None:
+    def returned(self, sc: Scenario, line: int, quantity: int, grade: str | None, *, fault: bool = True,
+                 exchange: str | None = None) -> None:  # fmt: skip
         for _ in range(quantity):
             sc.units.append(
                 ReturnedUnit(
@@ -239,6 +245,7 @@ class ScenarioBuilder:
                     sku=sc.order_lines[line].sku,
                     reason=self._reason(sc.brand, customer_fault=fault),
                     grade=grade,
+                    exchange_sku=exchange,
                 )
             )
 
@@ -268,6 +275,8 @@ class ScenarioBuilder:
             }
             if graded:
                 item["grade"] = unit.grade
+            if unit.exchange_sku:
+                item["wish"], item["exchangeSku"] = "exchange", unit.exchange_sku
             items.append(item)
         order: dict[str, Any] = {
             "clientOrderId": sc.order_name,
@@ -345,15 +354,29 @@ class ScenarioBuilder:
             sc.expected_refund = sc.app_refund()[1]
             return
         before_inspection = mapping.refund.trigger in ("in_transit", "received")
-        subtotal = customer_subtotal = Decimal(0)
+        subtotal = customer_subtotal = balance = Decimal(0)
         customer_fault = False
+        exchanges = mapping.exchanges
         for unit in units:
             reason = mapping.reason_for(unit.reason)
             rule = mapping.grade_for(unit.grade)
             grade_percent = Decimal(100) if before_inspection else Decimal(rule.refund_percent)
             amount = to_money(prices[unit.sku] * grade_percent * Decimal(reason.refund_percent) / 10000, currency)
+            wished = unit.exchange_sku is not None and exchanges.offered
+            if wished and grade_percent == 100 and sc.wanted_stock.get(str(unit.exchange_sku), 1) > 0:
+                wanted = self._unit_value(self._price(sc, str(unit.exchange_sku)), money, currency)
+                if exchanges.dearer == "refund_instead" and wanted > amount:
+                    sc.expected_exchanges[str(unit.exchange_sku)] = "refunded_instead"
+                else:
+                    sc.expected_exchanges[str(unit.exchange_sku)] = "released"
+                    balance += amount - wanted  # released: the variant's price against the returned unit's value
+                    continue
+            elif wished:
+                sc.expected_exchanges[str(unit.exchange_sku)] = "refunded_instead"
             subtotal += amount
             fault = reason.fault if before_inspection or rule.fault is None else rule.fault  # inspection's finding
+            if wished and exchanges.fees == "waived":
+                continue  # no fee for an item the customer wished to exchange
             if fault == "customer":
                 customer_fault = True
                 customer_subtotal += amount
@@ -361,12 +384,22 @@ class ScenarioBuilder:
         fee = to_money(fee, currency) if customer_fault and subtotal > 0 else Decimal(0)
         fee += to_money(customer_subtotal * Decimal(mapping.refund.restocking_fee_percent) / 100, currency)
         left = order_total(sc) - refunded_before
-        sc.expected_refund = to_money(min(max(subtotal - fee, Decimal(0)), left), currency)
+        net = subtotal - min(fee, subtotal) + balance
+        sc.expected_owed = max(-net, Decimal(0))
+        sc.expected_refund = to_money(min(max(net, Decimal(0)), left), currency)
+        if sc.expected_exchanges and sc.expected_refund == 0:
+            sc.expected_refunds = 0  # the exchange settles it: nothing comes back
         if mapping.refund.method == "store_credit":
             bonus = sc.expected_refund * Decimal(mapping.refund.store_credit_bonus_percent) / 100
             sc.expected_bonus = to_money(bonus, currency)
         elif money.payments:
             sc.expected_transactions = split_expected(sc, mapping.refund.gift_cards)
+
+    def _price(self, sc: Scenario, sku: str) -> Decimal:
+        """A variant's price in the order's currency (the catalogue's, at the order's rate)."""
+        price = sc.wanted_prices.get(sku) or next(p.price for p in self.products[sc.brand] if p.sku == sku)
+        currency = sc.money.presentment_currency or self.mappings[sc.brand].currency
+        return to_money(price * sc.money.exchange_rate, currency)
 
     @staticmethod
     def _unit_value(price: Decimal, money: OrderMoney, currency: str) -> Decimal:
@@ -579,7 +612,31 @@ def real_world_cases(b: ScenarioBuilder) -> list[Scenario]:
         b.expect(sc)
         sc.expected_refunds = 2  # one per parcel: Oliver Bonas acts on each parcel as it arrives
         out.append(sc)
-    return out + product_rule_cases(b)
+    return out + product_rule_cases(b) + exchange_cases(b)
+
+
+def exchange_cases(b: ScenarioBuilder) -> list[Scenario]:
+    """CASTORE exchanges: another size at the same price, a dearer variant (the customer pays the difference before
+    Shopify ships it), a cheaper one (the difference refunded) and one out of stock (refunded instead)."""
+    if "castore" not in b.mappings or not b.mappings["castore"].exchanges.offered:
+        return []
+    sellable = b._grade("castore", "restock")
+    out: list[Scenario] = []
+    for name, returned, wanted, stock in (
+        ("exchange", "CAS-TEE-BLK-M", "CAS-TEE-BLK-L", 5),
+        ("exchange, dearer variant", "CAS-TEE-BLK-M", "CAS-HOOD-GRY-M", 5),
+        ("exchange, cheaper variant", "CAS-HOOD-GRY-M", "CAS-TEE-BLK-S", 5),
+        ("exchange out of stock", "CAS-SHORT-NVY-M", "CAS-SHORT-NVY-XXL", 0),  # a size no order has: sold out
+    ):
+        sc = b.new(name, "castore", skus=[returned], quantity=1)
+        sc.wanted_stock[wanted] = stock
+        if wanted.endswith("-XXL"):
+            sc.wanted_prices[wanted] = Decimal("55.00")
+        b.returned(sc, 0, 1, sellable, exchange=wanted)
+        b.lifecycle(sc)
+        b.expect(sc)
+        out.append(sc)
+    return out
 
 
 def product_rule_cases(b: ScenarioBuilder) -> list[Scenario]:

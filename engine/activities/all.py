@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from engine.activities.annotations import AnnotationActivities
+from engine.activities.exchanges import ExchangeActivities
 from engine.activities.notify import NotifyActivities
 from engine.activities.orders import OrderActivities
 from engine.activities.processing import ProcessActivities
@@ -33,6 +34,7 @@ class ShopifyActivities:
         self.returns = ReturnActivities(self.shopify)
         self.refunds = ProcessActivities(self.shopify)  # refunds beside the return, and by processing it
         self.stock = StockActivities(self.shopify)
+        self.exchanges = ExchangeActivities(self.shopify)
         self.annotations = AnnotationActivities(self.shopify)
         self.notifications = NotifyActivities(http)
 
@@ -49,6 +51,7 @@ class ShopifyActivities:
             self.refunds.process_return,
             self.refunds.find_refund,
             self.refunds.credit_bonus,
+            self.exchanges.exchange_payment,
             self.annotations.tag_order,
             self.annotations.untag_order,
             self.annotations.add_order_note,

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from engine.definitions.mapping import RefundRules
+from engine.definitions.mapping import ExchangeRules, RefundRules
 from engine.events import EventItem
 from engine.refunds import RefundLineInput, RefundPlan
 
@@ -102,6 +102,7 @@ class CreateReturnInput:
     return_shipping_fee: str = ""
     restocking_fee_percent: dict[str, str] = field(default_factory=dict)
     currency: str = ""  # the order's presentment currency, the fee's
+    exchanges: dict[str, int] = field(default_factory=dict)  # wanted variant SKU -> units: exchange line items
     refused: list[str] = field(default_factory=list)  # final-sale items not on the return: on the order's link, for CX
 
 
@@ -113,6 +114,7 @@ class ShopifyReturnRef:
     rfo_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item id -> RFO line id
     adopted: bool = False
     return_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item id -> return line item id
+    no_variant: list[str] = field(default_factory=list)  # wanted SKUs Shopify has no variant for: no exchange line
 
 
 @dataclass
@@ -181,6 +183,41 @@ class IssueRefundInput:
 
 
 @dataclass
+class ExchangeRequest:
+    """Units of one returned order line the customer wants as another variant."""
+
+    line_item_id: str
+    sku: str  # returned
+    wanted_sku: str
+    quantity: int
+
+
+@dataclass
+class ExchangeResult:
+    """What came of one exchange wish when the return was processed."""
+
+    sku: str
+    wanted_sku: str
+    quantity: int
+    state: Literal["released", "awaiting_payment", "refunded_instead"]
+    detail: str = ""  # why refunded instead; what is owed
+    fulfillment_order_id: str | None = None
+
+
+@dataclass
+class ExchangePaymentInput:
+    shop: ShopRef
+    order_id: str
+    wanted_skus: list[str]
+
+
+@dataclass
+class ExchangePaymentStatus:
+    awaiting: list[str] = field(default_factory=list)  # exchange fulfillment orders held AWAITING_PAYMENT
+    fulfillment_orders: list[str] = field(default_factory=list)  # every exchange fulfillment order found
+
+
+@dataclass
 class ProcessReturnInput:
     """Settle a Shopify return in one call (returnProcess): the lines the refund covers, the refund, shipping."""
 
@@ -189,6 +226,10 @@ class ProcessReturnInput:
     refund_shipping: bool = False  # the order's shipping goes back too (the mapping's rule)
     return_lines: dict[str, str] = field(default_factory=dict)  # fulfillment line item -> return line (none: read)
     repeat: bool = False  # an earlier call may have processed: Shopify's record is read before writing
+    # Units to exchange rather than refund, released in the same call: their order line item is in `refund.lines`
+    # (so a unit whose exchange cannot happen is refunded instead); the rules say what dearer and out of stock do.
+    exchanges: list[ExchangeRequest] = field(default_factory=list)
+    exchange_rules: ExchangeRules | None = None
 
     @property
     def shop(self) -> ShopRef:
@@ -225,6 +266,8 @@ class RefundOutcome:
     currency: str = ""  # the amount's (the order's presentment currency)
     tenders: list[RefundTender] = field(default_factory=list)
     plan: RefundPlan | None = None  # the plan as priced by Shopify's suggestedRefund, when the engine refunded
+    exchanges: list[ExchangeResult] = field(default_factory=list)  # the exchanges processing settled
+    owed: str = "0"  # what the customer owes for a dearer exchange (Shopify holds its fulfillment order until paid)
 
 
 @dataclass

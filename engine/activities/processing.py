@@ -8,13 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import activity
 
-from engine.activities.messages import IssueRefundInput, OrderSnapshot, ProcessReturnInput, RefundOutcome
+from engine.activities.exchanges import (
+    ExchangeDecision,
+    balance,
+    exchange_lines_by_variant,
+    only_units,
+    remove_exchange_lines,
+    variants_by_sku,
+    without_units,
+)
+from engine.activities.messages import (
+    ExchangeRequest,
+    ExchangeResult,
+    IssueRefundInput,
+    OrderSnapshot,
+    ProcessReturnInput,
+    RefundOutcome,
+)
 from engine.activities.refunds import RefundActivities, covering_refund, preempted_by, split_tenders
 from engine.activities.shopify import classified, may_have_written, money, refund_marker
+from engine.definitions.mapping import ExchangeRules
 from engine.errors import ShopifyUserError
 from engine.money import show
 from engine.refunds import RefundPlan
@@ -68,6 +85,37 @@ def settled_already(ret: dict[str, Any], wanted: dict[str, int]) -> bool:
     return any(left.get(rl, 0) < qty for rl, qty in wanted.items())
 
 
+def units_of_requests(requests: list[ExchangeRequest]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for ex in requests:
+        units[ex.line_item_id] = units.get(ex.line_item_id, 0) + ex.quantity
+    return units
+
+
+def units_of(decisions: list[ExchangeDecision]) -> dict[str, int]:
+    """The returned order line items and units these exchanges settle."""
+    return units_of_requests([d.request for d in decisions])
+
+
+def exchange_result(decision: ExchangeDecision) -> ExchangeResult:
+    ex = decision.request
+    state: Literal["released", "refunded_instead"] = "refunded_instead" if decision.refund_instead else "released"
+    return ExchangeResult(ex.sku, ex.wanted_sku, ex.quantity, state, decision.refund_instead)
+
+
+def settled_exchanges(ret: dict[str, Any], req: ProcessReturnInput) -> list[ExchangeResult]:
+    """After a lost answer: the exchanges Shopify's record shows processed are released; the rest were refunded."""
+    processed = sum(int(node["processedQuantity"]) for node in (ret.get("exchangeLineItems") or {}).get("nodes") or [])
+    out = []
+    for ex in req.exchanges:
+        take = min(processed, ex.quantity)
+        processed -= take
+        state: Literal["released", "refunded_instead"] = "released" if take == ex.quantity else "refunded_instead"
+        out.append(ExchangeResult(ex.sku, ex.wanted_sku, ex.quantity, state,
+                                  "" if take == ex.quantity else "not processed as an exchange"))  # fmt: skip
+    return out
+
+
 def waiver_note(plan: RefundPlan, refund: IssueRefundInput) -> str:
     """Why the refund is more than Shopify suggests: fees recorded on the return when it opened (a Shopify return's
     fees cannot be changed afterwards) that the refund gives back, the inspection having found the fault not the
@@ -90,35 +138,49 @@ class ProcessActivities(RefundActivities):
             order, snap = await self._read(client, refund)
             ret: dict[str, Any] = {"refunds": {"nodes": []}}
             known = first_lines(req, snap)
-            if may_have_written(req.repeat) or known is None:
-                # An earlier call may have processed (or the lines are not known): Shopify's record first.
+            if may_have_written(req.repeat) or known is None or req.exchanges:
+                # An earlier call may have processed (or the lines, or the exchange lines, are not known): Shopify's
+                # record first.
                 ret = await self._read_return(client, req.return_id)
                 wanted = wanted_lines(ret, req.covered())
                 if settled_already(ret, wanted):
-                    return self._settled_before(ret, ours_possible=may_have_written(req.repeat))
+                    outcome = self._settled_before(ret, ours_possible=may_have_written(req.repeat))
+                    return dataclasses.replace(outcome, exchanges=settled_exchanges(ret, req))
             else:  # a first call: nothing of ours can be there; a person's processing makes Shopify refuse ours
                 wanted = known
-            plan, tenders = await self._priced(client, refund, snap)
             manual = covering_refund(order, refund)
             if manual is not None:
                 return preempted_by(manual)
-            waived = Decimal(plan.fees_waived)
-            shopify_says = None if waived else await self._outcome(client, req, wanted, plan)
-            if shopify_says is not None and shopify_says != Decimal(plan.total):
-                plan = dataclasses.replace(plan, total=str(shopify_says))
-                tenders = split_tenders(plan, snap, refund)
-            amount = Decimal(plan.total)
+            exchanges = await self._decide_exchanges(client, req, ret)
+            released = [d for d in exchanges if not d.refund_instead]
+            credit_instead = [d.request for d in exchanges if d.refund_instead and self._credit(req, d)]
+            refund = without_units(refund, [d.request for d in released])
+            plan = await self._refund_part(client, dataclasses.replace(req, refund=refund), ret, wanted, snap)
+            credit = Decimal(0)
+            if credit_instead:  # out of stock, and the brand credits store credit instead of the exchange
+                credit = Decimal((await self._priced(client, only_units(refund, credit_instead), snap))[0].total)
+            net = Decimal(plan.total)
+            if released:  # a cheaper variant adds to the refund, a dearer one takes from it (or is owed)
+                net += await balance(client, req.return_id, wanted_lines(ret, units_of(released)),
+                                     {d.line_id: d.request.quantity for d in released if d.line_id})  # fmt: skip
+            owed, amount = max(-net, Decimal(0)), max(net, Decimal(0))
+            credit = amount if plan.method == "store_credit" else min(credit, amount)
+            plan = dataclasses.replace(plan, total=str(amount))
+            tenders = split_tenders(dataclasses.replace(plan, total=str(amount - credit)), snap, refund)
             issue: dict[str, Any] = {"orderTransactions": [
                 {"transactionAmount": {"amount": t.amount, "currencyCode": snap.currency}, "parentId": t.parent_id}
                 for t in tenders
             ]}  # fmt: skip
-            if plan.method == "store_credit" and amount > 0:
-                credit = {"amount": str(amount), "currencyCode": snap.currency}
-                issue["refundMethods"] = [{"storeCreditRefund": {"amount": credit}}]
+            if credit > 0:
+                money_in = {"amount": str(credit), "currencyCode": snap.currency}
+                issue["refundMethods"] = [{"storeCreditRefund": {"amount": money_in}}]
             marker = refund_marker(refund.rebound_return_id, refund.part)
             process_input: dict[str, Any] = {
                 "returnId": req.return_id,
                 "returnLineItems": [{"id": rl, "quantity": qty} for rl, qty in wanted.items()],
+                "exchangeLineItems": [
+                    {"id": d.line_id, "quantity": d.request.quantity} for d in released if d.line_id
+                ],  # fmt: skip
                 "notifyCustomer": False,
                 "note": f"Rebound return {refund.rebound_return_id} {marker}" + waiver_note(plan, refund),
             }
@@ -132,15 +194,18 @@ class ProcessActivities(RefundActivities):
             except ShopifyUserError:
                 # Refused on its merits: a person who processed the return (or refunded its items) since our read
                 # pre-empts us; a finance exception, not a failure of ours.
-                outcome = await self._preempted_since(client, req, wanted)
-                if outcome is None:
+                since = await self._preempted_since(client, req, wanted)
+                if since is None:
                     raise
-                return outcome
+                return since
             made = [node for node in result["return"]["refunds"]["nodes"]
                     if node["id"] not in before]  # fmt: skip
+            results = [exchange_result(d) for d in exchanges]
             if amount == 0:
-                return RefundOutcome("nothing_to_refund", None, "0", "lines processed; nothing refundable",
-                                     currency=snap.currency, plan=plan)  # fmt: skip
+                detail = f"lines processed; {snap.currency} {owed} owed for the exchange" if owed else (
+                    "lines processed; nothing refundable")  # fmt: skip
+                return RefundOutcome("nothing_to_refund", None, "0", detail, currency=snap.currency, plan=plan,
+                                     exchanges=results, owed=str(owed))  # fmt: skip
             if not made:
                 problem = {"field": ["financialTransfer"], "message": "returnProcess made no refund"}
                 raise ShopifyUserError("ReturnProcess", [problem])
@@ -152,9 +217,68 @@ class ProcessActivities(RefundActivities):
                 }
                 raise ShopifyUserError("ReturnProcess", [problem])
             refund_issued(refund.shop.brand, snap.currency, str(refunded))
-            return RefundOutcome(
-                "issued", made[0]["id"], str(refunded), currency=snap.currency, tenders=tenders, plan=plan
-            )
+            return RefundOutcome("issued", made[0]["id"], str(refunded), currency=snap.currency, tenders=tenders,
+                                 plan=plan, exchanges=results)  # fmt: skip
+
+    async def _refund_part(self, client: ShopifyClient, req: ProcessReturnInput, ret: dict[str, Any],
+                           wanted: dict[str, int], snap: OrderSnapshot) -> RefundPlan:  # fmt: skip
+        """The refund of the units not exchanged: the mapping's lines valued by Shopify, at Shopify's own figure
+        for processing them when every unit is refunded in full and no fee is given back."""
+        if not req.refund.lines:
+            return RefundPlan(currency=snap.currency, total="0.00")
+        plan, _ = await self._priced(client, req.refund, snap)
+        if req.exchanges:  # the units processed include exchanged ones: value the refunded ones alone
+            wanted = wanted_lines(ret, req.covered())
+        shopify_says = None if Decimal(plan.fees_waived) else await self._outcome(client, req, wanted, plan)
+        if shopify_says is not None and shopify_says != Decimal(plan.total):
+            plan = dataclasses.replace(plan, total=str(shopify_says))
+        return plan
+
+    async def _decide_exchanges(
+        self, client: ShopifyClient, req: ProcessReturnInput, ret: dict[str, Any]
+    ) -> list[ExchangeDecision]:
+        """Each wish released or refunded instead: no exchange line left to process on the return, the variant
+        out of stock, or (the brand's rule) dearer; an exchange line refunded instead is removed from the return
+        first, so Shopify never shows a unit both exchanged and refunded."""
+        if not req.exchanges:
+            return []
+        rules = req.exchange_rules or ExchangeRules(offered=True)
+        variants = await variants_by_sku(client, [ex.wanted_sku for ex in req.exchanges])
+        lines = exchange_lines_by_variant(ret)
+        left = {node["id"]: int(node["processableQuantity"]) for node in lines.values()}
+        decisions: list[ExchangeDecision] = []
+        remove: dict[str, int] = {}
+        for ex in req.exchanges:
+            variant = variants.get(ex.wanted_sku)
+            node = lines.get(variant.id) if variant else None
+            line_id = node["id"] if node else None
+            if variant is None or line_id is None or left.get(line_id, 0) < ex.quantity:
+                decisions.append(ExchangeDecision(ex, None, f"no exchange line for {ex.wanted_sku} left on the return"))
+                continue
+            reason = ""
+            if variant.available < ex.quantity:
+                reason = f"{ex.wanted_sku} out of stock ({variant.available} available)"
+            elif rules.dearer == "refund_instead":
+                one = await balance(
+                    client, req.return_id, wanted_lines(ret, units_of_requests([ex])), {line_id: ex.quantity}
+                )
+                if one < 0:
+                    reason = f"{ex.wanted_sku} costs {-one} more; the brand refunds instead"
+            if reason:
+                remove[line_id] = remove.get(line_id, 0) + ex.quantity
+                decisions.append(ExchangeDecision(ex, line_id, reason))
+            else:
+                variant.available -= ex.quantity
+                decisions.append(ExchangeDecision(ex, line_id))
+            left[line_id] -= ex.quantity
+        await remove_exchange_lines(client, req.return_id, remove)
+        return decisions
+
+    @staticmethod
+    def _credit(req: ProcessReturnInput, decision: ExchangeDecision) -> bool:
+        """An exchange out of stock goes back as store credit when the brand says so."""
+        rules = req.exchange_rules
+        return rules is not None and rules.out_of_stock == "store_credit" and "out of stock" in decision.refund_instead
 
     async def _outcome(
         self, client: ShopifyClient, req: ProcessReturnInput, wanted: dict[str, int], plan: RefundPlan

@@ -3,11 +3,13 @@ delivery (`attach_tracking`), closed or cancelled at the end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from temporalio import activity
 
+from engine.activities.exchanges import variants_by_sku
 from engine.activities.messages import CreateReturnInput, ReturnRefInput, ShopifyReturnRef, TrackingInput
 from engine.activities.shopify import ShopifyAccess, classified, may_have_written
 from engine.errors import ShopifyUserError
@@ -113,8 +115,14 @@ class ReturnActivities:
             if req.return_shipping_fee:
                 fee = {"amount": req.return_shipping_fee, "currencyCode": req.currency}
                 return_input["returnShippingFee"] = {"amount": fee}
+            no_variant: list[str] = []
+            if req.exchanges:  # the variants wanted instead, as exchange line items on the return
+                variants = await variants_by_sku(client, list(req.exchanges))
+                no_variant = sorted(set(req.exchanges) - set(variants))
+                wanted = [(variants[sku].id, qty) for sku, qty in sorted(req.exchanges.items()) if sku in variants]
+                return_input["exchangeLineItems"] = [{"variantId": v, "quantity": qty} for v, qty in wanted]
             result = await client.mutate("ReturnCreate", "returnCreate", {"returnInput": return_input})
-            ref = _ref_from_return(result["return"], adopted=False)
+            ref = dataclasses.replace(_ref_from_return(result["return"], adopted=False), no_variant=no_variant)
             link: dict[str, Any] = {"shopify_return_id": ref.return_id, "state": "requested"}
             if req.refused:
                 link["refused"] = req.refused  # what CX reads on the order: the lines not taken back, and why

@@ -160,6 +160,15 @@ STEPS: tuple[StepSpec, ...] = (
         effect="refund",
     ),  # fmt: skip
     StepSpec(
+        "await_exchange_payment",
+        "When an exchange is for a dearer variant: wait (up to the mapping's slas.exchange_payment_within) for the "
+        "customer to pay, as Shopify's fulfillment order for the exchange shows (held AWAITING_PAYMENT until paid); "
+        "CX is told if it is not paid in time. Does nothing when no exchange is owed.",
+        "exchange_payment",
+        requires=("process_shopify_return",),
+        priority=2,
+    ),  # fmt: skip
+    StepSpec(
         "close_shopify_return",
         "Close the Shopify return.",
         "close_return",

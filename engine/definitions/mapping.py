@@ -26,6 +26,8 @@ DEFAULT_FIELDS = {
     "item_quantity": "quantity",
     "item_reason": "reasonCode",
     "item_grade": "grade",
+    "item_wish": "wish",
+    "item_exchange_sku": "exchangeSku",
     "parcels": "order.parcels",
     "parcel_tracking": "trackingNumber",
     "parcel_url": "trackingUrl",
@@ -42,6 +44,7 @@ DEFAULT_OWNERS = {
     "amount_mismatch": "finance",
     "refunded_not_returned": "finance",
     "return_unprocessed": "finance",
+    "exchange_unreleased": "cx",
     "return_left_open": "cx",
     "unknown_to_engine": "ops",
     "needs_attention": "ops",
@@ -53,6 +56,7 @@ DEFAULT_SLA_SECONDS = {
     "restock_after_inspection": 86400,
     "close_after_refund": 86400,
     "parcel_lost_after": 7 * 86400,
+    "exchange_payment_within": 7 * 86400,
 }
 
 
@@ -99,6 +103,16 @@ class ProductRule:
 
 
 @dataclass
+class ExchangeRules:
+    """Whether the brand exchanges, and what happens when the wanted variant is dearer or out of stock."""
+
+    offered: bool = False
+    dearer: str = "customer_pays"  # or refund_instead
+    out_of_stock: str = "refund"  # or store_credit
+    fees: str = "waived"  # or charged: the return's fees apply to exchanged items too
+
+
+@dataclass
 class RefundRules:
     trigger: str
     issuer: str
@@ -141,6 +155,7 @@ class MappingDef:
     flow: str = "return"  # the flow (by name) this brand's returns run on
     parcels_act_on: str = "all_parcels"  # or each_parcel: restock and refund each parcel's items as it arrives
     products: list[ProductRule] = field(default_factory=list)  # the first whose pattern matches a SKU applies
+    exchanges: ExchangeRules = field(default_factory=ExchangeRules)
 
     def reason_for(self, code: str) -> ReasonRule:
         """Exact code, then case-insensitive, then the free-text patterns, then the default."""
@@ -232,6 +247,7 @@ def mapping_from_yaml(doc: LoadedYaml) -> MappingDef:
         owners={**DEFAULT_OWNERS, **(data.get("exceptions") or {})},
         source_file=doc.file,
         parcels_act_on=(data.get("parcels") or {}).get("act_on", "all_parcels"),
+        exchanges=ExchangeRules(**(data.get("exchanges") or {})),
         products=[
             ProductRule(r["sku"], r.get("final_sale"), r.get("restock", "as_graded"))
             for r in data.get("products") or []

@@ -145,6 +145,12 @@ class _Checks:
                          "move it above the broader pattern")  # fmt: skip
             seen.append((i, pattern))
 
+    def exchanges(self) -> None:
+        """The engine releases an exchange by processing the Shopify return: only when it settles the refund."""
+        if self.data["exchanges"].get("offered") and self.data["refund"]["issuer"] != "engine":
+            self.add(("exchanges", "offered"), "unreachable: Rebound's app settles this brand's returns",
+                     "set refund.issuer: engine, or offered: false")  # fmt: skip
+
     # ---------------------------------------------------------------- money
 
     def refund(self) -> None:
@@ -179,6 +185,7 @@ SECTIONS: list[tuple[str, Callable[[_Checks], None], tuple[str, ...]]] = [
     ("reason codes", _Checks.reasons, ("reasons",)),
     ("refund rules", _Checks.refund, ("refund", "shop.currency")),
     ("product rules", _Checks.products, ("products",)),
+    ("exchange rules", _Checks.exchanges, ("exchanges", "refund")),
 ]
 
 

@@ -24,6 +24,7 @@ Rules, per brand (SLAs and owners from the brand's mapping):
   (refunded, cancelled, rejected in the shipped flows) more than `close_after_refund` ago.
 * return_unprocessed - the engine refunded units by processing the Shopify return (flows that settle so) and
   Shopify's record shows fewer of them processed.
+* exchange_unreleased - an exchange not released once the refund was settled, or unpaid past its SLA (flagged CX).
 * needs_attention - the workflow is held (or failed) and no other finding explains it; a parcel that never came
   is one (the reason names its tracking number). A return waiting for its other parcels is not checked for
   restock or refund until they are in, nor one that ended without settling (a terminal state of its flow that
@@ -191,6 +192,9 @@ def compare(
                     f"{sum(units.values())} refunded unit(s) not processed on Shopify return {ret_.name}",
                     shopify_return=ret_.id, line_items=", ".join(f"{i} x{q}" for i, q in units.items()))  # fmt: skip
 
+        if unreleased := w.exchanges_unreleased:
+            what = "exchange not released: " + ", ".join(f"{s} ({st})" for s, st in sorted(unreleased.items()))
+            ctx.add("exchange_unreleased", rid, rid, order_name, what, workflow_id=w.workflow_id)
         if len(ctx.findings) == before and (w.needs_attention or w.run_status not in ("RUNNING", "COMPLETED")):
             held.append((w, order_name))
 

@@ -115,6 +115,8 @@ class WorkflowReturn:
     waiting_for_parcels: list[str] = field(default_factory=list)  # tracking numbers an all-parcels return awaits
     processed_units: dict[str, int] = field(default_factory=dict)  # line item -> units it refunded by processing
     refund_parts: int = 1  # refunds of ours it made (one per parcel when its brand refunds per parcel)
+    # Exchanges its settlement did not release: wanted SKU -> requested (never processed) or awaiting_payment
+    exchanges_unreleased: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

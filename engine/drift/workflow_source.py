@@ -59,7 +59,18 @@ def summarise(status: ReturnStatus, workflow_id: str, run_status: str = "RUNNING
         ],
         processed_units=_processed_units(status),
         refund_parts=max(len(status.refunds), 1),
+        exchanges_unreleased=_unreleased(status),
     )
+
+
+def _unreleased(status: ReturnStatus) -> dict[str, str]:
+    """Exchanges still requested once the return settled its refund (the trigger passed), or awaiting the customer's
+    payment past the SLA (the workflow flagged CX)."""
+    if status.refund is None:
+        return {}
+    overdue = status.hold is not None and status.hold.kind == "cx"
+    return {item.exchange_sku: item.exchange for item in status.items if item.exchange_sku and (
+        item.exchange == "requested" or (item.exchange == "awaiting_payment" and overdue))}  # fmt: skip
 
 
 def _processed_units(status: ReturnStatus) -> dict[str, int]:

@@ -50,12 +50,18 @@ def _item(raw: Any, mapping: MappingDef, index: int) -> EventItem:
     if quantity <= 0:
         raise PayloadError(f"items[{index}].quantity: must be positive")
     grade = get("item_grade", required=False)
+    wish = str(get("item_wish", required=False) or "refund")
+    wanted = get("item_exchange_sku", required=False)
+    if wish == "exchange" and wanted in (None, ""):
+        raise PayloadError(f"items[{index}].exchange_sku: an exchange wish names no variant at "
+                           f"`{mapping.fields['item_exchange_sku']}`")  # fmt: skip
     return EventItem(
         item_id=str(get("item_id", required=False) or f"{get('item_sku')}#{index}"),
         sku=str(get("item_sku")),
         quantity=quantity,
         reason=str(get("item_reason", required=False) or ""),
         grade=str(grade) if grade not in (None, "") else None,
+        exchange_sku=str(wanted) if wish == "exchange" else None,
     )
 
 

@@ -66,7 +66,7 @@ class OverrideResult:
     needs_attention: bool
 
 
-HoldKind = Literal["step_failed", "interpreter", "operator", "sla", "parcel", "finance", "rebound"]
+HoldKind = Literal["step_failed", "interpreter", "operator", "sla", "parcel", "finance", "rebound", "cx"]
 
 
 @dataclass
@@ -85,6 +85,10 @@ AuditKind = Literal[
     "event", "duplicate", "transition", "step", "sla", "hold", "operator", "refused", "ignored", "parcel"
 ]
 Disposition = Literal["restock", "not_restocked", "processing_required", "missing"]
+# An exchange wished: opened on the Shopify return, released by processing it (awaiting the customer's payment when
+# the wanted variant is dearer), or settled as a refund instead (not offered, dearer and the brand refunds instead,
+# out of stock, the item not refunded in full at inspection).
+ExchangeState = Literal["requested", "released", "awaiting_payment", "refunded_instead"]
 
 
 @dataclass
@@ -105,6 +109,8 @@ class ItemStatus:
     disposition: Disposition | None = None
     location_id: str | None = None
     refund_percent: str | None = None
+    exchange_sku: str | None = None  # the variant the customer wants instead (None: settled as a refund)
+    exchange: ExchangeState | None = None  # where that exchange stands (None: no exchange wished)
 
 
 @dataclass

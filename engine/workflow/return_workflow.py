@@ -197,7 +197,8 @@ class ReturnWorkflow:
                     self.r.log("event", f"{item.sku} refused, final sale: {refused}")
                 continue
             if known is None:
-                self.r.items[item.item_id] = ItemStatus(item.item_id, item.sku, item.quantity, item.reason, item.grade)
+                self.r.items[item.item_id] = ItemStatus(item.item_id, item.sku, item.quantity, item.reason, item.grade,
+                                                        exchange_sku=item.exchange_sku)  # fmt: skip
             elif item.grade is not None:
                 known.grade = item.grade
         if graded:

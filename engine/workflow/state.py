@@ -83,6 +83,8 @@ class ReturnState:
     forced_step: str | None = None  # a step an operator asked to run at once (force_refund)
     verify_deadline: datetime | None = None  # verify_refund looks for Rebound's app refund until then
     verify_pause: float = 30.0  # seconds before verify_refund looks again
+    exchange_deadline: datetime | None = None  # await_exchange_payment looks for the customer's payment until then
+    exchange_pause: float = 5.0  # seconds before it looks again
     # -- stock
     restocked: dict[str, int] = field(default_factory=dict)
     overridden_skus: set[str] = field(default_factory=set)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from engine.workflow.steps import money, notes, order, stock
+    from engine.workflow.steps import exchange, money, notes, order, stock
     from engine.workflow.steps.base import Again, Outcome, Request, Step
 
-STEPS: dict[str, Step] = {**order.STEPS, **stock.STEPS, **money.STEPS, **notes.STEPS}
+STEPS: dict[str, Step] = {**order.STEPS, **stock.STEPS, **money.STEPS, **exchange.STEPS, **notes.STEPS}
 
 __all__ = ["STEPS", "Again", "Outcome", "Request", "Step"]

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
     from engine.workflow.steps.base import Again, Outcome, Request, Step, need_order, need_return
+    from engine.workflow.steps.exchange import exchange_requests, record_exchanges
 
 PAID = ("issued", "already_issued")
 LOOK_AGAIN_AT_MOST = timedelta(hours=1)
@@ -110,9 +111,17 @@ def _process_return(r: ReturnState, call: StepCall) -> list[Request]:
     part = parcels.round_part(r)
     summary = f"returnProcess {show(r.refund_plan.total, r.refund_plan.currency)}" + (
         f" parcel(s) {part}" if part else "")  # fmt: skip
+    exchanges = exchange_requests(r)
     request = ProcessReturnInput(refund.arg, ret.return_id, refund_shipping=_shipping_back(r),
-                                 return_lines=dict(ret.return_lines))  # fmt: skip
+                                 return_lines=dict(ret.return_lines), exchanges=exchanges,
+                                 exchange_rules=r.mapping.exchanges if exchanges else None)  # fmt: skip
     return [Request(request, summary, RefundOutcome, items=refund.items)]
+
+
+def _processed(r: ReturnState, call: StepCall, request: Request, outcome: RefundOutcome) -> Outcome:
+    """The refund as issue_refund records it, and each exchange as Shopify settled it."""
+    record_exchanges(r, outcome)
+    return _refund_issued(r, call, request, outcome)
 
 
 def _shipping_back(r: ReturnState) -> bool:
@@ -184,5 +193,5 @@ STEPS = {
     "issue_refund": Step(_issue_refund, _refund_issued),
     "credit_store_credit_bonus": Step(_credit_bonus, _credited),
     "verify_refund": Step(_verify_refund, _verified),
-    "process_shopify_return": Step(_process_return, _refund_issued),
+    "process_shopify_return": Step(_process_return, _processed),
 }

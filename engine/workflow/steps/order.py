@@ -23,8 +23,10 @@ with workflow.unsafe.imports_passed_through():
     from engine.definitions.flow import StepCall
     from engine.errors import StepFailed
     from engine.events import EventItem
+    from engine.outcomes import fees_waived_for_exchanges
     from engine.refunds import fee_at_rate
     from engine.workflow import parcels
+    from engine.workflow.messages import ItemStatus
     from engine.workflow.state import ReturnState
     from engine.workflow.steps.base import Outcome, Request, Step, need_order, need_return
 
@@ -56,12 +58,16 @@ def _create_return(r: ReturnState, call: StepCall) -> list[Request]:
     order = need_order(r, "create_shopify_return")
     quantities: dict[str, int] = {}
     reasons: dict[str, str] = {}
+    fee_free: set[str] = set()  # fulfillment lines whose every unit is an exchange the brand charges no fee for
+    charged: set[str] = set()
     for item in r.items.values():
         line = order.line_for_sku(item.sku)
         if line is None:
             raise StepFailed("create_shopify_return", f"create_shopify_return: {item.sku} is not on {order.name}")
         quantities[line.fulfillment_line_item_id] = quantities.get(line.fulfillment_line_item_id, 0) + item.quantity
         reasons.setdefault(line.fulfillment_line_item_id, item.reason)
+        exchanged = exchange_wished(r, item)
+        (fee_free if exchanged and fees_waived_for_exchanges(r.mapping) else charged).add(line.fulfillment_line_item_id)
     lines = [
         ReturnLineRequest(
             fulfillment_line_item_id=fli,
@@ -72,12 +78,30 @@ def _create_return(r: ReturnState, call: StepCall) -> list[Request]:
         for fli, qty in quantities.items()
     ]
     requested_at = r.registered_at or workflow.now().isoformat()
+    exchanges: dict[str, int] = {}
+    for item in r.items.values():
+        if exchange_wished(r, item):
+            assert item.exchange_sku is not None
+            exchanges[item.exchange_sku] = exchanges.get(item.exchange_sku, 0) + item.quantity
     request = CreateReturnInput(r.shop, r.start.rebound_return_id, order.order_id, lines, requested_at,
-                                refused=sorted(set(r.refused.values())))  # fmt: skip
+                                refused=sorted(set(r.refused.values())), exchanges=exchanges)  # fmt: skip
     if call.params.get("fees") == "on_shopify_return":
-        request = shopify_fees(r, request, reasons)
+        request = shopify_fees(r, request, {fli: reason for fli, reason in reasons.items() if fli in charged})
     summary = f"returnCreate {sum(line.quantity for line in lines)} unit(s) on {order.name}"
     return [Request(request, summary, ShopifyReturnRef)]
+
+
+def exchange_wished(r: ReturnState, item: ItemStatus) -> bool:
+    """The customer asked to exchange it and the brand exchanges: an exchange line goes on the Shopify return. An
+    exchange the brand does not offer is settled as a refund, as the audit says."""
+    if item.exchange_sku is None:
+        return False
+    if not r.mapping.exchanges.offered:
+        if item.exchange is None:
+            item.exchange = "refunded_instead"
+            r.log("step", f"{item.sku}: exchange for {item.exchange_sku} not offered by {r.start.brand}: a refund")
+        return False
+    return item.exchange != "refunded_instead"
 
 
 def shopify_fees(r: ReturnState, request: CreateReturnInput, reasons: dict[str, str]) -> CreateReturnInput:
@@ -99,6 +123,13 @@ def shopify_fees(r: ReturnState, request: CreateReturnInput, reasons: dict[str, 
 
 def _created(r: ReturnState, call: StepCall, request: Request, ref: ShopifyReturnRef) -> Outcome:
     r.shopify_return = ref
+    for item in r.items.values():
+        if exchange_wished(r, item):
+            if item.exchange_sku in ref.no_variant:
+                item.exchange = "refunded_instead"
+                r.log("step", f"{item.sku}: no variant {item.exchange_sku} in Shopify, so no exchange: a refund")
+            else:
+                item.exchange = "requested"
     r.log("step", f"create_shopify_return: {'adopted existing' if ref.adopted else 'created'} {ref.name}")
     r.publish()
     return None
