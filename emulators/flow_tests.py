@@ -216,6 +216,7 @@ class FlowTestRun:
                 u["sku"],
                 u.get("reason", default_reason),
                 u.get("grade"),
+                u.get("exchange"),
             )  # fmt: skip
             for i, u in enumerate(case["returned"])
         ]
@@ -246,6 +247,11 @@ class FlowTestRun:
         for line in sc.order_lines:
             if store.shop(domain).item_by_sku(line.sku) is None:
                 store.add_product(domain, line.sku, stock={loc.id: 0 for loc in mapping.locations.values()})
+        first = next(iter(mapping.locations.values())).id
+        for variant in case.get("variants") or []:  # variants wanted in exchange: their price and stock
+            if store.shop(domain).item_by_sku(variant["sku"]) is None:
+                store.add_product(domain, variant["sku"], stock={first: int(variant.get("stock", 5))},
+                                  price=Decimal(variant["price"]))  # fmt: skip
         seeds = [OrderLineSeed(ln.sku, ln.quantity, ln.unit_price) for ln in sc.order_lines]
         order_id = store.add_order(domain, name=sc.order_name, processed_at=sc.order_processed_at, lines=seeds)
         skus = sorted({line.sku for line in sc.order_lines})
@@ -263,7 +269,10 @@ class FlowTestRun:
             if outcome.http_status not in (200, 202):
                 result.problems.append(f"push {status}: {outcome.http_status} {outcome.body.get('reason', '')}")
             at += timedelta(hours=1)
-        status = await self._settle(env, sc, case["expect"])
+        pays = case.get("customer_pays", False)
+        status = await self._settle(
+            env, sc, case["expect"], lambda: pays and store.pay_exchange_balance(domain, order_id)
+        )
         self.shopify.faults.clear()
         self.expected_faults.clear()
         faults = self.expected_faults.take(workflow_id(sc.brand, sc.rebound_return_id))
@@ -275,13 +284,15 @@ class FlowTestRun:
         result.problems += check(case["expect"], status, store, mapping, domain, order_id, before)
         return result
 
-    async def _settle(self, env: WorkflowEnvironment, sc: Scenario, expect: dict[str, Any]) -> ReturnStatus | None:
+    async def _settle(self, env: WorkflowEnvironment, sc: Scenario, expect: dict[str, Any],
+                      each_round: Callable[[], object] = lambda: None) -> ReturnStatus | None:  # fmt: skip
         handle = handle_for(env.client, sc.brand, sc.rebound_return_id)
         deadline = time.monotonic() + CASE_TIMEOUT
         last: tuple[Any, ...] | None = None
         still_since = time.monotonic()
         status: ReturnStatus | None = None
         while time.monotonic() < deadline:
+            each_round()  # the customer pays what a dearer exchange costs, when the case says so
             try:
                 status = await handle.query(ReturnWorkflow.status)
             except Exception:
@@ -290,7 +301,8 @@ class FlowTestRun:
             if status.finished:  # needing attention is not settled: a finance flag does not stop the steps
                 return status
             mark = (status.state, len(status.audit), len(status.steps_done))
-            if mark != last:
+            paying = any(item.exchange == "awaiting_payment" for item in status.items)
+            if mark != last or paying:  # a payment on its way: the engine looks again within seconds
                 last, still_since = mark, time.monotonic()
             elif time.monotonic() - still_since > SETTLE_SECONDS:
                 return status
@@ -364,6 +376,14 @@ def check(expect: dict[str, Any], status: ReturnStatus, store: Any, mapping: Map
         fees = show(sum((ret["fees_charged"] for ret in returns), Decimal(0)), mapping.currency)
         if fees != expect["shopify_fees"]:
             problems.append(f"fees Shopify recorded: expected {expect['shopify_fees']}, got {fees}")
+    if "exchanges" in expect:
+        states = {item.exchange_sku: item.exchange for item in status.items if item.exchange_sku}
+        if states != dict(expect["exchanges"]):
+            problems.append(f"exchanges: expected {dict(expect['exchanges'])}, got {states}")
+        shopify = {e["sku"]: e["processed"] for e in store.exchanges(domain, order_id)}
+        released = {sku: 1 for sku, state in expect["exchanges"].items() if state == "released"}
+        if {sku: n for sku, n in shopify.items() if n} != released:
+            problems.append(f"exchanges processed in Shopify: expected {released}, got {shopify}")
     if "refused" in expect:
         refused = sorted({text.split(":")[0] for text in status.refused.values()})
         if refused != sorted(expect["refused"]):

@@ -116,3 +116,41 @@ async def test_a_lost_processing_answer_releases_the_exchange_once(harness: Harn
     assert len(refunds) == 1 and faults.commits["ReturnProcess"] == 1
     assert status.refund is not None and status.refund.status == "already_issued"
     assert exchange_states(status) == {"CAS-TEE-BLK-S": "released"}
+
+
+async def test_a_brand_that_refunds_a_dearer_exchange_instead_refunds_it_and_removes_the_exchange(
+    harness: Harness,
+) -> None:
+    """OLIVER BONAS (dearer: refund_instead): the vase asked for a dearer cushion is refunded in full, no fee
+    (fees waived for exchanges), and the exchange line leaves the Shopify return: never both."""
+    sc = exchange_return(harness, "dearer, refunded", "OB-VASE-PINK", "OB-CUSH-MUST", brand="oliver")
+    assert sc.expected_exchanges == {"OB-CUSH-MUST": "refunded_instead"}
+    await harness.push_all(sc)
+    status = await harness.wait_state(sc, "refunded")
+    assert exchange_states(status) == {"OB-CUSH-MUST": "refunded_instead"}
+    assert any("costs 10.00 GBP more" in e.detail for e in status.audit)
+    exchanges, refunds, _ = shopify_side(harness, sc)
+    assert [(e["processed"], e["removed"]) for e in exchanges] == [(0, 1)]
+    assert [r["amount"] for r in refunds] == [Decimal("35.00")] == [sc.expected_refund]
+    assert check(harness.shopify.store, harness.mappings, sc, status) == []
+
+
+async def test_an_exchange_out_of_stock_goes_back_as_store_credit_when_the_brand_says_so(harness: Harness) -> None:
+    """OLIVER BONAS (out_of_stock: store_credit): the mug's value comes back as store credit to choose again; the
+    rest of the return to the card."""
+    b = harness.builder
+    sc = b.new("sold out, credited", "oliver", skus=["OB-MUG-TEAL", "OB-VASE-PINK"], quantity=1)
+    sc.wanted_stock["OB-MUG-GREY"] = 0
+    sc.wanted_prices["OB-MUG-GREY"] = Decimal("12.50")
+    best = b._grade("oliver", "restock")
+    b.returned(sc, 0, 1, best, exchange="OB-MUG-GREY")
+    b.returned(sc, 1, 1, best)
+    b.lifecycle(sc, until="arrivedAtHub")
+    b.expect(sc)
+    harness.seed(sc)
+    await harness.push_all(sc)
+    status = await harness.wait_state(sc, "refunded")
+    assert exchange_states(status) == {"OB-MUG-GREY": "refunded_instead"}
+    _, [refund], _ = shopify_side(harness, sc)
+    assert refund["store_credit"] == Decimal("12.50") and refund["method"] == "mixed"
+    assert refund["amount"] == Decimal("12.50") + Decimal("35.00") - Decimal("3.50")  # the vase pays its fee

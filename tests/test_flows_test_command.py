@@ -28,7 +28,7 @@ def test_the_shipped_flows_pass_their_scenarios() -> None:
         and "flows/tests/express.yaml (flow express@4" in run.stdout
     )
     assert "FAIL" not in run.stdout
-    assert "18/18 case(s) as expected in 3 file(s)" in run.stdout
+    assert "22/22 case(s) as expected in 3 file(s)" in run.stdout
     assert "flows/tests/tatty.yaml (flow return@5" in run.stdout
 
 

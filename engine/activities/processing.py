@@ -103,16 +103,20 @@ def exchange_result(decision: ExchangeDecision) -> ExchangeResult:
     return ExchangeResult(ex.sku, ex.wanted_sku, ex.quantity, state, decision.refund_instead)
 
 
-def settled_exchanges(ret: dict[str, Any], req: ProcessReturnInput) -> list[ExchangeResult]:
-    """After a lost answer: the exchanges Shopify's record shows processed are released; the rest were refunded."""
+def settled_exchanges(ret: dict[str, Any], req: ProcessReturnInput, outcome: RefundOutcome) -> list[ExchangeResult]:
+    """Settled before this call: the exchanges Shopify's record shows processed are released. Ours (an answer
+    lost), the rest were refunded instead; a person's, the rest are theirs to settle (drift tells CX)."""
     processed = sum(int(node["processedQuantity"]) for node in (ret.get("exchangeLineItems") or {}).get("nodes") or [])
     out = []
     for ex in req.exchanges:
         take = min(processed, ex.quantity)
         processed -= take
         state: Literal["released", "refunded_instead"] = "released" if take == ex.quantity else "refunded_instead"
+        if outcome.status == "preempted" and state != "released":
+            continue
+        by = " by someone in Shopify" if outcome.status == "preempted" else ""
         out.append(ExchangeResult(ex.sku, ex.wanted_sku, ex.quantity, state,
-                                  "" if take == ex.quantity else "not processed as an exchange"))  # fmt: skip
+                                  by.strip() if take == ex.quantity else "not processed as an exchange"))  # fmt: skip
     return out
 
 
@@ -145,13 +149,13 @@ class ProcessActivities(RefundActivities):
                 wanted = wanted_lines(ret, req.covered())
                 if settled_already(ret, wanted):
                     outcome = self._settled_before(ret, ours_possible=may_have_written(req.repeat))
-                    return dataclasses.replace(outcome, exchanges=settled_exchanges(ret, req))
+                    return dataclasses.replace(outcome, exchanges=settled_exchanges(ret, req, outcome))
             else:  # a first call: nothing of ours can be there; a person's processing makes Shopify refuse ours
                 wanted = known
             manual = covering_refund(order, refund)
             if manual is not None:
                 return preempted_by(manual)
-            exchanges = await self._decide_exchanges(client, req, ret)
+            exchanges = await self._decide_exchanges(client, req, ret, snap.currency)
             released = [d for d in exchanges if not d.refund_instead]
             credit_instead = [d.request for d in exchanges if d.refund_instead and self._credit(req, d)]
             refund = without_units(refund, [d.request for d in released])
@@ -202,7 +206,7 @@ class ProcessActivities(RefundActivities):
                     if node["id"] not in before]  # fmt: skip
             results = [exchange_result(d) for d in exchanges]
             if amount == 0:
-                detail = f"lines processed; {snap.currency} {owed} owed for the exchange" if owed else (
+                detail = f"lines processed; {show(owed, snap.currency)} owed for the exchange" if owed else (
                     "lines processed; nothing refundable")  # fmt: skip
                 return RefundOutcome("nothing_to_refund", None, "0", detail, currency=snap.currency, plan=plan,
                                      exchanges=results, owed=str(owed))  # fmt: skip
@@ -235,7 +239,7 @@ class ProcessActivities(RefundActivities):
         return plan
 
     async def _decide_exchanges(
-        self, client: ShopifyClient, req: ProcessReturnInput, ret: dict[str, Any]
+        self, client: ShopifyClient, req: ProcessReturnInput, ret: dict[str, Any], currency: str
     ) -> list[ExchangeDecision]:
         """Each wish released or refunded instead: no exchange line left to process on the return, the variant
         out of stock, or (the brand's rule) dearer; an exchange line refunded instead is removed from the return
@@ -263,7 +267,7 @@ class ProcessActivities(RefundActivities):
                     client, req.return_id, wanted_lines(ret, units_of_requests([ex])), {line_id: ex.quantity}
                 )
                 if one < 0:
-                    reason = f"{ex.wanted_sku} costs {-one} more; the brand refunds instead"
+                    reason = f"{ex.wanted_sku} costs {show(-one, currency)} more; the brand refunds instead"
             if reason:
                 remove[line_id] = remove.get(line_id, 0) + ex.quantity
                 decisions.append(ExchangeDecision(ex, line_id, reason))
@@ -309,7 +313,8 @@ class ProcessActivities(RefundActivities):
         """After a refusal: Shopify's record now says someone settled these units (None: it does not)."""
         ret = await self._read_return(client, req.return_id)
         if settled_already(ret, wanted):
-            return self._settled_before(ret, ours_possible=False)
+            outcome = self._settled_before(ret, ours_possible=False)
+            return dataclasses.replace(outcome, exchanges=settled_exchanges(ret, req, outcome))
         order, _ = await self._read(client, req.refund)
         manual = covering_refund(order, req.refund)
         return preempted_by(manual) if manual is not None else None

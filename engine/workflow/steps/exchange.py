@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.activities.messages import ExchangePaymentInput, ExchangePaymentStatus, ExchangeRequest, RefundOutcome
     from engine.definitions.flow import StepCall
     from engine.definitions.mapping import DEFAULT_SLA_SECONDS
+    from engine.money import show
     from engine.outcomes import grades_set_the_refund
     from engine.workflow import parcels
     from engine.workflow.state import ReturnState
@@ -60,7 +61,9 @@ def record_exchanges(r: ReturnState, outcome: RefundOutcome) -> None:
         r.log("step", f"exchange {result.quantity}x {result.sku} -> {result.wanted_sku}: {what}"
                       + (f" ({result.detail})" if result.detail else ""))  # fmt: skip
     if owed:
-        r.log("step", f"exchange: the customer owes {outcome.owed} {outcome.currency}; Shopify holds it until paid")
+        r.log(
+            "step", f"exchange: the customer owes {show(outcome.owed, outcome.currency)}; Shopify holds it until paid"
+        )
 
 
 # ---------------------------------------------------------------- await_exchange_payment
