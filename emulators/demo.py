@@ -339,7 +339,11 @@ def render(outcomes: list[Outcome], mappings: dict[str, MappingDef]) -> str:
             if s.refund.status == "verified":
                 refund += " (by Rebound app)"
         elif s and s.refund:
-            refund = s.refund.status
+            refund = "no refund" if s.refund.status == "nothing_to_refund" else s.refund.status
+        if s:
+            for item in (i for i in s.items if i.exchange_sku):
+                refund += f"; exchanged for {item.exchange_sku}" if item.exchange == "released" else (
+                    f"; exchange {item.exchange_sku} {(item.exchange or 'requested').replace('_', ' ')}")  # fmt: skip
         rows.append(
             (
                 o.scenario.rebound_return_id,

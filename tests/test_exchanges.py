@@ -8,8 +8,11 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+from temporalio.api.sdk.v1 import WorkflowMetadata
+
 from emulators.demo import check
 from emulators.rebound.scenarios import Scenario
+from engine.workers.starter import handle_for
 from engine.workflow.messages import ReturnStatus
 from tests.conftest import Harness
 
@@ -154,3 +157,16 @@ async def test_an_exchange_out_of_stock_goes_back_as_store_credit_when_the_brand
     _, [refund], _ = shopify_side(harness, sc)
     assert refund["store_credit"] == Decimal("12.50") and refund["method"] == "mixed"
     assert refund["amount"] == Decimal("12.50") + Decimal("35.00") - Decimal("3.50")  # the vase pays its fee
+
+
+async def test_an_exchange_reads_as_one_in_the_temporal_ui(harness: Harness) -> None:
+    """The workflow list's summary counts the exchange; the current details say what came of it."""
+    sc = exchange_return(harness, "ui exchange", "CAS-TEE-BLK-M", "CAS-TEE-BLK-L")
+    await harness.push_all(sc)
+    await harness.wait_state(sc, "refunded")
+    handle = handle_for(harness.client, sc.brand, sc.rebound_return_id)
+    summary = await (await handle.describe()).static_summary()
+    assert summary is not None and summary.startswith(f"CASTORE {sc.order_name} · 1 item · 1 exchange")
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "| CAS-TEE-BLK-M | 1 |" in metadata.current_details
+    assert "| CAS-TEE-BLK-L: released |" in metadata.current_details

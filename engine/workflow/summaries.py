@@ -19,6 +19,9 @@ def start_summary(event: ReturnEvent) -> str:
     parts = [f"{event.brand.upper()} {event.order_name}".strip()]
     if units:
         parts.append(f"{units} item{'s' if units != 1 else ''}")
+    exchanges = sum(item.quantity for item in event.items if item.exchange_sku)
+    if exchanges:
+        parts.append(f"{exchanges} exchange{'s' if exchanges != 1 else ''}")
     if reasons:
         parts.append(", ".join(reasons))
     return " · ".join(parts)
@@ -48,12 +51,15 @@ def current_details(status: ReturnStatus, mapping: MappingDef, *, awaiting: str 
         lines.append(f"**Shopify return:** {status.shopify_return.name}")
     names = {loc.id: loc.name for loc in mapping.locations.values()}
     if status.items:
-        lines += ["", "| item | qty | reason | grade | disposition | location |", "|---|---|---|---|---|---|"]
+        lines += ["", "| item | qty | reason | grade | disposition | location | exchange |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
         for item in status.items:
             where = names.get(item.location_id or "", item.location_id)
+            exchange = f"{item.exchange_sku}: {(item.exchange or 'requested').replace('_', ' ')}" if (
+                item.exchange_sku) else None  # fmt: skip
             lines.append(
                 f"| {_cell(item.sku)} | {item.quantity} | {_cell(item.reason)} | {_cell(item.grade)} | "
-                f"{_cell(item.disposition)} | {_cell(where)} |"
+                f"{_cell(item.disposition)} | {_cell(where)} | {_cell(exchange)} |"
             )
         lines.append("")
     if status.restocked:
@@ -78,6 +84,8 @@ def current_details(status: ReturnStatus, mapping: MappingDef, *, awaiting: str 
             + (f" ({tenders})" if len(refund.tenders) > 1 else "")
             + (f" `{refund.refund_id}`" if refund.refund_id else "")
         )
+    if status.refused:
+        lines.append(f"**Refused (final sale):** {'; '.join(sorted(set(status.refused.values())))}")
     if status.parcels:
         parcels = "; ".join(
             f"{p.tracking_number} " + ("lost" if p.lost else f"in {p.arrived_at[:10]}" if p.arrived_at else "awaited")
