@@ -106,3 +106,54 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
     assert ret["status"] == "CLOSED"
     # Processed exactly what was refunded (the damaged unit, refunded nothing, stays unprocessed), or nothing.
     assert ret["processed"] == ({sc.order_lines[0].sku: 1} if operation == "ReturnProcess" else {})
+
+
+async def test_worker_killed_after_an_exchange_was_released_releases_it_once(
+    temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness
+) -> None:
+    """A cheaper exchange: Shopify commits the processing (exchange released, difference refunded) and the worker dies
+    before it hears; the next worker reads Shopify's record: one exchange fulfillment order, one refund."""
+    b = harness.builder
+    sc = b.new("crash exchange", "castore", skus=["CAS-HOOD-GRY-M"], quantity=1)
+    b.returned(sc, 0, 1, "A", exchange="CAS-TEE-BLK-S")
+    b.lifecycle(sc)
+    b.expect(sc)
+    harness.seed(sc)
+    store, domain = shopify.store, harness.domain(sc)
+    queue = f"crash-{uuid.uuid4()}"
+    harness.settings = type(harness.settings)(task_queue=queue)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "RETURNS_TASK_QUEUE": queue,
+        "RETURNS_WORKER_ROLES": "returns,shops",
+        "RETURNS_MAPPINGS_DIR": str(REPO_ROOT / "mappings"),
+        "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
+        token_env_name(domain): harness.tokens[domain],
+    }
+    shopify.faults.hold_after_commit("ReturnProcess", 120)
+    first = await start_worker(env)
+    try:
+        await harness.push_all(sc)
+        for _ in range(300):
+            if shopify.faults.commits.get("ReturnProcess"):
+                break
+            await asyncio.sleep(0.1)
+        assert shopify.faults.commits.get("ReturnProcess") == 1, "the processing never reached Shopify"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    shopify.faults.hold_after_commit("ReturnProcess", 0)
+    second = await start_worker(env)
+    try:
+        status = await harness.wait_state(sc, "refunded", timeout=90)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+    assert status.finished and not status.needs_attention, status.attention_reason
+    [exchange] = store.exchanges(domain, harness.order_id(sc))
+    assert (exchange["processed"], len(exchange["fulfillment_orders"])) == (1, 1)
+    refunds = store.refunds(domain, harness.order_id(sc))
+    assert [r["amount"] for r in refunds] == [Decimal("50.00")] == [sc.expected_refund]
+    assert shopify.faults.commits["ReturnProcess"] == 1
+    assert {i.exchange_sku: i.exchange for i in status.items} == {"CAS-TEE-BLK-S": "released"}
