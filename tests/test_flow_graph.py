@@ -193,7 +193,7 @@ def test_cli_prints_the_diagram_of_a_flow_by_name_or_file(flow: FlowDef, capsys:
     assert main(["flows", "graph", "return"]) == 0
     assert capsys.readouterr().out == mermaid(flow)
     assert main(["flows", "graph", str(REPO_ROOT / "flows" / "express.yaml")]) == 0
-    assert capsys.readouterr().out.startswith("stateDiagram-v2\n    %% flow express v3")
+    assert capsys.readouterr().out.startswith("stateDiagram-v2\n    %% flow express v4")
 
 
 def test_cli_says_in_one_line_when_there_is_no_such_flow(
@@ -213,7 +213,7 @@ def test_cli_says_in_one_line_when_there_is_no_such_flow(
         "name: express", "name: quick"))  # fmt: skip
     broken.unlink()
     assert main(["flows", "graph", "quick"]) == 0
-    assert "%% flow quick v3" in capsys.readouterr().out
+    assert "%% flow quick v4" in capsys.readouterr().out
 
 
 def test_cli_says_in_one_line_when_temporal_cannot_be_reached(

@@ -61,7 +61,7 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
                                "- step: tag_order\n      - step: sync_order_status\n    sla:\n      within: 7d"),
                           "- step: tag_order", ["states.received.steps[0]", "'with' is a required property"]),
     "unknown key on a step": (edit("      - step: close_shopify_return\n", "      - step: close_shopify_return\n        retry: 3\n"),
-                              "retry: 3", ["states.refunded.steps[3].retry", "Additional properties"]),
+                              "retry: 3", ["states.refunded.steps[4].retry", "Additional properties"]),
     "steps in the wrong order": (edit(REQUESTED_STEPS, "      - step: create_shopify_return\n      - step: validate_order\n        on_invalid: rejected\n"),
                                  "- step: create_shopify_return", ["create_shopify_return needs validate_order earlier on every path"]),
     "rejected dropped": (edit(REJECTED, ""), "on_invalid: rejected", ["on_invalid 'rejected' is not a state of this flow"]),

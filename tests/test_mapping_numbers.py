@@ -90,8 +90,9 @@ def test_three_mistakes_are_reported_in_one_run_with_file_line_and_column(
 
     assert main(["mappings", "validate", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "1 file(s) checked, 3 problem(s); 1 check(s) skipped"
+    assert out[-1] == "1 file(s) checked, 3 problem(s); 2 check(s) skipped"
     assert out[3].endswith("refund: refund rules not checked: fix the problems in refund first")
+    assert out[4].endswith("refund: exchange rules not checked: fix the problems in refund first")
     assert out[0].startswith(f"{path}:{at('too-bigg')}:") and "'too-bigg' is not a return reason definition" in out[0]
     assert out[1].startswith(f"{path}:{at('outlett')}:") and "unknown location 'outlett'" in out[1]
     assert (
