@@ -40,6 +40,7 @@ def edit(old: str, new: str, count: int = 1) -> str:
 REQUESTED_STEPS = """      - step: validate_order
         on_invalid: rejected
       - step: create_shopify_return
+        with: {fees: on_shopify_return}
 """
 REJECTED = """  rejected:
     kind: terminal
@@ -62,7 +63,7 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
                           "- step: tag_order", ["states.received.steps[0]", "'with' is a required property"]),
     "unknown key on a step": (edit("      - step: close_shopify_return\n", "      - step: close_shopify_return\n        retry: 3\n"),
                               "retry: 3", ["states.refunded.steps[4].retry", "Additional properties"]),
-    "steps in the wrong order": (edit(REQUESTED_STEPS, "      - step: create_shopify_return\n      - step: validate_order\n        on_invalid: rejected\n"),
+    "steps in the wrong order": (edit(REQUESTED_STEPS, "      - step: create_shopify_return\n        with: {fees: on_shopify_return}\n      - step: validate_order\n        on_invalid: rejected\n"),
                                  "- step: create_shopify_return", ["create_shopify_return needs validate_order earlier on every path"]),
     "rejected dropped": (edit(REJECTED, ""), "on_invalid: rejected", ["on_invalid 'rejected' is not a state of this flow"]),
     "validation with nowhere to reject to": (edit("        on_invalid: rejected\n", ""), "- step: validate_order",
@@ -99,6 +100,19 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
     "format 1 file": (edit("format: 2\n", ""), "name: return", ["'format' is a required property"]),
     "terminal with then": (edit("  rejected:\n    kind: terminal\n", "  rejected:\n    kind: terminal\n    then: requested\n"),
                            "then: requested", ["a terminal state has no `then`"]),
+    "a parameter to a step that takes none": (edit("      - step: attach_tracking\n", "      - step: attach_tracking\n        with: {carrier: dhl}\n"), "carrier: dhl",
+                                              ["states.in_transit.steps[0].with.carrier", "attach_tracking takes no parameters"]),
+    "the refund brought forward, listed first": (edit("      - step: validate_order\n", "      - step: issue_refund\n        on_reaching: mapping.refund.trigger\n      - step: validate_order\n"),
+                                                 "- step: issue_refund", ["states.requested.steps[0].step", "issue_refund needs validate_order earlier on every path", "move issue_refund below validate_order"]),
+    "a step where an outcome leads, without what it needs": (edit(REJECTED, REJECTED + "    steps:\n      - step: tag_order\n        with: {tag: rejected}\n"), "- step: tag_order",
+                                                             ["states.rejected.steps[0].step", "tag_order needs validate_order", "when validate_order is invalid"]),
+    "a terminal reached before anything ran": (edit("      - step: cancel_shopify_return\n", "      - step: close_shopify_return  # when cancelled\n"), "# when cancelled",
+                                               ["states.cancelled.steps[0].step", "close_shopify_return needs create_shopify_return earlier on every path"]),
+    "a step that can never run": (edit("      - step: attach_tracking\n", "      - step: attach_tracking\n      - step: validate_order  # again\n        on_invalid: rejected\n"), "# again", ["states.in_transit.steps[1].step", "validate_order can never run here"]),
+    "on_reaching bringing a step before what it needs": (edit("      - step: restock_items\n", "      - step: restock_items\n        on_reaching: mapping.refund.trigger\n"), "on_reaching: mapping.refund.trigger",
+                                                          ["states.restocked.steps[0].on_reaching", "on_reaching can bring it forward to 'requested', 'in_transit', 'received'", "assign_dispositions"]),
+    "a requirement under another when": (edit("when: \"mapping.refund.method == 'store_credit' && mapping.refund.issuer == 'engine'\"", "when: \"mapping.refund.method == 'store_credit'\""),
+                                         "- step: credit_store_credit_bonus", ["states.refunded.steps[1].step", "which runs only when mapping.refund.issuer == 'engine'"]),
     "a state named like the interpreter's start": (edit("  rejected:\n", "  new:\n    kind: terminal\n  rejected:\n"), "  new:",
                                                    ["'new' is the name the engine gives a return before its first event"]),
 }  # fmt: skip
@@ -172,3 +186,24 @@ def test_validate_command_lists_every_problem_and_exits_1(tmp_path: Path, capsys
     assert problem["path"] == "states.requested.steps[0].step" and problem["line"] == line_of(
         CASES["steps in the wrong order"][0], "- step: create_shopify_return"
     )
+
+
+def test_the_two_flows_of_issue_23_are_refused_at_the_step_with_what_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A parameter given to a step that takes none; the refund, brought forward by on_reaching, listed before the
+    step it needs in the start state (every return would hold at registration: "the order is not known")."""
+    parameter = CASES["a parameter to a step that takes none"][0]
+    first = CASES["the refund brought forward, listed first"][0]
+    (tmp_path / "parameter.yaml").write_text(parameter)
+    (tmp_path / "first.yaml").write_text(first)
+    assert main(["flows", "validate", str(tmp_path / "parameter.yaml"), str(tmp_path / "first.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / 'parameter.yaml'}:{line_of(parameter, 'with: {carrier: dhl}')}:16: "
+        "states.in_transit.steps[0].with.carrier: attach_tracking takes no parameters, so `with: carrier` means "
+        "nothing to it (hint: remove it (or the whole `with:`))",
+        f"{tmp_path / 'first.yaml'}:{line_of(first, '- step: issue_refund')}:9: states.requested.steps[0].step: "
+        "issue_refund needs validate_order earlier on every path to it (hint: move issue_refund below validate_order "
+        "(a state's steps run in the order listed))",
+        "2 file(s) checked, 2 problem(s)",
+    ]

@@ -49,6 +49,7 @@ class StepSpec:
     effect: Literal["", "refund", "stock"] = ""  # what operator overrides must respect
     forced_by: str = ""  # the operator override that runs this step at once (`force_refund`)
     calls_shopify: bool = True  # False: its activity runs on the return's own queue, not the shop's
+    items_in_hand: bool = False  # what it leaves covers the items in hand only: a late parcel's round needs it again
 
     def template_params(self) -> list[str]:
         return [name for name, schema in self.params.items() if schema is TEMPLATE]
@@ -102,6 +103,7 @@ STEPS: tuple[StepSpec, ...] = (
         "in the parcel; `best_grade`: the first grade of the brand's scale, for flows without inspection).",
         None,
         requires=("validate_order",),
+        items_in_hand=True,
         params={
             "ungraded": {
                 "enum": ["missing", "best_grade"],

@@ -4,6 +4,8 @@ runs, and the same facts built at run time (so a name the check accepts is a nam
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import types
 import typing
 from typing import Any, Union
@@ -94,3 +96,64 @@ def evaluate(text: str, context: dict[str, Any]) -> Any:
 
 def mapping_context(mapping: MappingDef) -> dict[str, Any]:
     return dataclasses.asdict(mapping)
+
+
+# ---------------------------------------------------------------- what validation can know before a return runs
+
+_BOOLEAN = ("comparator", "not_expression")  # true or false (or null), never a value JMESPath and Python judge apart
+
+
+def _over_the_mapping(node: dict[str, Any]) -> bool:
+    """Reads nothing but literals and fields of the mapping (pinned at start: the same for a return's whole life)."""
+    kind, children = node.get("type"), node.get("children") or []
+    if kind == "literal":
+        return True
+    if kind == "field":
+        return bool(node.get("value") == "mapping")
+    if kind == "subexpression":
+        head, *rest = children
+        return head == {"type": "field", "children": [], "value": "mapping"} and all(
+            c.get("type") == "field" for c in rest
+        )
+    if kind in (*_BOOLEAN, "and_expression", "or_expression"):
+        return all(_over_the_mapping(child) for child in children)
+    return False
+
+
+@functools.cache
+def mapping_conditions(text: str | None) -> tuple[frozenset[str], bool]:
+    """A `when:` as the conditions it shares with other steps: its `&&` parts that compare the mapping's fields
+    (each canonical, so two steps writing the same comparison share it), and whether those parts are all of it.
+    A step that runs has every part true; the mapping's parts stay true for the return's whole life, so a step
+    whose parts include another's runs only where that one ran too. None or empty: always (no parts, all of it)."""
+    if not text:
+        return frozenset(), True
+    try:
+        parsed = jmespath.compile(text).parsed
+    except JMESPathError:
+        return frozenset(), False
+    parts: list[dict[str, Any]] = []
+
+    def split(node: dict[str, Any]) -> None:
+        if node.get("type") == "and_expression":
+            for child in node.get("children") or []:
+                split(child)
+        else:
+            parts.append(node)
+
+    split(dict(parsed))
+    known = [p for p in parts if p.get("type") in _BOOLEAN and _over_the_mapping(p)]
+    return frozenset(json.dumps(p, sort_keys=True) for p in known), len(known) == len(parts)
+
+
+@functools.cache
+def literal_name(text: str | None) -> str | None:
+    """The name an `on_reaching:` that is a plain string literal (`'received'`) always gives; None otherwise."""
+    if not text:
+        return None
+    try:
+        parsed = jmespath.compile(text).parsed
+    except JMESPathError:
+        return None
+    value = parsed.get("value") if parsed.get("type") == "literal" else None
+    return value if isinstance(value, str) else None

@@ -130,8 +130,11 @@ def step_call(raw: dict[str, Any]) -> StepCall:
 def flow_from_yaml(doc: LoadedYaml) -> FlowDef:
     from engine.definitions.flow_checks import semantic_problems
 
-    problems = schema_problems(doc, "flow.schema.json")
-    problems += semantic_problems(doc, schema_failed=bool(problems))
+    schema = schema_problems(doc, "flow.schema.json")
+    semantic = semantic_problems(doc, schema_failed=bool(schema))
+    # An unknown `with:` key is said once, by the check that knows the step (the schema says it to editors).
+    owned = {p.path for p in semantic if ".with." in p.path}
+    problems = [p for p in schema if p.path not in owned] + semantic
     if problems:
         raise DefinitionError(sorted(problems, key=lambda p: (p.line, p.column)))
     data = doc.data

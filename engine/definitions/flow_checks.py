@@ -1,16 +1,19 @@
 """What no schema can say about a flow: references resolve, every state is reachable and has a way out, every
-step finds what it needs on every path to it, expressions read fields that exist. A flow that passes cannot
-crash the interpreter. Each problem names file:line:col and how to fix it; checks whose inputs are malformed
-(the schema already said so) are skipped rather than guessed at."""
+`with:` key is the step's, expressions read fields that exist; and, walking the flow as the interpreter would
+(engine.definitions.flow_walk), every step finds what it needs on every path to it and every step can run. A flow
+that passes cannot crash the interpreter or hold a return for a step that has not run. Each problem names
+file:line:col and how to fix it; checks whose inputs are malformed (the schema already said so) are skipped rather
+than guessed at."""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from engine.definitions.catalog import CATALOG, TEMPLATE_FIELDS, template_placeholders
+from engine.definitions.catalog import CATALOG, TEMPLATE_FIELDS, StepSpec, template_placeholders
 from engine.definitions.expressions import expression_problems
-from engine.definitions.flow import EVENT_KINDS
+from engine.definitions.flow import EVENT_KINDS, FlowDef, StateDef, StateKind, step_call
+from engine.definitions.flow_walk import walk
 from engine.definitions.yamlfile import LoadedYaml, Problem
 
 NEW = "<not started>"  # the node before the first event
@@ -24,6 +27,16 @@ def _suggest(word: str, options: list[str]) -> str:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _walkable(raw: Any) -> bool:
+    """A step entry the schema accepts as far as the walk reads it."""
+    return (
+        isinstance(raw, dict)
+        and raw.get("step") in CATALOG
+        and isinstance(raw.get("with") or {}, dict)
+        and all(isinstance(raw.get(key) or "", str) for key in raw if key == "when" or key.startswith("on_"))
+    )
 
 
 def _steps(state: Any) -> list[dict[str, Any]]:
@@ -133,6 +146,10 @@ class _Checker:
                         named = ", ".join(f"on_{o}" for o in spec.outcomes) or "none"
                         self.add((*path, other), f"{spec.name} has no outcome {other.removeprefix('on_')!r}",
                                  f"its outcomes: {named}")  # fmt: skip
+                given = raw.get("with")
+                for param in given if isinstance(given, dict) else {}:
+                    if param not in spec.params:
+                        self.unknown_param((*path, "with", param), spec, str(param))
                 for param in spec.template_params():
                     text = _dict(raw.get("with")).get(param)
                     if isinstance(text, str):
@@ -143,6 +160,16 @@ class _Checker:
                             self.add((*path, field), message, hint)
                 if raw.get("on_reaching") and (self.kind(name) != "terminal" and name not in self.milestones):
                     self.add((*path, "on_reaching"), "on_reaching belongs to a step of a milestone or terminal state")
+
+    def unknown_param(self, path: tuple[str | int, ...], spec: StepSpec, param: str) -> None:
+        if not spec.params:
+            self.add(path, f"{spec.name} takes no parameters, so `with: {param}` means nothing to it",
+                     "remove it (or the whole `with:`)")  # fmt: skip
+            return
+        close = difflib.get_close_matches(param, list(spec.params), n=1)
+        allowed = f"allowed keys here: {', '.join(spec.params)}"
+        self.add(path, f"{spec.name} has no parameter {param!r}",
+                 f"did you mean {close[0]!r}? ({allowed})" if close else allowed)  # fmt: skip
 
     def template(self, path: tuple[str | int, ...], text: str) -> None:
         try:
@@ -200,45 +227,33 @@ class _Checker:
             elif self.kind(name) != "terminal" and not edges.get(name):
                 hint = "add then:, an event to a later milestone, or list it in a terminal's allowed_from"
                 self.add(("states", name), f"state {name!r} has no way out: a return there could never finish", hint)
-        self.requirements(edges, reached)
+        self.simulate(reached)
 
-    def requirements(self, edges: dict[str, list[tuple[str, int | None]]], reached: set[str]) -> None:
-        """Every step's `requires` must have run on every path to it (forward data flow, intersection)."""
-        names = [s["step"] for st in self.states.values() for s in _steps(st)]
-        everything = frozenset(names)
-        done_in: dict[str, frozenset[str]] = {n: everything for n in self.states}
-        done_in[NEW] = frozenset()
-        changed = True
-        while changed:
-            changed = False
-            for source in [NEW, *self.states]:
-                if source not in reached:
-                    continue
-                steps = [s["step"] for s in _steps(self.states.get(source, {}))]
-                for target, leaves_at in edges.get(source, []):
-                    ran = steps if leaves_at is None else steps[: leaves_at + 1]
-                    after = done_in[source] | frozenset(ran)
-                    if not done_in[target] <= after:
-                        done_in[target] = done_in[target] & after
-                        changed = True
-        earliest = self.milestones[0] if self.milestones else None
+    def simulate(self, reached: set[str]) -> None:
+        """Walk the flow as the interpreter would (engine.definitions.flow_walk): every step finds what it needs on
+        every path to it, every step can run, every state is reached the way events really arrive."""
+        states: dict[str, StateDef] = {}
         for name, st in self.states.items():
-            if name not in reached:
-                continue
-            before = set(done_in[name])
-            for j, raw in enumerate(_steps(st)):
-                spec = CATALOG.get(raw["step"])
-                if spec is None:
-                    continue
-                have = before
-                if raw.get("on_reaching") and earliest in self.states:  # may run as early as the first milestone
-                    have = set(done_in[earliest]) | {s["step"] for s in _steps(self.states[earliest])}
-                missing = [r.replace("|", " or ") for r in spec.requires if not set(r.split("|")) & have]
-                if missing:
-                    self.add(("states", name, "steps", j, "step"),
-                             f"{spec.name} needs {', '.join(missing)} earlier on every path to it",
-                             f"list {missing[0]} in an earlier state (or earlier in this one)")  # fmt: skip
-                before.add(raw["step"])
+            raw = st.get("steps") or []
+            if not isinstance(raw, list) or not all(_walkable(s) for s in raw):
+                return  # a step the schema refuses: the walk would only guess around it
+            calls = [step_call(s) for s in raw]
+            for call in calls:  # an outcome to no state is said already; the walk follows the others
+                call.outcomes = {o: to for o, to in call.outcomes.items() if o in CATALOG[call.step].outcomes
+                                 and to in self.states}  # fmt: skip
+            then, allowed = st.get("then"), st.get("allowed_from")
+            kind: StateKind = "terminal" if self.kind(name) == "terminal" else "milestone"
+            states[name] = StateDef(name, kind, calls, then if isinstance(then, str) else None,
+                                    allowed if isinstance(allowed, list) else None)  # fmt: skip
+        events = {k: v for k, v in self.events.items() if isinstance(v, str)}
+        flow = FlowDef(str(_dict(self.doc.data).get("name")), 0, "", self.milestones, events, states)
+        for found in walk(flow):
+            if found.index is None and found.state not in reached:
+                continue  # already said: no edge at all leads there
+            path: tuple[str | int, ...] = ("states", found.state)
+            if found.index is not None:
+                path = (*path, "steps", found.index, found.field)
+            self.add(path, found.message, found.hint)
 
 
 def semantic_problems(doc: LoadedYaml, *, schema_failed: bool = False) -> list[Problem]:

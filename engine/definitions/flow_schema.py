@@ -110,7 +110,7 @@ def flow_schema() -> dict[str, Any]:
                 "required": ["step"],
                 "additionalProperties": False,
                 "properties": step_properties,
-                "allOf": [_step_rule(spec) for spec in STEPS if spec.params],
+                "allOf": [_step_rule(spec) for spec in STEPS],  # a step without parameters takes no `with:` keys
             },
         },
     }  # fmt: skip
