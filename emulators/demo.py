@@ -394,13 +394,14 @@ async def push_through_receiver(
     duplicate_rate: float = 0.1,
 ) -> PushStats:
     """Each milestone happens at Rebound (recorded for the pull API, Rebound's app may refund), then is pushed,
-    signed, to the receiver; some pushes are lost and some arrive twice, as in production."""
+    signed, to the receiver, four at a time as a busy Rebound sends them; some pushes are lost and some arrive twice,
+    as in production."""
     app_refund = app_refund_hook(shopify, mappings, scenarios)
     pushes = [(sc.brand, payload) for sc, payload in interleave(scenarios)]
     faults = PushFaults(drop_rate=drop_rate, duplicate_rate=duplicate_rate, seed=seed)
     before = rebound.milestones
     async with Progress("pushes", len(pushes)).ticking(lambda: rebound.milestones - before):
-        return await rebound.push_all(receiver_url, pushes, faults, on_publish=app_refund)
+        return await rebound.push_stream(receiver_url, pushes, faults, on_publish=app_refund, in_flight=4)
 
 
 def seed_drift(store: ShopifyStore, rebound: ReboundEmulator, mappings: dict[str, MappingDef],

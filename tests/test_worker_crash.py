@@ -37,9 +37,9 @@ async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
-# The flows settling by processing the Shopify return (return@5), and the refund beside it that returns started on
-# return@3 still finish with.
-SETTLEMENTS = {"returnProcess": (None, "ReturnProcess"), "refundCreate": (PREVIOUS_FLOW, "RefundCreate")}
+# The refund beside the return that returns started on return@3 still finish with; settling by processing the
+# Shopify return (return@5) is the exchange test below (a refund and an exchange in one processing).
+SETTLEMENTS = {"refundCreate": (PREVIOUS_FLOW, "RefundCreate")}
 
 
 @pytest.mark.parametrize("settlement", list(SETTLEMENTS))
@@ -47,8 +47,7 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
     temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness, settlement: str
 ) -> None:
     flow_file, operation = SETTLEMENTS[settlement]
-    if flow_file is not None:
-        harness.flows = {**harness.flows, "return": load_flow(flow_file)}
+    harness.flows = {**harness.flows, "return": load_flow(flow_file)}
     b = harness.builder
     sc = b.new("crash", "castore", lines=2)
     b.returned(sc, 0, 1, "A")
@@ -103,23 +102,25 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
     assert shopify.faults.commits[operation] == 1
     assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before + 1
     [ret] = store.returns(domain, harness.order_id(sc))
-    assert ret["status"] == "CLOSED"
-    # Processed exactly what was refunded (the damaged unit, refunded nothing, stays unprocessed), or nothing.
-    assert ret["processed"] == ({sc.order_lines[0].sku: 1} if operation == "ReturnProcess" else {})
+    assert ret["status"] == "CLOSED" and ret["processed"] == {}  # refunded beside the return, as return@3 does
 
 
-async def test_worker_killed_after_an_exchange_was_released_releases_it_once(
+async def test_worker_killed_after_processing_committed_refunds_and_exchanges_once(
     temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness
 ) -> None:
-    """A cheaper exchange: Shopify commits the processing (exchange released, difference refunded) and the worker dies
-    before it hears; the next worker reads Shopify's record: one exchange fulfillment order, one refund."""
+    """One processing settles a refund (the leggings, graded A) and a cheaper exchange (the hoodie for a tee):
+    Shopify commits it and the worker dies before it hears; the next worker reads Shopify's record: one refund (the
+    leggings less the fee, plus the difference), one exchange fulfillment order, the leggings restocked once."""
     b = harness.builder
-    sc = b.new("crash exchange", "castore", skus=["CAS-HOOD-GRY-M"], quantity=1)
+    sc = b.new("crash exchange", "castore", skus=["CAS-HOOD-GRY-M", "CAS-LEG-BLK-M"], quantity=1)
     b.returned(sc, 0, 1, "A", exchange="CAS-TEE-BLK-S")
+    b.returned(sc, 1, 1, "A")
     b.lifecycle(sc)
     b.expect(sc)
     harness.seed(sc)
     store, domain = shopify.store, harness.domain(sc)
+    dc = harness.mappings["castore"].locations["dc"].id
+    before = store.stock(domain, "CAS-LEG-BLK-M")[dc]["available"]
     queue = f"crash-{uuid.uuid4()}"
     harness.settings = type(harness.settings)(task_queue=queue)
     env = {
@@ -154,6 +155,11 @@ async def test_worker_killed_after_an_exchange_was_released_releases_it_once(
     [exchange] = store.exchanges(domain, harness.order_id(sc))
     assert (exchange["processed"], len(exchange["fulfillment_orders"])) == (1, 1)
     refunds = store.refunds(domain, harness.order_id(sc))
-    assert [r["amount"] for r in refunds] == [Decimal("50.00")] == [sc.expected_refund]
+    assert [r["amount"] for r in refunds] == [Decimal("59.99") - Decimal("2.95") + Decimal("50.00")]
+    assert refunds[0]["amount"] == sc.expected_refund
+    assert status.refund is not None and status.refund.status == "already_issued"
     assert shopify.faults.commits["ReturnProcess"] == 1
-    assert {i.exchange_sku: i.exchange for i in status.items} == {"CAS-TEE-BLK-S": "released"}
+    assert {i.exchange_sku: i.exchange for i in status.items if i.exchange_sku} == {"CAS-TEE-BLK-S": "released"}
+    assert store.stock(domain, "CAS-LEG-BLK-M")[dc]["available"] == before + 1
+    [ret] = store.returns(domain, harness.order_id(sc))
+    assert ret["status"] == "CLOSED" and ret["processed"] == {"CAS-HOOD-GRY-M": 1, "CAS-LEG-BLK-M": 1}

@@ -105,6 +105,16 @@ async def balance(client: ShopifyClient, return_id: str, return_lines: dict[str,
     return -amount if transfer.get("__typename") == "InvoiceReturnOutcome" else amount
 
 
+async def exchange_difference(client: ShopifyClient, return_id: str, refunded: dict[str, int],
+                              exchanged: dict[str, int], exchange_lines: dict[str, int]) -> Decimal:  # fmt: skip
+    """What exchanging adds to the refund of the other units: the exchanged units' value less the variants taken for
+    them, as Shopify settles them together (its outcome for every line, exchanges included, less its outcome for the
+    refunded lines alone: the return's fees are in both, so never taken twice)."""
+    every = {rl: refunded.get(rl, 0) + exchanged.get(rl, 0) for rl in {*refunded, *exchanged}}
+    together = await balance(client, return_id, every, exchange_lines)
+    return together - (await balance(client, return_id, refunded, {}) if refunded else Decimal(0))
+
+
 async def remove_exchange_lines(client: ShopifyClient, return_id: str, lines: dict[str, int]) -> None:
     """Exchange lines taken off the return before their units are refunded instead (only unprocessed units)."""
     if not lines:

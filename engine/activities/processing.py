@@ -14,7 +14,7 @@ from temporalio import activity
 
 from engine.activities.exchanges import (
     ExchangeDecision,
-    balance,
+    exchange_difference,
     exchange_lines_by_variant,
     only_units,
     remove_exchange_lines,
@@ -165,8 +165,10 @@ class ProcessActivities(RefundActivities):
                 credit = Decimal((await self._priced(client, only_units(refund, credit_instead), snap))[0].total)
             net = Decimal(plan.total)
             if released:  # a cheaper variant adds to the refund, a dearer one takes from it (or is owed)
-                net += await balance(client, req.return_id, wanted_lines(ret, units_of(released)),
-                                     {d.line_id: d.request.quantity for d in released if d.line_id})  # fmt: skip
+                taken = {d.line_id: d.request.quantity for d in released if d.line_id}
+                refund_lines = wanted_lines(ret, dataclasses.replace(req, refund=refund).covered())
+                exchanged = wanted_lines(ret, units_of(released))
+                net += await exchange_difference(client, req.return_id, refund_lines, exchanged, taken)
             owed, amount = max(-net, Decimal(0)), max(net, Decimal(0))
             credit = amount if plan.method == "store_credit" else min(credit, amount)
             plan = dataclasses.replace(plan, total=str(amount))
@@ -263,9 +265,9 @@ class ProcessActivities(RefundActivities):
             if variant.available < ex.quantity:
                 reason = f"{ex.wanted_sku} out of stock ({variant.available} available)"
             elif rules.dearer == "refund_instead":
-                one = await balance(
-                    client, req.return_id, wanted_lines(ret, units_of_requests([ex])), {line_id: ex.quantity}
-                )
+                others = wanted_lines(ret, dataclasses.replace(req, refund=without_units(req.refund, [ex])).covered())
+                units = wanted_lines(ret, units_of_requests([ex]))
+                one = await exchange_difference(client, req.return_id, others, units, {line_id: ex.quantity})
                 if one < 0:
                     reason = f"{ex.wanted_sku} costs {show(-one, currency)} more; the brand refunds instead"
             if reason:
