@@ -9,14 +9,17 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from emulators.rebound.scenarios import Scenario
 from emulators.shopify.server import ShopifyEmulator
 from engine.definitions.flow import load_flow
 from engine.settings import token_env_name
+from engine.workflow.messages import ReturnStatus
 from tests.conftest import Harness
 from tests.paths import REPO_ROOT
 
@@ -35,6 +38,44 @@ async def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
         lines.append(line)
     assert any(b"shops: castore" in line for line in lines), lines
     return process
+
+
+async def crash_after_commit(temporal_env: WorkflowEnvironment, shopify: ShopifyEmulator, harness: Harness,
+                             domain: str, operation: str, sc: Scenario,
+                             before_restart: Callable[[], None] = lambda: None) -> ReturnStatus:  # fmt: skip
+    """Push the return to a worker process; SIGKILL it once Shopify committed `operation` (its answer held back);
+    then a new worker carries the return to its end."""
+    queue = f"crash-{uuid.uuid4()}"
+    harness.settings = type(harness.settings)(task_queue=queue)  # the in-process worker does not poll this queue
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "RETURNS_TASK_QUEUE": queue,
+        "RETURNS_WORKER_ROLES": "returns,shops",
+        "RETURNS_MAPPINGS_DIR": str(REPO_ROOT / "mappings"),
+        "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
+        token_env_name(domain): harness.tokens[domain],
+    }
+    shopify.faults.hold_after_commit(operation, 120)
+    first = await start_worker(env)
+    try:
+        await harness.push_all(sc)
+        for _ in range(300):
+            if shopify.faults.commits.get(operation):
+                break
+            await asyncio.sleep(0.1)
+        assert shopify.faults.commits.get(operation) == 1, f"{operation} never reached Shopify"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    before_restart()
+    shopify.faults.hold_after_commit(operation, 0)
+    second = await start_worker(env)
+    try:
+        return await harness.wait_state(sc, "refunded", timeout=90)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
 
 
 # The refund beside the return that returns started on return@3 still finish with; settling by processing the
@@ -58,41 +99,12 @@ async def test_worker_killed_after_refund_committed_completes_with_one_refund(
     store, domain = shopify.store, harness.domain(sc)
     dc = harness.mappings["castore"].locations["dc"].id
     before = store.stock(domain, sc.order_lines[0].sku)[dc]["available"]
-    queue = f"crash-{uuid.uuid4()}"
-    harness.settings = type(harness.settings)(task_queue=queue)  # the in-process worker does not poll this queue
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
-        "RETURNS_TASK_QUEUE": queue,
-        "RETURNS_WORKER_ROLES": "returns,shops",
-        "RETURNS_MAPPINGS_DIR": str(REPO_ROOT / "mappings"),
-        "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
-        token_env_name(domain): harness.tokens[domain],
-    }
-    shopify.faults.hold_after_commit(operation, 120)
 
-    first = await start_worker(env)
-    try:
-        await harness.push_all(sc)
-        for _ in range(300):
-            if shopify.faults.commits.get(operation):
-                break
-            await asyncio.sleep(0.1)
-        assert shopify.faults.commits.get(operation) == 1, "the refund never reached Shopify"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-    assert len(store.refunds(domain, harness.order_id(sc))) == 1
-    assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before  # restock not reached yet
+    def before_restart() -> None:
+        assert len(store.refunds(domain, harness.order_id(sc))) == 1
+        assert store.stock(domain, sc.order_lines[0].sku)[dc]["available"] == before  # restock not reached yet
 
-    shopify.faults.hold_after_commit(operation, 0)
-    second = await start_worker(env)
-    try:
-        status = await harness.wait_state(sc, "refunded", timeout=90)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
-
+    status = await crash_after_commit(temporal_env, shopify, harness, domain, operation, sc, before_restart)
     assert status.state == "refunded" and not status.needs_attention, status.attention_reason
     refunds = store.refunds(domain, harness.order_id(sc))
     assert len(refunds) == 1
@@ -121,36 +133,7 @@ async def test_worker_killed_after_processing_committed_refunds_and_exchanges_on
     store, domain = shopify.store, harness.domain(sc)
     dc = harness.mappings["castore"].locations["dc"].id
     before = store.stock(domain, "CAS-LEG-BLK-M")[dc]["available"]
-    queue = f"crash-{uuid.uuid4()}"
-    harness.settings = type(harness.settings)(task_queue=queue)
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
-        "RETURNS_TASK_QUEUE": queue,
-        "RETURNS_WORKER_ROLES": "returns,shops",
-        "RETURNS_MAPPINGS_DIR": str(REPO_ROOT / "mappings"),
-        "SHOPIFY_ENDPOINT": f"{shopify.base_url}/shops/{{shop}}",
-        token_env_name(domain): harness.tokens[domain],
-    }
-    shopify.faults.hold_after_commit("ReturnProcess", 120)
-    first = await start_worker(env)
-    try:
-        await harness.push_all(sc)
-        for _ in range(300):
-            if shopify.faults.commits.get("ReturnProcess"):
-                break
-            await asyncio.sleep(0.1)
-        assert shopify.faults.commits.get("ReturnProcess") == 1, "the processing never reached Shopify"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-    shopify.faults.hold_after_commit("ReturnProcess", 0)
-    second = await start_worker(env)
-    try:
-        status = await harness.wait_state(sc, "refunded", timeout=90)
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+    status = await crash_after_commit(temporal_env, shopify, harness, domain, "ReturnProcess", sc)
     assert status.finished and not status.needs_attention, status.attention_reason
     [exchange] = store.exchanges(domain, harness.order_id(sc))
     assert (exchange["processed"], len(exchange["fulfillment_orders"])) == (1, 1)
