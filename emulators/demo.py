@@ -269,9 +269,10 @@ def check(store: ShopifyStore, mappings: dict[str, MappingDef], sc: Scenario, st
     return problems
 
 
-def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> list[str]:
+def check_stock(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario],
+                statuses: dict[str, ReturnStatus]) -> list[str]:  # fmt: skip
     """Shopify's available stock must equal the seed plus exactly what the scenarios restocked, less exchanges."""
-    return stock_problems(store, mappings, scenarios)[1]
+    return stock_problems(store, mappings, scenarios, statuses)[1]
 
 
 def money_ledger(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario]) -> str:
@@ -560,7 +561,7 @@ async def run_demo(
                     status = statuses.get(sc.rebound_return_id)
                     problems = check(emulator.store, mappings, sc, status) if status else ["no status"]
                     outcomes.append(Outcome(sc, status, problems))
-                stock_problems = check_stock(emulator.store, mappings, scenarios)
+                stock_problems = check_stock(emulator.store, mappings, scenarios, statuses)
                 print()
                 print(render(outcomes, mappings))
                 print()

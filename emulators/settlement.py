@@ -77,11 +77,11 @@ def exchange_problems(store: ShopifyStore, domain: str, order_id: str, sc: Scena
     return problems
 
 
-def stock_problems(store: ShopifyStore, mappings: dict[str, MappingDef],
-                   scenarios: list[Scenario]) -> tuple[int, list[str]]:  # fmt: skip
-    """Shopify's available stock against the seed plus exactly what the scenarios restocked, per SKU and location
-    (in total for a SKU some exchange took from: Shopify picks where it ships from): how many checked, what is
-    wrong."""
+def stock_problems(store: ShopifyStore, mappings: dict[str, MappingDef], scenarios: list[Scenario],
+                   statuses: dict[str, ReturnStatus]) -> tuple[int, list[str]]:  # fmt: skip
+    """Shopify's available stock against the seed plus exactly what the scenarios restocked, less a unit of each
+    exchange the workflow released (one pre-empted by staff releases none), per SKU and location (in total for a
+    SKU some exchange took from: Shopify picks where it ships from): how many checked, what is wrong."""
     expected: dict[tuple[str, str, str], int] = {}
     for sc in scenarios:
         for key, qty in sc.expected_restock.items():
@@ -90,10 +90,11 @@ def stock_problems(store: ShopifyStore, mappings: dict[str, MappingDef],
             expected[k] = expected.get(k, 0) + qty
     exchanged: dict[tuple[str, str], int] = {}  # a released exchange takes a unit of the wanted variant from stock
     for sc in scenarios:
-        for wanted, state in sc.expected_exchanges.items():
-            if state == "released":
-                where = (mappings[sc.brand].shop_domain, wanted)
-                exchanged[where] = exchanged.get(where, 0) + 1
+        status = statuses.get(sc.rebound_return_id)
+        for item in status.items if status else []:
+            if item.exchange_sku and item.exchange in ("released", "awaiting_payment"):
+                where = (mappings[sc.brand].shop_domain, item.exchange_sku)
+                exchanged[where] = exchanged.get(where, 0) + item.quantity
     problems: list[str] = []
     checked = 0
     for mapping in mappings.values():

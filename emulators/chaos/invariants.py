@@ -121,7 +121,7 @@ def check(world: World, unexpected_holds: list[str]) -> list[Invariant]:
                               f"{on_order[0].order_name}: {live} Shopify returns (+{len(returns) - live} cancelled),"
                               f" {wanted} expected")  # fmt: skip
 
-    stock.checked, stock.violations = stock_problems(world.store, world.mappings, world.scenarios)
+    stock.checked, stock.violations = stock_problems(world.store, world.mappings, world.scenarios, world.statuses)
 
     held.checked = world.held_total
     held.violations = [f"{world.held_unresolved} held push(es) still failed"] if world.held_unresolved else []
