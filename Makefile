@@ -38,7 +38,7 @@ browser:
 	@.ci/ensure-chromium
 
 test: browser $(STAMP) lint typecheck
-	$(BIN)/pytest -q
+	.ci/pytest-lanes $(BIN)
 
 # Measured, never asserted: results land in docs/benchmarks.md.
 # Each writes its section of docs/benchmarks.md and its figures to docs/benchmarks.json; the summary table at the
