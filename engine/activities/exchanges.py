@@ -86,21 +86,23 @@ def only_units(refund: IssueRefundInput, units: list[ExchangeRequest]) -> IssueR
     return dataclasses.replace(refund, lines=kept)
 
 
-async def balance(client: ShopifyClient, return_id: str, return_lines: dict[str, int],
-                  exchange_lines: dict[str, int]) -> Decimal:  # fmt: skip
-    """What Shopify says settling these returned units against these exchange lines comes to: positive, refunded
-    to the customer (a cheaper variant); negative, owed by the customer (a dearer one)."""
+async def suggested_outcome(client: ShopifyClient, return_id: str, return_lines: dict[str, int],
+                            exchange_lines: dict[str, int], *, refund_shipping: bool = False,
+                            store_credit: bool = False) -> Decimal | None:  # fmt: skip
+    """What Shopify says settling these returned units (against these exchange lines) comes to, less the return's
+    fees: positive, refunded to the customer; negative, owed by the customer (an invoice); None: no figure. The one
+    reading of `suggestedFinancialOutcome`, for the refund's figure and an exchange's difference alike."""
     variables = {
         "id": return_id,
         "lines": [{"id": rl, "quantity": qty} for rl, qty in return_lines.items()],
         "exchangeLines": [{"id": el, "quantity": qty} for el, qty in exchange_lines.items()],
-        "refundShipping": None,
-        "allocation": "ORIGINAL_PAYMENT_METHODS",
+        "refundShipping": {"fullRefund": True} if refund_shipping else None,
+        "allocation": "STORE_CREDIT" if store_credit else "ORIGINAL_PAYMENT_METHODS",
     }
     data = (await client.execute("ReturnFinancialOutcome", variables)).get("return") or {}
     transfer = (data.get("suggestedFinancialOutcome") or {}).get("financialTransfer")
     if not transfer:
-        return Decimal(0)
+        return None
     amount = money(transfer["amount"])
     return -amount if transfer.get("__typename") == "InvoiceReturnOutcome" else amount
 
@@ -111,8 +113,9 @@ async def exchange_difference(client: ShopifyClient, return_id: str, refunded: d
     them, as Shopify settles them together (its outcome for every line, exchanges included, less its outcome for the
     refunded lines alone: the return's fees are in both, so never taken twice)."""
     every = {rl: refunded.get(rl, 0) + exchanged.get(rl, 0) for rl in {*refunded, *exchanged}}
-    together = await balance(client, return_id, every, exchange_lines)
-    return together - (await balance(client, return_id, refunded, {}) if refunded else Decimal(0))
+    together = await suggested_outcome(client, return_id, every, exchange_lines) or Decimal(0)
+    alone = (await suggested_outcome(client, return_id, refunded, {}) or Decimal(0)) if refunded else Decimal(0)
+    return together - alone
 
 
 async def remove_exchange_lines(client: ShopifyClient, return_id: str, lines: dict[str, int]) -> None:

@@ -18,6 +18,7 @@ from engine.activities.exchanges import (
     exchange_lines_by_variant,
     only_units,
     remove_exchange_lines,
+    suggested_outcome,
     variants_by_sku,
     without_units,
 )
@@ -294,20 +295,9 @@ class ProcessActivities(RefundActivities):
         figure (Shopify knows nothing of grades): None then."""
         if any(Decimal(line.refund_percent) != 100 for line in req.refund.lines):
             return None
-        variables = {
-            "id": req.return_id,
-            "lines": [{"id": rl, "quantity": qty} for rl, qty in wanted.items()],
-            "exchangeLines": [],
-            "refundShipping": {"fullRefund": True} if req.refund_shipping else None,
-            "allocation": "STORE_CREDIT" if plan.method == "store_credit" else "ORIGINAL_PAYMENT_METHODS",
-        }
-        data = (await client.execute("ReturnFinancialOutcome", variables)).get("return") or {}
-        transfer = (data.get("suggestedFinancialOutcome") or {}).get("financialTransfer")
-        if not transfer:
-            return None
-        if transfer.get("__typename") == "InvoiceReturnOutcome":  # the fees exceed the lines: nothing comes back
-            return Decimal(0)
-        return money(transfer["amount"])
+        says = await suggested_outcome(client, req.return_id, wanted, {}, refund_shipping=req.refund_shipping,
+                                       store_credit=plan.method == "store_credit")  # fmt: skip
+        return None if says is None else max(says, Decimal(0))  # fees beyond the lines: nothing comes back
 
     async def _preempted_since(
         self, client: ShopifyClient, req: ProcessReturnInput, wanted: dict[str, int]
