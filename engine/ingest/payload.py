@@ -35,7 +35,8 @@ def parse_push(body: bytes) -> Any:
         raise PayloadError(f"not JSON: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, 1e999, an integer over Python's digit limit
         raise PayloadError(f"not JSON: {exc}") from None
-    _check(payload)
+    if "\\u" in text or text.count("{") + text.count("[") > MAX_DEPTH:
+        _check(payload)  # otherwise nothing to find: no container can be that deep, no escape made a surrogate
     return payload
 
 

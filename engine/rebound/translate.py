@@ -6,8 +6,11 @@ timestamp and items. The same push delivered twice gets the same id and is a no-
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +27,29 @@ class Translation:
     status: str
 
 
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+@functools.lru_cache(maxsize=1024)
+def path(expression: str) -> Callable[[Any], Any]:
+    """A mapping's JMESPath expression, compiled once. A plain dotted path (`order.reboundOrderId`, most of them)
+    becomes dictionary look-ups with JMESPath's meaning: a key of an object, None for anything else or missing."""
+    if DOTTED.fullmatch(expression):
+        keys = expression.split(".")
+
+        def lookup(value: Any) -> Any:
+            for key in keys:
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(key)
+            return value
+
+        return lookup
+    return jmespath.compile(expression).search
+
+
 def _field(payload: Any, mapping: MappingDef, name: str, *, required: bool = True) -> Any:
-    value = jmespath.search(mapping.fields[name], payload)
+    value = path(mapping.fields[name])(payload)
     if required and (value is None or value == ""):
         raise PayloadError(f"{name}: nothing at `{mapping.fields[name]}`")
     return value
@@ -38,7 +62,7 @@ def items_in(payload: Any, mapping: MappingDef) -> Any:
 
 def _item(raw: Any, mapping: MappingDef, index: int) -> EventItem:
     def get(name: str, required: bool = True) -> Any:
-        value = jmespath.search(mapping.fields[name], raw)
+        value = path(mapping.fields[name])(raw)
         if required and (value is None or value == ""):
             raise PayloadError(f"items[{index}].{name}: nothing at `{mapping.fields[name]}`")
         return value
@@ -71,13 +95,13 @@ def _parcels(payload: Any, mapping: MappingDef) -> list[ParcelRef]:
         raise PayloadError(f"parcels: not a list at `{mapping.fields['parcels']}`")
     parcels = []
     for index, parcel in enumerate(raw):
-        tracking = jmespath.search(mapping.fields["parcel_tracking"], parcel)
+        tracking = path(mapping.fields["parcel_tracking"])(parcel)
         if tracking in (None, ""):
             raise PayloadError(f"parcels[{index}].tracking: nothing at `{mapping.fields['parcel_tracking']}`")
-        items = jmespath.search(mapping.fields["parcel_items"], parcel) or []
+        items = path(mapping.fields["parcel_items"])(parcel) or []
         if not isinstance(items, list):
             raise PayloadError(f"parcels[{index}].items: not a list at `{mapping.fields['parcel_items']}`")
-        url = jmespath.search(mapping.fields["parcel_url"], parcel)
+        url = path(mapping.fields["parcel_url"])(parcel)
         parcels.append(ParcelRef(str(tracking), [str(i) for i in items], str(url) if url else None))
     return parcels
 
