@@ -5,12 +5,16 @@ the workflow reads it back as that ReturnStart."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 from temporalio.converter import DataConverter
 
+from emulators.rebound.scenarios import ScenarioBuilder
 from engine.definitions.flow import load_flows
 from engine.definitions.mapping import load_mappings
-from engine.workers.starter import start_input
+from engine.events import ParcelRef, ReturnEvent
+from engine.rebound.translate import translate
+from engine.workers.starter import plain, start_input
 from engine.workflow.messages import ReturnStart
 from tests.paths import REPO_ROOT
 
@@ -28,3 +32,25 @@ def test_start_input_is_the_same_payload() -> None:
             [again] = converter.to_payloads([start_input(dataclasses.replace(start, rebound_return_id="(00)43"))])
             assert again != plain  # the return's own fields are not cached with the definitions
             assert converter.from_payloads([fast], [ReturnStart]) == [start]
+
+
+def test_events_are_the_same_payload() -> None:
+    """Pushes of every kind, items, parcels (several), exchanges: `plain(event)` writes what the event writes."""
+    converter = DataConverter.default.payload_converter
+    mappings = load_mappings(REPO_ROOT / "mappings")
+    builder = ScenarioBuilder(mappings, now=datetime.now(UTC), seed=11)
+    seen = 0
+    for brand in sorted(mappings):
+        sc = builder.new(f"plain-{brand}", brand, lines=2)
+        builder.returned(sc, 0, 1, "A")
+        builder.lifecycle(sc)
+        for push in sc.pushes:
+            event = translate(push, mappings[brand]).event
+            if event is None:
+                continue
+            event.parcels = [ParcelRef("ZZ1", [i.item_id for i in event.items], None), ParcelRef("ZZ2", [], "u")]
+            [fast] = converter.to_payloads([plain(event)])
+            assert fast == converter.to_payloads([event])[0]
+            assert converter.from_payloads([fast], [ReturnEvent]) == [event]
+            seen += 1
+    assert seen >= len(mappings) * 3
