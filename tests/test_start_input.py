@@ -14,7 +14,8 @@ from engine.definitions.flow import load_flows
 from engine.definitions.mapping import load_mappings
 from engine.events import ParcelRef, ReturnEvent
 from engine.rebound.translate import translate
-from engine.workers.starter import plain, start_input
+from engine.temporal.codec import ENCODING, CodecKeys, data_converter, new_key
+from engine.workers.starter import plain, start_input, start_payload
 from engine.workflow.messages import ReturnStart
 from tests.paths import REPO_ROOT
 
@@ -26,11 +27,12 @@ def test_start_input_is_the_same_payload() -> None:
         flow = flows[mapping.flow]
         for options in ({}, {"activity_timeout_seconds": 5, "max_activity_attempts": 2, "search_attributes": False}):
             start = ReturnStart(mapping.brand, "(00)42", flow, mapping, **options)  # type: ignore[arg-type]
-            [plain] = converter.to_payloads([start])
+            [plain_payload] = converter.to_payloads([start])
             [fast] = converter.to_payloads([start_input(start)])
-            assert fast == plain
+            assert fast == plain_payload
+            assert converter.to_payloads([start_payload(start)]) == [plain_payload]
             [again] = converter.to_payloads([start_input(dataclasses.replace(start, rebound_return_id="(00)43"))])
-            assert again != plain  # the return's own fields are not cached with the definitions
+            assert again != plain_payload  # the return's own fields are not cached with the definitions
             assert converter.from_payloads([fast], [ReturnStart]) == [start]
 
 
@@ -54,3 +56,13 @@ def test_events_are_the_same_payload() -> None:
             assert converter.from_payloads([fast], [ReturnEvent]) == [event]
             seen += 1
     assert seen >= len(mappings) * 3
+
+
+async def test_the_start_payload_is_encrypted_like_any_other() -> None:
+    """The engine's encrypting converter: the ready-made payload goes through the codec, and decodes back."""
+    mapping = load_mappings(REPO_ROOT / "mappings")["castore"]
+    start = ReturnStart("castore", "(00)42", load_flows(REPO_ROOT / "flows")[mapping.flow], mapping)
+    converter = data_converter(CodecKeys.parse([("2026-12", new_key())], "test"))
+    [sealed] = await converter.encode([start_payload(start)])
+    assert sealed.metadata["encoding"] == ENCODING and b"castore" not in sealed.data
+    assert await converter.decode([sealed], [ReturnStart]) == [start]
