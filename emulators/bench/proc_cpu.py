@@ -54,3 +54,30 @@ def children_running(pid: int, program: str) -> list[int]:
         if program in Path(exe).name:
             found.append(child)
     return found
+
+
+def threads(pid: int) -> dict[int, tuple[str, float]]:
+    """Each thread of the process: its name (`comm`) and CPU seconds, by thread id."""
+    found = {}
+    try:
+        tids = [int(entry.name) for entry in Path(f"/proc/{pid}/task").iterdir()]
+    except FileNotFoundError:
+        return {}
+    for tid in tids:
+        try:
+            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found[tid] = (name, (int(fields[11]) + int(fields[12])) * TICK)
+    return found
+
+
+def thread_kind(pid: int, tid: int, name: str) -> str:
+    """A Python server's threads by what they do: its main thread runs the event loop; the Temporal client's
+    runtime runs Rust (tokio) threads; the rest are Python's (asyncio.to_thread: the event store's SQLite calls)."""
+    if tid == pid:
+        return "event loop"
+    if name.startswith("tokio"):
+        return "Temporal client runtime"
+    return "other threads"

@@ -48,6 +48,7 @@ from engine.workers.build import build_registry_worker
 from engine.workflow import search
 
 BRAND = "castore"
+THREAD_KINDS = ("event loop", "Temporal client runtime", "other threads")
 TREES = ("receiver", "temporal")  # roles whose CPU includes their processes' child processes
 
 
@@ -129,10 +130,16 @@ async def phase(
     pids = {role: [pid for p in found for pid in proc_cpu.descendants(p)] if role in TREES else found
             for role, found in roles.items()}  # fmt: skip
     before = {role: proc_cpu.total(found) for role, found in pids.items()}
+    threads_before = {pid: proc_cpu.threads(pid) for pid in pids.get("receiver", [])}
     started = time.monotonic()
     answers = await senders.ask([{"cmd": "go"}] * count)
     seconds = time.monotonic() - started
     after = {role: proc_cpu.total(found) for role, found in pids.items()}
+    by_kind: dict[str, float] = {}
+    for pid, earlier in threads_before.items():
+        for tid, (name, cpu) in proc_cpu.threads(pid).items():
+            kind = proc_cpu.thread_kind(pid, tid, name)
+            by_kind[kind] = by_kind.get(kind, 0.0) + cpu - earlier.get(tid, (name, 0.0))[1]
     pushes = sum(len(wave) for wave in batch)
     statuses: dict[str, int] = {}
     for got in answers:
@@ -145,12 +152,13 @@ async def phase(
         "statuses": statuses,
         "cpu_ms_per_push": {role: round((after[role] - before[role]) * 1000 / pushes, 3) for role in pids},
         "processes": {role: len(found) for role, found in pids.items()},
+        "receiver_threads_ms_per_push": {kind: round(cpu * 1000 / pushes, 3) for kind, cpu in by_kind.items()},
     }
 
 
-def _median_cpu(phases: list[dict[str, Any]]) -> dict[str, float]:
-    roles = phases[0]["cpu_ms_per_push"]
-    return {role: round(statistics.median(p["cpu_ms_per_push"][role] for p in phases), 2) for role in roles}
+def _median_cpu(phases: list[dict[str, Any]], key: str = "cpu_ms_per_push") -> dict[str, float]:
+    roles = {role for p in phases for role in p[key]}
+    return {role: round(statistics.median(p[key].get(role, 0.0) for p in phases), 2) for role in sorted(roles)}
 
 
 async def run(returns: int, runs: int, senders_count: int, workers: list[int], concurrency: int) -> dict[str, Any]:
@@ -212,7 +220,8 @@ async def run(returns: int, runs: int, senders_count: int, workers: list[int], c
         per_s = statistics.median(p["per_s"] for p in phases)
         by_workers[str(n)] = {"per_s": round(per_s), "runs": [round(p["per_s"]) for p in phases],
                               "over_bare": round(per_s / bare, 2), "cpu_ms_per_push": _median_cpu(phases),
-                              "processes": phases[0]["processes"]}  # fmt: skip
+                              "processes": phases[0]["processes"],
+                              "threads_ms_per_push": _median_cpu(phases, "receiver_threads_ms_per_push")}  # fmt: skip
     first = by_workers[str(workers[0])]
     return {
         "pushes_per_run": returns * 4, "runs": runs, "senders": senders_count, "concurrency": concurrency,
@@ -269,7 +278,19 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"Receiver CPU per push (`--workers {first}`, median of the runs): **{r['receiver_cpu_ms_per_push']} ms**. "
         "`python -m emulators.bench.receiver_vs_bare --write`.",
+        "",
+        "The receiver's CPU per push by thread (`/proc/<pid>/task/<tid>/stat`, same moments; the medians need not "
+        "add up to the total): the main thread runs the event loop (HTTP, checks, translation, the Temporal "
+        "client's Python side), the Temporal client's runtime its Rust threads (gRPC), the other threads are "
+        "Python's own (`asyncio.to_thread`: the event store's SQLite calls and fsyncs).",
+        "",
+        "| `--workers` | " + " | ".join(THREAD_KINDS) + " |",
+        "|---|" + "---|" * len(THREAD_KINDS),
     ]
+    for n in r["workers"]:
+        split = r["by_workers"][str(n)].get("threads_ms_per_push", {})
+        rows.append(f"| {n} | " + " | ".join(_cpu(split, kind) for kind in THREAD_KINDS) + " |")
+    rows.append("")
     for n in r["workers"][1:]:
         w = r["by_workers"][str(n)]
         rows.append(f"With `--workers {n}`: {w['per_s']} pushes/s, {w['over_bare']} of bare, on {r['cores']} cores "
