@@ -33,10 +33,10 @@ def count_commits(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
     commits = 0
     real = store_sqlite.SqliteEventStore._commit
 
-    def counting(self: store_sqlite.SqliteEventStore, works: list[Any]) -> list[Any]:
+    def counting(self: store_sqlite.SqliteEventStore, works: list[Any], durable: bool = True) -> list[Any]:
         nonlocal commits
         commits += 1
-        return real(self, works)
+        return real(self, works, durable)
 
     monkeypatch.setattr(store_sqlite.SqliteEventStore, "_commit", counting)
     return lambda: commits

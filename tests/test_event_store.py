@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -265,3 +266,36 @@ async def test_a_burst_of_writes_shares_commits_and_every_acknowledged_one_is_on
     assert commits() < 300, commits()  # grouped: far fewer commits than writes
     reopened = sqlite3.connect(str(tmp_path / "burst.sqlite"))
     assert reopened.execute("SELECT COUNT(*) FROM accepted_events WHERE state = 'accepted'").fetchone() == (300,)
+
+
+async def test_claims_commit_without_fsync_and_holds_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: delivery claims, confirmations and releases commit with synchronous=NORMAL (visible to every other
+    connection at once, kept through a crash of the process); a hold, alone or in the same group as claims, with
+    synchronous=FULL (on disk before it is acknowledged)."""
+    url = f"sqlite:///{tmp_path / 'sync.sqlite'}"
+    store = await open_event_store(url)
+    levels: list[tuple[int, bool, str]] = []
+    real = store_sqlite.SqliteEventStore._commit
+
+    def recording(self: store_sqlite.SqliteEventStore, works: list[Any], durable: bool = True) -> list[Any]:
+        outcomes = real(self, works, durable)
+        levels.append((len(works), durable, self._synchronous))
+        return outcomes
+
+    monkeypatch.setattr(store_sqlite.SqliteEventStore, "_commit", recording)
+    other = sqlite3.connect(str(tmp_path / "sync.sqlite"))
+    try:
+        assert await store.claim_event("evt-1", "castore", "wf") == "claimed"
+        assert other.execute("SELECT state FROM accepted_events WHERE event_id = 'evt-1'").fetchone() == ("delivering",)
+        await store.confirm_event("evt-1")
+        await store.release_event("evt-2")
+        assert levels == [(1, False, "NORMAL")] * 3
+        levels.clear()
+        held = NewHeld("castore", "failed", 503, "Temporal unavailable", {}, b"{}", True, "evt-3")
+        await asyncio.gather(store.claim_event("evt-3", "castore", "wf"), store.hold(held))
+        await store.claim_event("evt-4", "castore", "wf")
+        assert [durable for _, durable, _ in levels] == [True, False] and levels[0][2] == "FULL"
+        assert sum(n for n, _, _ in levels) == 3
+    finally:
+        other.close()
+        await store.close()
