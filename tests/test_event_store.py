@@ -268,34 +268,42 @@ async def test_a_burst_of_writes_shares_commits_and_every_acknowledged_one_is_on
     assert reopened.execute("SELECT COUNT(*) FROM accepted_events WHERE state = 'accepted'").fetchone() == (300,)
 
 
-async def test_claims_commit_without_fsync_and_holds_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """SQLite: delivery claims, confirmations and releases commit with synchronous=NORMAL (visible to every other
-    connection at once, kept through a crash of the process); a hold, alone or in the same group as claims, with
-    synchronous=FULL (on disk before it is acknowledged)."""
+async def test_claims_commit_on_the_loop_without_fsync_and_holds_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: delivery claims, confirmations and releases commit on the event loop with synchronous=NORMAL (seen
+    by every other connection at once); a hold goes to the thread with synchronous=FULL (on disk before it is
+    acknowledged). When another writer holds the lock, a claim waits in the thread, not on the loop."""
+    monkeypatch.setattr(store_sqlite, "FAST_CHECKPOINT_EVERY", 2)
     url = f"sqlite:///{tmp_path / 'sync.sqlite'}"
     store = await open_event_store(url)
-    levels: list[tuple[int, bool, str]] = []
+    assert isinstance(store, store_sqlite.SqliteEventStore)
+    threaded: list[tuple[int, bool, str]] = []
     real = store_sqlite.SqliteEventStore._commit
 
     def recording(self: store_sqlite.SqliteEventStore, works: list[Any], durable: bool = True) -> list[Any]:
         outcomes = real(self, works, durable)
-        levels.append((len(works), durable, self._synchronous))
+        threaded.append((len(works), durable, self._synchronous))
         return outcomes
 
     monkeypatch.setattr(store_sqlite.SqliteEventStore, "_commit", recording)
-    other = sqlite3.connect(str(tmp_path / "sync.sqlite"))
+    other = sqlite3.connect(str(tmp_path / "sync.sqlite"), isolation_level=None)
     try:
         assert await store.claim_event("evt-1", "castore", "wf") == "claimed"
         assert other.execute("SELECT state FROM accepted_events WHERE event_id = 'evt-1'").fetchone() == ("delivering",)
         await store.confirm_event("evt-1")
         await store.release_event("evt-2")
-        assert levels == [(1, False, "NORMAL")] * 3
-        levels.clear()
+        assert threaded == [] and store._checkpoint is not None  # none in the thread; a checkpoint after two
         held = NewHeld("castore", "failed", 503, "Temporal unavailable", {}, b"{}", True, "evt-3")
-        await asyncio.gather(store.claim_event("evt-3", "castore", "wf"), store.hold(held))
-        await store.claim_event("evt-4", "castore", "wf")
-        assert [durable for _, durable, _ in levels] == [True, False] and levels[0][2] == "FULL"
-        assert sum(n for n, _, _ in levels) == 3
+        await store.hold(held)
+        assert threaded == [(1, True, "FULL")]
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        claim = asyncio.create_task(store.claim_event("evt-4", "castore", "wf"))
+        await asyncio.sleep(0.2)
+        assert not claim.done()  # waiting in the thread for the lock, the event loop free
+        other.execute("COMMIT")
+        assert await claim == "claimed" and threaded[1:] == [(1, False, "NORMAL")]
+        assert other.execute("SELECT COUNT(*) FROM accepted_events").fetchone() == (2,)
     finally:
         other.close()
         await store.close()
