@@ -59,12 +59,44 @@ def _compile(schema: Any) -> Check:
     unknown = set(schema) - ANNOTATIONS - set(KEYWORDS)
     if unknown:
         raise NotCompiled(f"keywords {sorted(unknown)}")
+    string = _string(schema)
+    if string is not None:
+        return string
     checks = [KEYWORDS[key](value) for key, value in schema.items() if key in KEYWORDS]
+    if len(checks) == 1:
+        return checks[0]
 
     def check(value: Any) -> bool:
-        return all(one(value) for one in checks)
+        for one in checks:  # a loop, not all(generator): this runs for every value of every push
+            if not one(value):
+                return False
+        return True
 
-    return checks[0] if len(checks) == 1 else check
+    return check
+
+
+STRING_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern"})
+
+
+def _string(schema: dict[str, Any]) -> Check | None:
+    """The common case in one function: a string (or null) with bounds and a pattern, as the separate keywords
+    would judge it. None for any other schema."""
+    keywords = set(schema) - ANNOTATIONS
+    types = schema.get("type")
+    if not keywords <= STRING_KEYWORDS or types not in ("string", ["string", "null"], ["null", "string"]):
+        return None
+    nullable = types != "string"
+    shortest, longest = schema.get("minLength", 0), schema.get("maxLength")
+    search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, str):
+            return nullable and value is None
+        if len(value) < shortest or (longest is not None and len(value) > longest):
+            return False
+        return search is None or search(value) is not None
+
+    return check
 
 
 def _type(types: Any) -> Check:
@@ -84,7 +116,8 @@ def _type(types: Any) -> Check:
 
 
 def _required(names: list[str]) -> Check:
-    return lambda v: not isinstance(v, dict) or all(name in v for name in names)
+    wanted = frozenset(names)
+    return lambda v: not isinstance(v, dict) or wanted.issubset(v.keys())
 
 
 def _properties(properties: dict[str, Any]) -> Check:
@@ -105,7 +138,15 @@ def _items(items: Any) -> Check:
     if isinstance(items, list):
         raise NotCompiled("items as a list of schemas")
     sub = _compile(items)
-    return lambda v: not isinstance(v, list) or all(sub(item) for item in v)
+
+    def check(v: Any) -> bool:
+        if isinstance(v, list):
+            for item in v:
+                if not sub(item):
+                    return False
+        return True
+
+    return check
 
 
 def _max_items(limit: int) -> Check:
