@@ -21,6 +21,7 @@ ROWS: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
     ("drain / ceiling", "backlog", lambda r: round(r["points_per_second"] / r["restore_rate"], 2)),
     ("engine / bare", "engine_vs_bare", lambda r: r["engine_over_bare"]),
     ("receiver / bare", "receiver_vs_bare", lambda r: r["receiver_over_bare"]),
+    ("Temporal actions per return", "actions", lambda r: r["actions_per_return"]),
     ("p99 push to refund (ms)", "engine_vs_bare", lambda r: r["latency"]["p99_ms"]),
     (
         "worker RSS at 10000 open (MiB)",
