@@ -51,18 +51,19 @@ class CpuMeter:
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
-        self.worker = self.server = self.seconds = 0.0
-        self._at = (0.0, 0.0, 0.0)
+        self.worker = self.server = self.seconds = self.started = 0.0
+        self._at = (0.0, 0.0)
 
     def start(self) -> CpuMeter:
-        self._at = (time.process_time(), cpu_seconds(self.server_pid), time.monotonic())
+        self._at = (time.process_time(), cpu_seconds(self.server_pid))
+        self.started = time.monotonic()
         return self
 
     def stop(self) -> CpuMeter:
-        worker, server, wall = self._at
+        worker, server = self._at
         self.worker = time.process_time() - worker
         self.server = cpu_seconds(self.server_pid) - server
-        self.seconds = time.monotonic() - wall
+        self.seconds = time.monotonic() - self.started
         return self
 
     def per_return_ms(self, n: int) -> dict[str, float]:
