@@ -219,6 +219,10 @@ def render(r: dict[str, Any]) -> str:
         "updates, exports, schedules. Source: Temporal Cloud's action definitions, "
         "https://docs.temporal.io/cloud/actions (a Signal-With-Start is one action whether or not it starts the "
         "workflow; all markers of one workflow task are one action).",
+        "",
+        "Not per return: SLAs are kept by the `sla-sweep` schedule (engine.workers.sla_sweep), not a timer per state: "
+        "each run is a workflow start and one activity (2 actions, every `RETURNS_SLA_SWEEP_EVERY`, 10m: about 8,600 "
+        "a month for the whole namespace), plus one `sla_due` signal per return whose SLA falls due.",
     ])  # fmt: skip
 
 
