@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m emulators.bench.points --write
 	$(BIN)/python -m emulators.bench.backlog --returns 200 --write
 	$(BIN)/python -m emulators.bench.engine_vs_bare --write
+	$(BIN)/python -m emulators.bench.actions --write
 	$(BIN)/python -m emulators.bench.receiver_vs_bare --write
 	$(BIN)/python -m emulators.bench.worker_memory --write
 	$(BIN)/python -m emulators.bench.drift_10k

@@ -43,7 +43,7 @@ def test_the_file_is_valid_compose() -> None:
 def test_every_search_attribute_the_engine_writes_is_created_with_its_type() -> None:
     setup = "\n".join(compose()["services"]["temporal-namespace"]["command"])
     created = dict(re.findall(r"(\w+)=(Keyword|Bool|Int|Datetime|Text|Double)", setup))
-    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool"}
+    kinds = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
     wanted = {key.name: kinds[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")] for key in search.ALL}
     assert created == wanted
 

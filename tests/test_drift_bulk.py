@@ -120,3 +120,57 @@ def test_jsonl_children_follow_parents_in_either_order() -> None:
     for lines in ([parent, link, ret], [link, parent, ret]):
         (order,) = parse_jsonl(json.dumps(x) for x in lines)
         assert order.rebound_ids() == {"R1"} and [r.status for r in order.returns] == ["OPEN"]
+
+
+async def test_orders_are_found_by_their_returns_and_linked_by_the_marker_in_their_notes() -> None:
+    """No tag, no link metafield (before `received`): the order is found by its return (return_status) and linked
+    to the Rebound return its lines' notes mark; an order whose only return is a person's (no marker) is left
+    out, as is one with no return at all."""
+    from emulators.shopify import returns as shopify_returns
+    from emulators.shopify.reasons import REASON_DEFINITIONS
+
+    async with ShopifyEmulator() as emu, httpx.AsyncClient() as http:
+        seeded(emu, 0)
+        store = emu.store
+        shop = store.shop(SHOP)
+        ids = {}
+        for name, note in (("#marked", "Rebound R7: too small [rebound-return:R7]"), ("#persons", "called us"),
+                           ("#none", None)):  # fmt: skip
+            oid = store.add_order(SHOP, name=name, processed_at=datetime.now(UTC) - timedelta(days=3),
+                                  lines=[OrderLineSeed("TEE", 1, Decimal("10.00"))])  # fmt: skip
+            ids[name] = oid
+            if note is not None:
+                fli = shop.orders[oid].fulfillments[0].line_items[0].id
+                line = {"fulfillmentLineItemId": fli, "quantity": 1, "returnReasonNote": note,
+                        "returnReasonDefinitionId": REASON_DEFINITIONS[6].id}  # fmt: skip
+                assert shopify_returns.create_return(store, shop, {"orderId": oid, "returnLineItems": [line]}).ok
+        client = ShopifyClient(ShopConnection(SHOP, "2026-04", "t", f"{emu.base_url}/shops/{SHOP}"), http)
+        orders = await run_bulk(client, http, poll_seconds=0)
+        assert [o.name for o in orders] == ["#marked"]
+        [order] = orders
+        assert order.tags == [] and order.links == {} and order.rebound_ids() == {"R7"}
+        assert order.return_of("R7") == shop.orders[ids["#marked"]].return_ids[0]
+
+
+async def test_the_orders_search_follows_shopifys_syntax() -> None:
+    """The emulator's orders(query:) for the terms the engine sends: OR between terms, AND (implicit or
+    written) binding tighter, NOT and '-', parentheses, tag / tag_not / return_status / name."""
+    async with ShopifyEmulator() as emu, httpx.AsyncClient() as http:
+        seeded(emu, 4)  # #0 and #2 tagged rebound-return; none has a return
+        url = emu.graphql_url(SHOP, "2026-04")
+        headers = {"X-Shopify-Access-Token": "t"}
+
+        async def names(query: str) -> list[str]:
+            body = {"query": "query($q: String) { orders(first: 10, query: $q) { nodes { name } } }",
+                    "variables": {"q": query}}  # fmt: skip
+            data = (await http.post(url, json=body, headers=headers)).json()
+            assert "errors" not in data, data
+            return [n["name"] for n in data["data"]["orders"]["nodes"]]
+
+        assert await names("tag:rebound-return") == ["#0", "#2"]
+        assert await names("return_status:no_return") == ["#0", "#1", "#2", "#3"]
+        assert await names("tag:rebound-return OR return_status:in_progress") == ["#0", "#2"]
+        assert await names("tag:rebound-return name:#2 OR name:#3") == ["#2", "#3"]
+        assert await names("tag:rebound-return AND (name:#2 OR name:#3)") == ["#2"]
+        assert await names("-tag:rebound-return") == await names("tag_not:rebound-return") == ["#1", "#3"]
+        assert await names("NOT tag:REBOUND-RETURN name:'#1'") == ["#1"]

@@ -98,6 +98,27 @@ def test_a_refund_made_by_processing_the_linked_return_is_ours(castore: MappingD
     assert [k for k, _ in kinds(run(castore, [ret], [order(elsewhere)], [flow()]))] == ["manual_refund"]
 
 
+def marked_order(status: str = "CLOSED", *refunds: ShopifyRefund) -> ShopifyOrder:
+    """An order before `received`: no link metafield, no tag; its Shopify return's lines carry the marker."""
+    ret = ShopifyReturn("gid://shopify/Return/5", "#CA1001-R1", status, ago(days=5), rebound_return_id=RID)
+    return ShopifyOrder(ORDER, "#CA1001", [], ago(days=10), list(refunds), [ret])
+
+
+def test_an_order_with_only_a_marked_return_is_linked_by_the_marker(castore: MappingDef) -> None:
+    """The marker links the order to the Rebound return: a refund made by processing that return is ours, another
+    made beside it after registration is a duplicate, and the return left open is found without the workflow's own
+    record of it."""
+    assert marked_order().rebound_ids() == {RID} and marked_order().return_of(RID) == "gid://shopify/Return/5"
+    ret = rebound("registered", "in_transit", "received", "inspected")
+    processed = dataclasses.replace(OURS, note="", return_id="gid://shopify/Return/5")
+    assert run(castore, [ret], [marked_order("CLOSED", processed)], [flow()]) == []
+    by_hand = dataclasses.replace(OURS, id="gid://shopify/Refund/10", note="", created_at=ago(days=3))
+    found = run(castore, [ret], [marked_order("CLOSED", processed, by_hand)], [flow()])
+    assert kinds(found) == [("duplicate_refund", "finance")]
+    left = run(castore, [ret], [marked_order("OPEN", processed)], [flow(shopify_return_id=None)])
+    assert [k for k, _ in kinds(left)] == ["return_left_open"]
+
+
 def test_an_exchange_not_released_after_the_trigger_is_cx_s(castore: MappingDef) -> None:
     """Settled at the trigger with an exchange neither released nor refunded instead, or one awaiting the customer's
     payment once the workflow flagged CX (the payment SLA passed; the workflow source decides which): CX's."""

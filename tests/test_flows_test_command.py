@@ -77,7 +77,7 @@ def test_a_flow_changed_in_yaml_alone_tags_the_order_on_receipt(tmp_path: Path) 
     tagged_part, untagged_part = out.split(str(tmp_path / "without.yaml"))
     assert "PASS the order is tagged and noted" in tagged_part
     assert "step       tag_order: return-received" in tagged_part
-    assert "Shopify: tags rebound-return, rebound:" in tagged_part and "return-received" in tagged_part
+    assert "Shopify: tags return-received" in tagged_part  # the flow's tag only: the engine's link writes none
     assert "FAIL the order is tagged and noted" in untagged_part
     assert "tag 'return-received' missing from the order" in untagged_part
     assert "1/2 case(s) as expected in 2 file(s)" in out

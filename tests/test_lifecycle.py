@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 
+from engine.activities.shopify import link_key
 from tests.conftest import Harness
 
 TRANSITIONS = [
@@ -51,8 +53,15 @@ async def test_happy_path_restocks_refunds_once_and_closes_the_return(harness: H
         assert after[outlet]["available"] == before[line.sku][outlet]["available"]
     returns = harness.shopify.store.returns(harness.domain(sc), harness.order_id(sc))
     assert [r["status"] for r in returns] == ["CLOSED"]
+    # The link: the Shopify return's lines' notes name the Rebound return from the start, the order's metafield from
+    # `received` on (its state, the Shopify return); no tags.
+    shop = harness.shopify.store.shop(harness.domain(sc))
+    [ret] = [shop.returns[rid] for rid in shop.orders[harness.order_id(sc)].return_ids]
+    assert all(line.reason_note.endswith(f"[rebound-return:{sc.rebound_return_id}]") for line in ret.lines)
     summary = harness.shopify.store.order_summary(harness.domain(sc), harness.order_id(sc))
-    assert "rebound-return" in summary["tags"]
+    link = json.loads(summary["metafields"][f"rebound.{link_key(sc.rebound_return_id)}"])
+    assert link["shopify_return_id"] == ret.id and link["state"] == "received"
+    assert summary["tags"] == []
 
 
 async def test_partial_return_refunds_and_restocks_only_the_returned_line(harness: Harness) -> None:

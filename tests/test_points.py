@@ -9,10 +9,10 @@ from tests.conftest import Harness
 REQUIRED_WRITES = ["ReturnCreate", "ReverseDeliveryCreate", "ReverseFulfillmentOrderDispose", "ReturnProcess",
                    "ReturnClose"]  # fmt: skip
 MINIMUM = 83  # those writes (71 on this order) plus one order read (12)
-TARGET = 125
+TARGET = 100  # issue 24: <= 100 (96.45 on the bench: no order write at registration, no suggestedRefund)
 
 
-async def test_a_return_on_the_standard_flow_spends_at_most_125_points_each_write_once(harness: Harness) -> None:
+async def test_a_return_on_the_standard_flow_spends_at_most_100_points_each_write_once(harness: Harness) -> None:
     first, second = harness.new_return("points-1", seed=False), harness.new_return("points-2", seed=False)
     harness.seed(first, second)
     bucket = harness.shopify.bucket(harness.domain(first))
@@ -26,7 +26,11 @@ async def test_a_return_on_the_standard_flow_spends_at_most_125_points_each_writ
         assert {op: calls[op] for op in REQUIRED_WRITES} == dict.fromkeys(REQUIRED_WRITES, 1), dict(calls)
         # First attempts write without looking: no re-read of the order or of the Shopify return.
         assert calls["OrderForReturn"] == calls["ReturnForSync"] == calls["OrderReturns"] == 0, dict(calls)
-        assert calls["OrderByName"] == 1 and calls["OrderStatusSet"] == 1 and calls["OrderLinkSet"] == 1
+        # The order is written once, at `received` (the link and the status); the Shopify return carries the link
+        # from the start (its lines' notes), so registering writes nothing on the order.
+        assert calls["OrderByName"] == 1 and calls["OrderStatusSet"] == 1 and calls["OrderLinkSet"] == 0
+        # Every unit refunded in full: Shopify's outcome for processing values the refund, no suggestedRefund.
+        assert calls["ReturnFinancialOutcome"] == 1 and calls["SuggestedRefund"] == 0, dict(calls)
         assert MINIMUM <= sum(spent.values()) <= TARGET, dict(spent)
     # The shop's reasons are looked up once per worker: again only for a reason the first return did not ask for.
     reason = harness.mappings["castore"].reason_for

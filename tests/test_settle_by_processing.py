@@ -14,6 +14,7 @@ from emulators.settlement import processing_problems
 from engine.drift.model import ShopifyOrder, ShopifyReturn
 from engine.drift.processed import read_processed, unprocessed_units
 from engine.drift.workflow_source import summarise
+from engine.money import to_money
 from engine.shopify.client import ShopConnection, ShopifyClient
 from tests.conftest import Harness
 
@@ -171,8 +172,13 @@ async def test_a_fault_found_at_inspection_gives_back_the_fee_recorded_on_the_sh
     b.lifecycle(sc)
     b.expect(sc)
     harness.seed(sc)
+    bucket = harness.shopify.bucket(harness.domain(sc))
+    before = bucket.calls.copy()
     await harness.push_all(sc)
     status = await harness.wait_state(sc, "refunded")
+    # A fee given back: Shopify's outcome (which keeps the fee) is not the refund; suggestedRefund values the line.
+    calls = bucket.calls - before
+    assert calls["SuggestedRefund"] == 1 and calls["ReturnFinancialOutcome"] == 0, dict(calls)
 
     ret, refunds = shopify_record(harness, sc)
     price = sc.order_lines[0].unit_price
@@ -184,3 +190,52 @@ async def test_a_fault_found_at_inspection_gives_back_the_fee_recorded_on_the_sh
     assert "2.95 GBP recorded on this return refunded" in refunds[0]["note"]
     assert processing_problems(ret, status, refunds) == []
     assert status.restocked == {}
+
+
+async def test_every_unit_refunded_in_full_is_valued_by_shopify_s_outcome_alone(harness: Harness) -> None:
+    """Every unit at 100 % and no fee given back: suggestedFinancialOutcome is both the refund and the lines'
+    value (no suggestedRefund): the amount, the lines, the fee and the split across a gift card and a card are
+    right. An order with tax on top (OLIVER BONAS, USD) values its lines with their tax, shared out by price."""
+    split = OrderMoney(payments=[("gift_card", Decimal("20.00")), ("shopify_payments", Decimal(0))])
+    castore = harness.builder.new("outcome alone", "castore", lines=2, quantity=1, money=split)
+    us = OrderMoney("USD", Decimal("1.27"), taxes_included=False, tax_rate=Decimal("0.08875"))
+    oliver = harness.builder.new("outcome alone, tax on top", "oliver", lines=2, quantity=1, money=us)
+    best = harness.mappings["oliver"].grade_scale[0]
+    for sc, grade in ((castore, "A"), (oliver, best)):
+        harness.builder.returned(sc, 0, 1, grade)
+        harness.builder.returned(sc, 1, 1, grade)
+        harness.builder.lifecycle(sc, until="processed" if sc is castore else "arrivedAtHub")
+        harness.builder.expect(sc)
+    harness.seed(castore, oliver)
+    for sc in (castore, oliver):
+        bucket = harness.shopify.bucket(harness.domain(sc))
+        before = bucket.calls.copy()
+        await harness.push_all(sc)
+        status = await harness.wait_state(sc, "refunded")
+        assert status.state == "refunded" and not status.needs_attention, status.attention_reason
+        calls = bucket.calls - before
+        assert calls["SuggestedRefund"] == 0 and calls["ReturnFinancialOutcome"] == 1, dict(calls)
+
+        ret, refunds = shopify_record(harness, sc)
+        assert [(r["return_id"], r["amount"]) for r in refunds] == [(ret["id"], sc.expected_refund)]
+        assert status.refund is not None and Decimal(status.refund.amount) == sc.expected_refund
+        plan = status.refund.plan
+        assert plan is not None and Decimal(plan.total) == sc.expected_refund and not plan.capped
+        fees = Decimal(plan.shipping_fee) + Decimal(plan.restocking_fee)
+        assert Decimal(plan.subtotal) - fees == Decimal(plan.total)  # what the status summary shows adds up
+        assert fees == ret["fees_charged"]  # the mapping's fee, as Shopify recorded it on the return
+        assert sum(Decimal(line.amount) for line in plan.lines) == Decimal(plan.subtotal)
+        assert processing_problems(ret, status, refunds) == []
+    # Gift card first, then the card, summing to the refund.
+    [refund] = harness.shopify.store.refunds(harness.domain(castore), harness.order_id(castore))
+    assert refund["transactions"] == [("gift_card", Decimal("20.00")),
+                                      ("shopify_payments", castore.expected_refund - Decimal("20.00"))]  # fmt: skip
+    # Tax on top: the lines come to their prices plus their tax (Shopify's), each line its price plus its share of
+    # it (within the cent a share rounds to; one tax rate here).
+    status = await harness.status(oliver)
+    assert status.refund is not None and status.refund.plan is not None
+    worth = {line.sku: Decimal(line.amount) for line in status.refund.plan.lines}
+    taxed = {line.sku: line.unit_price + to_money(line.unit_price * Decimal("0.08875"), "USD")
+             for line in oliver.order_lines}  # fmt: skip
+    assert sum(worth.values()) == sum(taxed.values()) and worth.keys() == taxed.keys()
+    assert all(abs(worth[sku] - taxed[sku]) <= Decimal("0.01") for sku in taxed), (worth, taxed)

@@ -1,7 +1,7 @@
 """The engine's own ceiling: a hand-written return workflow with no interpreter, no flow, no audit trail, summaries,
 search attributes or current details. It takes the same four events and calls the same activities with the same
-inputs as the standard flow (validate, create, tracking, status at the hub, dispose, refund, close), so the gap
-between it and the engine is what the engine's own machinery costs."""
+inputs as the standard flow (validate, create, tracking, status at the hub, process with the refund, dispose,
+close), so the gap between it and the engine is what the engine's own machinery costs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         DisposeResult,
         IssueRefundInput,
         OrderStatusInput,
+        ProcessReturnInput,
         RefundOutcome,
         ReturnLineRequest,
         ReturnRefInput,
@@ -103,14 +104,16 @@ class BareReturn:
             kind: ShopifyDisposition = "RESTOCKED" if outcome.disposition == "restock" else "NOT_RESTOCKED"
             disposals.append(Disposal(ref.rfo_lines[line.fulfillment_line_item_id], unit.quantity, kind,
                                       outcome.location_id))  # fmt: skip
-        dispose = await self._call(start, "dispose_items", DisposeInput(shop, ref.return_id, disposals), DisposeResult)
-        assert isinstance(dispose, DisposeResult)
         facts = item_facts(graded, order)
         plan = refund_for(m, facts, currency=order.currency, graded=True, cap=order.net_payment)
         request = IssueRefundInput(shop, start.rebound_return_id, order.order_id, plan,
                                    f"bare-{start.rebound_return_id}", registered.occurred_at,
                                    refund_lines(m, facts, graded=True), m.refund, "", order)  # fmt: skip
-        refund = await self._call(start, "issue_refund", request, RefundOutcome)
+        # Settled as the engine settles it: Shopify's returnProcess, the refund in the same call.
+        process = ProcessReturnInput(request, ref.return_id, return_lines=dict(ref.return_lines))
+        refund = await self._call(start, "process_return", process, RefundOutcome)
         assert isinstance(refund, RefundOutcome)
+        dispose = await self._call(start, "dispose_items", DisposeInput(shop, ref.return_id, disposals), DisposeResult)
+        assert isinstance(dispose, DisposeResult)
         await self._call(start, "close_return", ReturnRefInput(shop, ref.return_id))
         return BareResult(refund)

@@ -55,13 +55,16 @@ STEPS = ["validate_order", "create_return", "attach_tracking", "sync_order_statu
 WHY: dict[tuple[str, str], str] = {
     ("validate_order", "OrderByName"): "the one order read (in the minimum): Rebound names the order, Shopify needs "
     "its id; lines, payments and shipped units come with it and the workflow carries them to every later step",
-    ("create_return", "ReturnCreate"): "required write: CX sees the return on the order from the start",
+    ("create_return", "ReturnCreate"): "required write: CX sees the return on the order from the start; each line's "
+    "note carries the Rebound id and its marker `[rebound-return:<id>]`, the link a retry adopts the return by and "
+    "the drift monitor reads, so registering writes nothing on the order",
     ("create_return", "ReturnReasonDefinitions"): "the shop's reason ids, looked up once per worker process",
-    ("create_return", "OrderLinkSet"): "the link (metafield with the status `requested`) that lets a retry adopt "
-    "the return instead of opening a second, and the tags the drift monitor and CX find the order by",
+    ("create_return", "OrderStatusSet"): "only when lines are refused (final sale): the order's link with the "
+    "refusal, which CX reads on the order from registration",
     ("attach_tracking", "ReverseDeliveryCreate"): "required write: CX sees the tracking on the return",
-    ("sync_order_status", "OrderStatusSet"): "`received` on the order: the one milestone nothing of Shopify's own "
-    "shows (requested is in the link, transit in the tracking, the end in the refund and the closed return)",
+    ("sync_order_status", "OrderStatusSet"): "the one order write: at `received`, the milestone nothing of "
+    "Shopify's own shows, the order's Rebound metafield (state, Shopify return id, tracking, refused lines); "
+    "requested is the open return, transit its tracking, the end the refund and the closed return",
     ("dispose_items", "ReverseFulfillmentOrderDispose"): "required write: sellable units back in stock",
     ("issue_refund", "OrderPayments"): "a staff refund, or this return's refund from an earlier attempt, must be "
     "seen before refunding; each payment's refundable amount as it is now",
@@ -70,10 +73,12 @@ WHY: dict[tuple[str, str], str] = {
     ("close_return", "ReturnClose"): "required write",
     ("process_return", "OrderPayments"): "a staff refund, or this return's refund from an earlier attempt, must be "
     "seen before refunding; each payment's refundable amount as it is now",
-    ("process_return", "SuggestedRefund"): "Shopify values the lines (tax, discounts, the customer's currency) for "
-    "the mapping's percentages and the split across payments",
+    ("process_return", "SuggestedRefund"): "only when a grade refunds part of a unit or a fee is given back: "
+    "Shopify values each line (tax, discounts, the customer's currency) for the mapping's percentages",
     ("process_return", "ReturnFinancialOutcome"): "Shopify's own figure for processing these lines "
-    "(`suggestedFinancialOutcome`: less the fees on the return), the refund when every unit is refunded in full",
+    "(`suggestedFinancialOutcome`: their value with tax and discounts, less the fees on the return, within what the "
+    "order can give back) and their worth: with every unit refunded in full and no fee given back it is the refund "
+    "and values the lines, no suggestedRefund asked; the split across payments is the mapping's",
     ("process_return", "ReturnProcess"): "required write: confirms the lines, issues the refund and counts the "
     "return in the merchant's reports, in one call",
 }

@@ -19,9 +19,11 @@ START, END = "<!-- bench:summary -->", "<!-- /bench:summary -->"
 ROWS: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
     ("points per return", "points", lambda r: r["points_per_return"]),
     ("drain / ceiling", "backlog", lambda r: round(r["points_per_second"] / r["restore_rate"], 2)),
+    # bare's CPU per return over the engine's, worker process and Temporal server together (1.0: as cheap as bare)
     ("engine / bare", "engine_vs_bare", lambda r: r["engine_over_bare"]),
     ("receiver / bare", "receiver_vs_bare", lambda r: r["receiver_over_bare"]),
     ("receiver CPU per push (ms)", "receiver_vs_bare", lambda r: r.get("receiver_cpu_ms_per_push")),
+    ("Temporal actions per return", "actions", lambda r: r["actions_per_return"]),
     ("p99 push to refund (ms)", "engine_vs_bare", lambda r: r["latency"]["p99_ms"]),
     (
         "worker RSS at 10000 open (MiB)",

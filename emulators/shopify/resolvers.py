@@ -6,7 +6,6 @@ clear GraphQL error instead of a silent ``null``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from . import (
     idempotency,
     order_annotations,
     order_cancel,
+    order_search,
     refunds,
     return_processing,
     return_requests,
@@ -69,38 +69,9 @@ def _errors(errors: list[UserError]) -> list[dict[str, Any]]:
     return [e.as_dict() for e in errors]
 
 
-def _term(field: str) -> re.Pattern[str]:
-    """A ``field:value`` search term; the value double-quoted, single-quoted or bare."""
-    return re.compile(rf"""(?:^|\s){field}:(?:"([^"]*)"|'([^']*)'|(\S+))""")
-
-
-def _term_value(match: re.Match[str]) -> str:
-    """The value of a matched term, whichever quoting it used."""
-    return next(g for g in match.groups() if g is not None)
-
-
-_NAME_TERM = _term("name")
-_TAG_TERM = _term("tag")
-
-
 def _orders_matching(shop: Shop, query: str | None) -> list[Order]:
     orders = sorted(shop.orders.values(), key=lambda o: int(parse_gid(o.id).number))  # type: ignore[union-attr]
-    if not query or not query.strip():
-        return orders
-    tag = _TAG_TERM.search(query)
-    if tag:  # `tag:x` (the drift monitor's bulk query); alone, or with a name term
-        wanted_tag = _term_value(tag).lower()
-        orders = [o for o in orders if wanted_tag in (t.lower() for t in o.tags)]
-        query = query[: tag.start()] + query[tag.end() :]
-        if not query.strip():
-            return orders
-    match = _NAME_TERM.search(query)
-    if match:
-        wanted = _term_value(match)
-    else:
-        wanted = query.strip().strip('"')
-    wanted = wanted.lstrip("#").lower()
-    return [o for o in orders if o.name.lstrip("#").lower() == wanted]
+    return order_search.matching(shop, orders, query)
 
 
 def build_root(ctx: RequestContext) -> Root:

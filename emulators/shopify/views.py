@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
-from . import inventory_views
+from . import inventory_views, order_search
 from .clock import iso
 from .connections import connection, plain_list
 from .exchanges import variant_price
@@ -99,17 +99,6 @@ class Views:
             total = sum(li.quantity for li in order.line_items)
             return "FULFILLED" if shipped >= total else ("PARTIALLY_FULFILLED" if shipped else "UNFULFILLED")
 
-        def return_status() -> str:
-            statuses = {self.shop.returns[r].status for r in order.return_ids}
-            for status, result in (
-                ("REQUESTED", "RETURN_REQUESTED"),
-                ("OPEN", "IN_PROGRESS"),
-                ("CLOSED", "RETURNED"),
-            ):
-                if status in statuses:
-                    return result
-            return "NO_RETURN"
-
         def metafield(_info: Any, key: str, namespace: str | None = None, **_: Any) -> View | None:
             found = order.metafields.get((namespace or "app--emulator", key))
             return self.metafield(found) if found else None
@@ -155,7 +144,7 @@ class Views:
             "note": lambda _info: order.note,
             "displayFinancialStatus": lambda _info: order.financial_status(),
             "displayFulfillmentStatus": lambda _info: fulfillment_status(),
-            "returnStatus": lambda _info: return_status(),
+            "returnStatus": lambda _info: order_search.return_status(self.shop, order),
             "refundable": lambda _info: order.net_payment() > 0,
             "metafield": metafield,
             "metafields": lambda _info, **a: connection(list(order.metafields.values()), a, self.metafield),

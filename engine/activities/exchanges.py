@@ -86,12 +86,26 @@ def only_units(refund: IssueRefundInput, units: list[ExchangeRequest]) -> IssueR
     return dataclasses.replace(refund, lines=kept)
 
 
-async def suggested_outcome(client: ShopifyClient, return_id: str, return_lines: dict[str, int],
+@dataclass
+class FinancialOutcome:
+    """Shopify's `suggestedFinancialOutcome` for some units of a return, in the customer's presentment money."""
+
+    amount: Decimal  # what settling them comes to, less the return's fees: positive refunded, negative owed
+    subtotal: Decimal  # the units' price after discounts (`discountedSubtotal`)
+    tax: Decimal  # their tax (`totalTax`)
+    maximum: Decimal  # what the order can still give back (`maximumRefundable`)
+
+    def valued(self, taxes_included: bool) -> Decimal:
+        """The units' worth to the customer: their price, with their tax when the order added it on top."""
+        return self.subtotal if taxes_included else self.subtotal + self.tax
+
+
+async def financial_outcome(client: ShopifyClient, return_id: str, return_lines: dict[str, int],
                             exchange_lines: dict[str, int], *, refund_shipping: bool = False,
-                            store_credit: bool = False) -> Decimal | None:  # fmt: skip
-    """What Shopify says settling these returned units (against these exchange lines) comes to, less the return's
-    fees: positive, refunded to the customer; negative, owed by the customer (an invoice); None: no figure. The one
-    reading of `suggestedFinancialOutcome`, for the refund's figure and an exchange's difference alike."""
+                            store_credit: bool = False) -> FinancialOutcome | None:  # fmt: skip
+    """What Shopify says settling these returned units (against these exchange lines) comes to, and what they are
+    worth; None: no figure. The one reading of `suggestedFinancialOutcome`, for the refund's figure and value and an
+    exchange's difference alike."""
     variables = {
         "id": return_id,
         "lines": [{"id": rl, "quantity": qty} for rl, qty in return_lines.items()],
@@ -100,11 +114,27 @@ async def suggested_outcome(client: ShopifyClient, return_id: str, return_lines:
         "allocation": "STORE_CREDIT" if store_credit else "ORIGINAL_PAYMENT_METHODS",
     }
     data = (await client.execute("ReturnFinancialOutcome", variables)).get("return") or {}
-    transfer = (data.get("suggestedFinancialOutcome") or {}).get("financialTransfer")
+    outcome = data.get("suggestedFinancialOutcome") or {}
+    transfer = outcome.get("financialTransfer")
     if not transfer:
         return None
     amount = money(transfer["amount"])
-    return -amount if transfer.get("__typename") == "InvoiceReturnOutcome" else amount
+    return FinancialOutcome(
+        amount=-amount if transfer.get("__typename") == "InvoiceReturnOutcome" else amount,
+        subtotal=money(outcome.get("discountedSubtotal")),
+        tax=money(outcome.get("totalTax")),
+        maximum=money(outcome.get("maximumRefundable")),
+    )
+
+
+async def suggested_outcome(client: ShopifyClient, return_id: str, return_lines: dict[str, int],
+                            exchange_lines: dict[str, int], *, refund_shipping: bool = False,
+                            store_credit: bool = False) -> Decimal | None:  # fmt: skip
+    """What Shopify says settling these returned units (against these exchange lines) comes to, less the return's
+    fees: positive, refunded to the customer; negative, owed by the customer (an invoice); None: no figure."""
+    outcome = await financial_outcome(client, return_id, return_lines, exchange_lines,
+                                      refund_shipping=refund_shipping, store_credit=store_credit)  # fmt: skip
+    return None if outcome is None else outcome.amount
 
 
 async def exchange_difference(client: ShopifyClient, return_id: str, refunded: dict[str, int],

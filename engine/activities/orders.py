@@ -127,4 +127,4 @@ class OrderActivities:
             client = self.shopify.client(req.shop)
             fields = {"state": req.state, "shopify_return_id": req.return_id, "tracking_number": req.tracking_number,
                       "refund_id": req.refund_id, **({"refused": req.refused} if req.refused else {})}  # fmt: skip
-            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, fields, tags=False)
+            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, fields)

@@ -16,6 +16,7 @@ from engine.activities.exchanges import (
     ExchangeDecision,
     exchange_difference,
     exchange_lines_by_variant,
+    financial_outcome,
     only_units,
     remove_exchange_lines,
     suggested_outcome,
@@ -30,6 +31,7 @@ from engine.activities.messages import (
     ProcessReturnInput,
     RefundOutcome,
 )
+from engine.activities.pricing import outcome_plan, with_total
 from engine.activities.refunds import RefundActivities, covering_refund, preempted_by, split_tenders
 from engine.activities.shopify import classified, may_have_written, money, refund_marker
 from engine.definitions.mapping import ExchangeRules
@@ -230,16 +232,42 @@ class ProcessActivities(RefundActivities):
     async def _refund_part(self, client: ShopifyClient, req: ProcessReturnInput, ret: dict[str, Any],
                            wanted: dict[str, int], snap: OrderSnapshot) -> RefundPlan:  # fmt: skip
         """The refund of the units not exchanged: the mapping's lines valued by Shopify, at Shopify's own figure
-        for processing them when every unit is refunded in full and no fee is given back."""
+        for processing them when every unit is refunded in full and no fee is given back (one question then:
+        suggestedFinancialOutcome both values the lines and settles them); suggestedRefund values them otherwise
+        (a grade refunding part of a unit, fees waived, a return started before the mapping's lines were carried)."""
         if not req.refund.lines:
             return RefundPlan(currency=snap.currency, total="0.00")
-        plan, _ = await self._priced(client, req.refund, snap)
         if req.exchanges:  # the units processed include exchanged ones: value the refunded ones alone
             wanted = wanted_lines(ret, req.covered())
+        plan = await self._valued_by_outcome(client, req, wanted, snap)
+        if plan is not None:
+            return plan
+        plan, _ = await self._priced(client, req.refund, snap)
         shopify_says = None if Decimal(plan.fees_waived) else await self._outcome(client, req, wanted, plan)
         if shopify_says is not None and shopify_says != Decimal(plan.total):
-            plan = dataclasses.replace(plan, total=str(shopify_says))
+            plan = with_total(plan, shopify_says, req.refund.rules)
         return plan
+
+    async def _valued_by_outcome(self, client: ShopifyClient, req: ProcessReturnInput, wanted: dict[str, int],
+                                 snap: OrderSnapshot) -> RefundPlan | None:  # fmt: skip
+        """Every unit refunded in full and no fee given back: Shopify's suggestedFinancialOutcome is the refund (its
+        figure: the units' value with tax and discounts, less the fees on the return, capped at what the order can
+        give back) and values the lines (their order prices, shared out to its worth of them); the split across
+        payments is the mapping's, from the payments just read. None: not that case, or no figure (suggestedRefund
+        then)."""
+        rules = req.refund.rules
+        if rules is None or any(Decimal(line.refund_percent) != 100 for line in req.refund.lines):
+            return None
+        at_order_prices = outcome_plan(req.refund.lines, rules, snap)
+        if at_order_prices is None or Decimal(at_order_prices.fees_waived):
+            return None
+        outcome = await financial_outcome(client, req.return_id, wanted, {}, refund_shipping=req.refund_shipping,
+                                          store_credit=rules.method == "store_credit")  # fmt: skip
+        if outcome is None:
+            return None
+        plan = outcome_plan(req.refund.lines, rules, snap, outcome.valued(snap.taxes_included), outcome.maximum)
+        assert plan is not None  # valued as above, the order's prices scaled to Shopify's worth of them
+        return with_total(plan, outcome.amount, rules, min(Decimal(snap.net_payment), outcome.maximum))
 
     async def _decide_exchanges(
         self, client: ShopifyClient, req: ProcessReturnInput, ret: dict[str, Any], currency: str

@@ -1,5 +1,5 @@
-"""The Shopify return: opened once and linked to the Rebound return (`create_return`), tracking on its reverse
-delivery (`attach_tracking`), closed or cancelled at the end."""
+"""The Shopify return: opened once, its line notes carrying the Rebound return's marker (`create_return`), tracking
+on its reverse delivery (`attach_tracking`), closed or cancelled at the end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from temporalio import activity
 
 from engine.activities.exchanges import variants_by_sku
 from engine.activities.messages import CreateReturnInput, ReturnRefInput, ShopifyReturnRef, TrackingInput
-from engine.activities.shopify import ShopifyAccess, classified, may_have_written
+from engine.activities.shopify import ShopifyAccess, classified, marked_note, may_have_written, refund_marker
 from engine.errors import ShopifyUserError
 from engine.shopify.client import ShopifyClient
 
@@ -28,30 +28,19 @@ def linked_return_id(order: dict[str, Any]) -> str | None:
     return str(linked) if linked else None
 
 
-def _linked_elsewhere(order: dict[str, Any]) -> set[str]:
-    """Shopify returns already linked to some Rebound return (ours or another) by the order's metafields."""
-    linked = set()
-    for node in ((order.get("reboundLinks") or {}).get("nodes")) or []:
-        try:
-            value = json.loads(node["value"])
-        except (ValueError, TypeError):
-            continue
-        if isinstance(value, dict) and value.get("shopify_return_id"):
-            linked.add(str(value["shopify_return_id"]))
-    return linked
+def marks(note: str | None, rebound_return_id: str) -> bool:
+    """A return line's note names this Rebound return: the marker create_return writes (`marked_note`), or the
+    note the workflow wrote before the marker existed ("Rebound <id>: <reason>")."""
+    text = note or ""
+    return refund_marker(rebound_return_id) in text or text.startswith(f"Rebound {rebound_return_id}: ")
 
 
-def _matching_unlinked_return(order: dict[str, Any], wanted: dict[str, int]) -> str | None:
-    taken = _linked_elsewhere(order)
-    for ret in (order.get("returns") or {}).get("nodes", []):
-        if ret["status"] not in ("OPEN", "REQUESTED") or ret["id"] in taken:
-            continue
-        lines: dict[str, int] = {}
-        for node in ret["returnLineItems"]["nodes"]:
-            fli = (node.get("fulfillmentLineItem") or {}).get("id")
-            if fli:
-                lines[fli] = lines.get(fli, 0) + node["quantity"]
-        if lines == wanted:
+def marked_return(order: dict[str, Any], rebound_return_id: str) -> str | None:
+    """The Shopify return on the order whose lines' notes name this Rebound return (None: none does). Exact: a
+    person's return, or another Rebound return's, never carries this return's marker."""
+    for ret in (order.get("returns") or {}).get("nodes") or []:
+        notes = [node.get("returnReasonNote") for node in ret["returnLineItems"]["nodes"]]
+        if any(marks(note, rebound_return_id) for note in notes):
             return str(ret["id"])
     return None
 
@@ -103,7 +92,7 @@ class ReturnActivities:
                     "fulfillmentLineItemId": line.fulfillment_line_item_id,
                     "quantity": line.quantity,
                     "returnReasonDefinitionId": reason_id,
-                    "returnReasonNote": line.note,
+                    "returnReasonNote": marked_note(line.note, req.rebound_return_id),
                 }
                 percent = req.restocking_fee_percent.get(line.fulfillment_line_item_id)
                 if percent:
@@ -123,25 +112,30 @@ class ReturnActivities:
                 return_input["exchangeLineItems"] = [{"variantId": v, "quantity": qty} for v, qty in wanted]
             result = await client.mutate("ReturnCreate", "returnCreate", {"returnInput": return_input})
             ref = dataclasses.replace(_ref_from_return(result["return"], adopted=False), no_variant=no_variant)
-            link: dict[str, Any] = {"shopify_return_id": ref.return_id, "state": "requested"}
-            if req.refused:
-                link["refused"] = req.refused  # what CX reads on the order: the lines not taken back, and why
-            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
+            await self._link_refused(client, req, ref.return_id)
             return ref
 
+    async def _link_refused(self, client: ShopifyClient, req: CreateReturnInput, return_id: str) -> None:
+        """The order's link, written at registration only when lines were refused (final sale): CX reads the
+        refusal on the order from the start. Otherwise nothing is written on the order now: the return's line
+        notes carry the link, and the order's link is written with the status at `received`."""
+        if req.refused:
+            link = {"shopify_return_id": return_id, "state": "requested", "refused": req.refused}
+            await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
+
     async def _earlier_return(self, client: ShopifyClient, req: CreateReturnInput) -> ShopifyReturnRef | None:
-        """The Shopify return an earlier call created: linked to this Rebound return, or created and not yet
-        linked (the call stopped between the two writes): adopted rather than created again."""
+        """The Shopify return an earlier call created (its answer lost, or the call stopped before the order's
+        link): the one the order's link names (returns linked before the marker), else the one whose line notes
+        carry this return's marker; adopted rather than created again."""
         order = await self.shopify.order(client, req.order_id, req.rebound_return_id, "returns")
         linked = linked_return_id(order)
         if linked:
             return await self._return_ref(client, linked, adopted=True)
-        adopted = _matching_unlinked_return(order, {ln.fulfillment_line_item_id: ln.quantity for ln in req.lines})
+        adopted = marked_return(order, req.rebound_return_id)
         if not adopted:
             return None
         ref = await self._return_ref(client, adopted, adopted=True)
-        link = {"shopify_return_id": adopted, "state": "requested"}
-        await self.shopify.link(client, req.shop, req.order_id, req.rebound_return_id, link)
+        await self._link_refused(client, req, adopted)
         return ref
 
     @activity.defn(name="attach_tracking")

@@ -45,7 +45,7 @@ def bonus_key(rebound_return_id: str) -> str:
     return _metafield_key("bonus_", rebound_return_id)
 
 
-REFUND_MARKER = "[rebound-return:"  # the drift monitor reads refunds' notes for it
+REFUND_MARKER = "[rebound-return:"  # the drift monitor reads refunds' notes and return lines' notes for it
 
 
 PARCEL_MARKER = "[rebound-parcels:"
@@ -56,6 +56,20 @@ def refund_marker(rebound_return_id: str, part: str = "") -> str:
     round when the brand refunds per parcel."""
     marker = f"{REFUND_MARKER}{rebound_return_id}]"
     return f"{marker} {PARCEL_MARKER}{part}]" if part else marker
+
+
+NOTE_LIMIT = 255  # Shopify's maximum for a return line's returnReasonNote
+
+
+def marked_note(note: str, rebound_return_id: str) -> str:
+    """A return line's note carrying the return's marker (the refunds' own, `[rebound-return:<id>]`): the link from
+    the Shopify return to the Rebound return, read back by a retried create_return and by the drift monitor. The
+    marker is kept whole when the note is cut to Shopify's 255 characters."""
+    marker = refund_marker(rebound_return_id)
+    if marker in note:
+        return note[:NOTE_LIMIT]
+    text = note[: NOTE_LIMIT - len(marker) - 1].rstrip()
+    return f"{text} {marker}" if text else marker
 
 
 def money(node: dict[str, Any] | None) -> Decimal:
@@ -109,20 +123,14 @@ class ShopifyAccess:
         return merged
 
     async def link(
-        self,
-        client: ShopifyClient,
-        shop: ShopRef,
-        order_id: str,
-        rebound_id: str,
-        fields: dict[str, Any],
-        *,
-        tags: bool = True,
+        self, client: ShopifyClient, shop: ShopRef, order_id: str, rebound_id: str, fields: dict[str, Any]
     ) -> None:
-        """The Rebound link and status on the order: one JSON metafield per return, plus searchable tags (written
-        with the link; a status update leaves them, they are a set and already there)."""
+        """The Rebound link and status on the order: one JSON metafield per return, upserted by key (10 points).
+        No tags: the Shopify return's line notes carry the link from the start (`marked_note`), and the drift
+        monitor finds the order by its returns. Returns linked before this also carry the tags
+        `rebound-return` and `rebound:<id>`, which stay."""
         value = json.dumps({"rebound_return_id": rebound_id, "brand": shop.brand, **fields}, sort_keys=True)
-        tag_list = ["rebound-return", f"rebound:{rebound_id}"] if tags else []
-        await set_metafield(client, order_id, tag_list, link_key(rebound_id), value)
+        await set_metafield(client, order_id, [], link_key(rebound_id), value)
 
     async def reason_definitions(self, client: ShopifyClient, handles: list[str]) -> dict[str, str]:
         """Return reason definitions by handle: a shop's are Shopify's fixed taxonomy, so each is looked up once

@@ -343,7 +343,7 @@ def _refunded_not_returned(ctx: _Context, w: WorkflowReturn, ret: ReboundReturn 
 def _left_open(ctx: _Context, w: WorkflowReturn, order: ShopifyOrder | None, order_name: str) -> None:
     if w.ending is None or order is None:
         return
-    return_id = w.shopify_return_id or str((order.links.get(w.rebound_return_id) or {}).get("shopify_return_id") or "")
+    return_id = w.shopify_return_id or order.return_of(w.rebound_return_id)
     ret = next((r for r in order.returns if r.id == return_id), None)
     if ret is None or ret.status not in OPEN_RETURN:
         return

@@ -32,11 +32,12 @@ def parcel_part(note: str) -> str:
 
 def ours(refund: ShopifyRefund, order: ShopifyOrder) -> list[str]:
     """The Rebound returns a refund is the engine's for: its note's marker (a refund beside the return), or the
-    Shopify return whose processing made it, as the order links it to a Rebound return."""
+    Shopify return whose processing made it, as the order links it (or the return's own marker) to a Rebound
+    return."""
     marked = marker_ids(refund.note)
     if marked or not refund.return_id:
         return marked
-    return [rid for rid, link in order.links.items() if str(link.get("shopify_return_id") or "") == refund.return_id]
+    return order.rebound_ids_of_return(refund.return_id)
 
 
 def part(refund: ShopifyRefund) -> str:

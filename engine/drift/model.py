@@ -68,11 +68,15 @@ class ShopifyReturn:
     created_at: str | None = None
     closed_at: str | None = None
     processed: dict[str, int] | None = None  # order line item id -> units processed (None: not read)
+    # The Rebound return its lines' notes name (their marker; "": none, or not read because a link names it)
+    rebound_return_id: str = ""
 
 
 @dataclass
 class ShopifyOrder:
-    """An order the engine has touched (tag rebound-return), as the bulk operation reported it."""
+    """An order the engine may have touched (it has returns, or the tag rebound-return), as the bulk operation
+    reported it; its Shopify returns linked to Rebound returns by the order's link metafields, or by the marker
+    their lines' notes carry (before the link is written, at `received`)."""
 
     id: str
     name: str
@@ -85,7 +89,24 @@ class ShopifyOrder:
     def rebound_ids(self) -> set[str]:
         ids = set(self.links)
         ids.update(t.split(":", 1)[1] for t in self.tags if t.startswith("rebound:"))
+        ids.update(r.rebound_return_id for r in self.returns if r.rebound_return_id)
         return ids
+
+    def linked_return_ids(self) -> set[str]:
+        """The Shopify returns the order's link metafields name."""
+        return {str(link.get("shopify_return_id")) for link in self.links.values() if link.get("shopify_return_id")}
+
+    def return_of(self, rebound_return_id: str) -> str:
+        """The Shopify return of a Rebound return: the one its link names, else the one its marker is on ("")."""
+        linked = str((self.links.get(rebound_return_id) or {}).get("shopify_return_id") or "")
+        marked = (r.id for r in self.returns if r.rebound_return_id == rebound_return_id)
+        return linked or next(marked, "")
+
+    def rebound_ids_of_return(self, return_id: str) -> list[str]:
+        """The Rebound returns a Shopify return belongs to, by the links, else by its marker."""
+        linked = [rid for rid, link in self.links.items() if str(link.get("shopify_return_id") or "") == return_id]
+        marked = [r.rebound_return_id for r in self.returns if r.id == return_id and r.rebound_return_id]
+        return linked or marked
 
 
 @dataclass

@@ -32,8 +32,7 @@ def unprocessed_units(w: WorkflowReturn, order: ShopifyOrder | None) -> tuple[Sh
     its record was not read)."""
     if not w.processed_units or order is None:
         return None
-    link = order.links.get(w.rebound_return_id) or {}
-    return_id = w.shopify_return_id or str(link.get("shopify_return_id") or "")
+    return_id = w.shopify_return_id or order.return_of(w.rebound_return_id)
     ret = next((r for r in order.returns if r.id == return_id), None)
     if ret is None or ret.processed is None:
         return None

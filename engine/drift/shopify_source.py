@@ -1,6 +1,8 @@
-"""Shopify's side: one bulk operation (BulkOrdersForDrift) over every order tagged rebound-return, polled with
-BulkOperationStatus until COMPLETED, its JSONL downloaded and folded back into orders (children carry
-`__parentId`; they may come right after their parent or later in the file)."""
+"""Shopify's side: one bulk operation (BulkOrdersForDrift) over every order with returns or tagged rebound-return,
+polled with BulkOperationStatus until COMPLETED, its JSONL downloaded and folded back into orders (children carry
+`__parentId`; they may come right after their parent or later in the file). Then each Shopify return no order
+link names is read by id for the Rebound return its lines' notes mark (ReturnsMarked), and orders that show no
+trace of Rebound (another app's returns, a person's) are left out."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from engine.drift.markers import marker_ids
 from engine.drift.model import ShopifyOrder, ShopifyRefund, ShopifyReturn
 from engine.shopify.client import ShopifyClient
 
 LINK_PREFIX = "return_"
+PAGE = 25  # returns per ReturnsMarked query
 
 
 class BulkOperationFailed(RuntimeError):
@@ -77,6 +81,28 @@ def _attach(order: ShopifyOrder, obj: dict[str, Any]) -> None:
         )
 
 
+async def read_marks(client: ShopifyClient, orders: list[ShopifyOrder]) -> None:
+    """Link each Shopify return no order link names to the Rebound return its lines' notes mark (the link metafield
+    is written at `received`; before it, and for a return whose link was never written, the marker is the link)."""
+    unlinked = {r.id: r for order in orders for r in order.returns if r.id not in order.linked_return_ids()}
+    wanted = sorted(unlinked)
+    for start in range(0, len(wanted), PAGE):
+        data = await client.execute("ReturnsMarked", {"ids": wanted[start : start + PAGE]})
+        for node in data.get("nodes") or []:
+            if not node or node.get("id") not in unlinked:
+                continue
+            for line in (node.get("returnLineItems") or {}).get("nodes") or []:
+                ids = marker_ids(line.get("returnReasonNote") or "")
+                if ids:
+                    unlinked[node["id"]].rebound_return_id = ids[0]
+                    break
+
+
+def touched(order: ShopifyOrder) -> bool:
+    """The order shows a trace of Rebound: a link, a tag, a marked return, a marked refund."""
+    return bool(order.rebound_ids()) or "rebound-return" in order.tags or any(marker_ids(r.note) for r in order.refunds)
+
+
 async def run_bulk(
     client: ShopifyClient,
     http: httpx.AsyncClient,
@@ -107,4 +133,6 @@ async def run_bulk(
     async with http.stream("GET", url) as response:
         response.raise_for_status()
         lines = [line async for line in response.aiter_lines()]
-    return parse_jsonl(lines)
+    orders = parse_jsonl(lines)
+    await read_marks(client, orders)
+    return [order for order in orders if touched(order)]

@@ -31,6 +31,10 @@ def returns(task_queue: str) -> str:
     return f"  returns: workflows on {task_queue!r}"
 
 
+def sla_sweep(every: timedelta, schedule_id: str) -> str:
+    return f"  returns: SLAs swept every {human(every)}; schedule {schedule_id}"
+
+
 def shop(limit: ShopLimit, queue: str) -> str:
     return f"  shops: {limit.domain} ({limit.plan}, {limit.activities_per_second:.1f} activities/s) on {queue}"
 
@@ -60,12 +64,14 @@ def sample() -> list[str]:
     from engine.registry.client import REGISTRY_TASK_QUEUE
     from engine.roles.worker import ROLES, WorkerConfig
     from engine.shopify.plans import shop_task_queue
+    from engine.workers.sla_sweep import SWEEP_SCHEDULE_ID
 
     settings, config = Settings(temporal_address="temporal.internal:7233"), WorkerConfig()
     domain = "castore-uk.myshopify.com"
     return [
         connected(settings, tuple(ROLES)),
         returns(settings.task_queue),
+        sla_sweep(config.sla_sweep_every, SWEEP_SCHEDULE_ID),
         shop(ShopLimit(domain, "plus"), shop_task_queue(settings.task_queue, domain)),
         registry(REGISTRY_TASK_QUEUE),
         pull(config.pull_every, [rebound_pull.schedule_id("castore")]),

@@ -37,7 +37,7 @@ from engine.temporal.sandbox import workflow_runner
 from engine.workers.build import build_registry_worker, build_worker
 
 ROLES: dict[str, str] = {
-    "returns": "the return workflows",
+    "returns": "the return workflows and the SLA sweep's schedule (RETURNS_SLA_SWEEP_EVERY)",
     "shops": "each shop's Shopify queue, at its plan's rate",
     "registry": "the brands' mapping registries",
     "pull": "Rebound's pull fallback and its schedules (needs REBOUND_API_URL, REBOUND_API_TOKEN)",
@@ -74,6 +74,7 @@ class WorkerConfig:
     drift_task_queue: str = default_of("DRIFT_TASK_QUEUE")
     retention: RetentionPolicy = RetentionPolicy()
     purge_every: timedelta = _every({}, "RETURNS_PURGE_EVERY")  # 1h
+    sla_sweep_every: timedelta = _every({}, "RETURNS_SLA_SWEEP_EVERY")  # 10m
     events_task_queue: str = "returns-events"
     graceful_shutdown: timedelta = timedelta(seconds=10)
 
@@ -89,6 +90,7 @@ class WorkerConfig:
             drift_task_queue=str(env_value("DRIFT_TASK_QUEUE", env)),
             retention=RetentionPolicy.from_env(env),
             purge_every=_every(env, "RETURNS_PURGE_EVERY"),
+            sla_sweep_every=_every(env, "RETURNS_SLA_SWEEP_EVERY"),
         )
         needs_rebound = [r for r in config.roles if r in ("pull", "drift")]
         if needs_rebound and not (config.rebound_api_url and config.rebound_api_token):
@@ -131,7 +133,11 @@ async def serve(
                                serve_returns="returns" in roles, serve_shops="shops" in roles, **options)  # fmt: skip
         await stack.enter_async_context(returns)
         if "returns" in roles:
+            from engine.workers.sla_sweep import ensure_sweep_schedule
+
+            sweep = await ensure_sweep_schedule(client, task_queue=settings.task_queue, every=config.sla_sweep_every)
             say(startup.returns(settings.task_queue))
+            say(startup.sla_sweep(config.sla_sweep_every, sweep))
         if "shops" in roles:
             for limit in limits:
                 say(startup.shop(limit, shop_task_queue(settings.task_queue, limit.domain)))

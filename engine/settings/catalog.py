@@ -150,6 +150,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("RETURNS_NOTIFY_<NAME>", "The URL a flow's `notify` step posts to (`url_env` in the flow).", ("worker",),
       secret=True),
     S("RETURNS_PURGE_EVERY", "How often the events role purges the event store.", ("worker",), "1h"),
+    S("RETURNS_SLA_SWEEP_EVERY", "How often the returns role's SLA sweep wakes returns whose SLA fell due (a breach "
+      "is flagged up to this late).", ("worker",), "10m"),
     S("RETURNS_HELD_RETENTION", "How long rejected, late and replayed held pushes are kept (`never`: kept).",
       ("worker", "events"), "30d"),
     S("RETURNS_FAILED_RETENTION", "How long failed held pushes are kept (a duration opts in to purging them).",

@@ -20,6 +20,8 @@ from engine.settings import Settings, shopify_token
 from engine.settings.environment import env_int
 from engine.shopify.plans import ShopLimit, shop_limits, shop_task_queue
 from engine.temporal.sandbox import workflow_runner
+from engine.workers.sla_sweep import SlaSweepActivities
+from engine.workers.sla_sweep_workflow import SlaSweepWorkflow
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
 from engine.workflow.return_workflow import ReturnWorkflow
 
@@ -83,8 +85,8 @@ def build_worker(
                 client,
                 task_queue=settings.task_queue,
                 # Returns started before flow format 2 run to their end on the first workflow.
-                workflows=[ReturnWorkflow, LegacyReturnWorkflow],
-                activities=activities.all(),
+                workflows=[ReturnWorkflow, LegacyReturnWorkflow, SlaSweepWorkflow],
+                activities=[*activities.all(), SlaSweepActivities(client).sweep_sla],
                 workflow_runner=workflow_runner(),
                 **options,  # type: ignore[arg-type]
             )

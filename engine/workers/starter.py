@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.events import ReturnEvent
+from engine.workflow import visibility
 from engine.workflow.messages import ReturnStart, ReturnStatus, workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow
 from engine.workflow.summaries import start_details, start_summary
@@ -128,7 +129,13 @@ async def deliver(
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-    start = ReturnStart(event.brand, event.rebound_return_id, flow, mapping, **(start_options or {}))  # type: ignore[arg-type]
+    options: dict[str, object] = {"visibility": 1, **(start_options or {})}
+    start = ReturnStart(event.brand, event.rebound_return_id, flow, mapping, **options)  # type: ignore[arg-type]
+    # Given at start they cost nothing; the workflow upserts only what differs once it comes to rest.
+    attributes = None
+    if start.search_attributes:
+        attributes = visibility.at_start(event.brand, event.rebound_return_id, flow.events.get(event.kind),
+                                         mapping.version, event.order_name)  # fmt: skip
     try:
         await client.start_workflow(
             ReturnWorkflow.run,
@@ -141,6 +148,7 @@ async def deliver(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=start_summary(event),
             static_details=start_details(event, flow, mapping),
+            search_attributes=attributes,
         )
     except WorkflowAlreadyStartedError:
         # Only a closed workflow conflicts (a running one is signalled): the return has finished and lingered

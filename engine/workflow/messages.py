@@ -25,6 +25,11 @@ class ReturnStart:
     activity_timeout_seconds: int = 30
     max_activity_attempts: int = 8
     search_attributes: bool = True  # the time-skipping test server has no custom search attributes
+    # How the return shows itself and keeps its SLAs (each changes the workflow's commands, so it is pinned at start:
+    # a running return keeps its own). 0: an upsert per state change before each command, a durable timer per SLA
+    # wait. 1: search attributes given at start, one upsert per rest of what changed, and (with search attributes)
+    # the SLA's due time in SlaDueAt, where the SLA sweep finds it: no timer per state.
+    visibility: int = 0
 
     @property
     def workflow_id(self) -> str:

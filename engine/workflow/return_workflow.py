@@ -59,6 +59,12 @@ class ReturnWorkflow:
         r.log("event", f"{event.kind} ({event.raw_status or event.kind}) from {event.source} at {event.occurred_at}")
         r.inbox.append(event)
 
+    @workflow.signal(name="sla_due")
+    def on_sla_due(self) -> None:
+        """The SLA sweep found this return's SlaDueAt passed: look at the deadlines now (a stale find changes
+        nothing)."""
+        self.r.wake = True
+
     @workflow.query(name="status")
     def status(self) -> ReturnStatus:
         return self.r.status()
@@ -133,13 +139,18 @@ class ReturnWorkflow:
             r.wake = False
             if parcels.parcel_sla_due(r, workflow.now()):  # already late (a backdated arrival): no timer for it
                 parcels.flag_lost_parcel(r)
-            timeout = visibility.sla_timeout(r, workflow.now())
+            swept = visibility.sla_by_sweep(r)  # the sweep wakes the return when SlaDueAt passes: no timer
+            timeout = None if swept else visibility.sla_timeout(r, workflow.now())
             self._flush_details()
             self._publish()
             try:
                 await workflow.wait_condition(lambda: r.wake or (bool(r.inbox) and r.hold is None), timeout=timeout)
             except TimeoutError:
                 visibility.sla_breach(r, workflow.now())
+            else:
+                due = visibility.sla_deadline(r) if swept else None
+                if due is not None and workflow.now() >= due:
+                    visibility.sla_breach(r, workflow.now())
         self._flush_details()
         self._publish()
         return r.status()
@@ -323,7 +334,7 @@ class ReturnWorkflow:
         while True:
             if repeat and hasattr(arg, "repeat"):
                 arg = dataclasses.replace(arg, repeat=True)
-            self._publish()
+            self._publish(at_rest=False)
             try:
                 return await workflow.execute_activity(
                     spec.activity,
@@ -351,11 +362,19 @@ class ReturnWorkflow:
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
                 raise StepFailed(spec.name, f"{spec.activity} failed: {message}") from None
 
-    def _publish(self) -> None:
-        """Issue the search attribute upserts the record asked for, in order, before the workflow's next command."""
+    def _publish(self, *, at_rest: bool = True) -> None:
+        """Show the return in its search attributes. Visibility 1: once the return comes to rest (waiting for an
+        event, a timer or a person), one upsert of what changed, if anything did: each upsert is a billed action and
+        a search sees only where returns rest. Visibility 0 (returns started before): every state it passed
+        through, one upsert each, in order, before the workflow's next command."""
         r = self.r
         pending, r.to_publish = r.to_publish, []
         if not r.start.search_attributes:
+            return
+        if r.start.visibility >= 1:
+            updates = visibility.changed(r, workflow.info().typed_search_attributes) if at_rest else []
+            if updates:
+                workflow.upsert_search_attributes(updates)
             return
         for seen in pending:
             workflow.upsert_search_attributes(visibility.search_updates(r, seen))
