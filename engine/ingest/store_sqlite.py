@@ -208,14 +208,17 @@ class SqliteEventStore:
                 except sqlite3.Error as exc:  # this write failed on its own (its statement undone); the rest go on
                     outcomes.append((False, exc))
             db.execute("COMMIT")
-        except sqlite3.Error:  # locked by another writer, or the commit failed: the thread's turn
+        except Exception as exc:  # locked by another writer, or the commit failed: rolled back, the thread's turn
             try:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
             except sqlite3.Error:
                 self._fast = None  # in a state it cannot leave: every write goes through the thread from now on
             for work, future in batch:
-                self._queue(work, future, False)
+                if isinstance(exc, sqlite3.Error):
+                    self._queue(work, future, False)
+                elif not future.done():  # not SQLite's doing: the same again would fail the same way
+                    future.set_exception(exc)
             return
         for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
             if future.done():
