@@ -11,15 +11,17 @@ import httpx
 from starlette.applications import Starlette
 from temporalio.testing import WorkflowEnvironment
 
-from engine.ingest.app import create_app
+from engine.ingest.app import PushFastPath, create_app, push_brand
 from engine.settings import Settings
 
 
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
-    app = create_app(settings)
+    served = create_app(settings)
+    app = served.app if isinstance(served, PushFastPath) else served
+    assert isinstance(app, Starlette)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=served)
         async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as http:
             yield app, http
 
@@ -44,3 +46,20 @@ async def test_readiness_fails_when_the_event_store_is_gone(
         assert ready.status_code == 503
         [problem] = ready.json()["problems"]
         assert problem.startswith("event store: ") and "closed" in problem, problem
+
+
+def test_a_push_path_names_its_brand_as_the_route_does() -> None:
+    assert push_brand("/rebound/castore/events") == "castore"
+    assert [push_brand(p) for p in ("/rebound//events", "/rebound/a/b/events", "/rebound/castore", "/healthz")] == [
+        None, None, None, None]  # fmt: skip
+
+
+async def test_pushes_take_the_fast_path_and_everything_else_the_app(tmp_path: Path) -> None:
+    """The receiver answers a push itself (a stranger's: 401, nothing stored); a method the route does not take and
+    an unknown path are Starlette's answers, as before the fast path."""
+    async with serving(Settings(temporal_address="127.0.0.1:1", data_dir=tmp_path)) as (app, http):
+        stranger = await http.post("/rebound/castore/events", content=b"{}")
+        assert stranger.status_code == 401, stranger.text
+        assert await app.state.store.list() == []
+        assert (await http.get("/rebound/castore/events")).status_code == 405
+        assert (await http.post("/rebound/castore/other")).status_code == 404
