@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from temporalio.client import Client
 
-from engine.ingest import store_postgres, store_sqlite
+from engine.ingest import sqlite_schema, store_postgres, store_sqlite
 from engine.ingest.app import READY_TIMEOUT_SECONDS, readiness
 from engine.ingest.store import Claimed, EventStore, NewHeld, NotClaimed, open_event_store
 from tests.postgres import OwnPostgres
@@ -225,7 +225,7 @@ async def test_postgres_url_password_is_never_shown(postgres_url: str) -> None:
 async def test_a_sqlite_file_from_before_versioning_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite"
     old = sqlite3.connect(path)
-    old.executescript(store_sqlite.MIGRATIONS[0][1])
+    old.executescript(sqlite_schema.MIGRATIONS[0][1])
     old.execute(
         "INSERT INTO held_events (received_at, brand, status, http_status, reason, authenticated, event_id, headers,"
         " body) VALUES (1.0, 'castore', 'failed', 503, 'old', 1, 'ev-old', '{}', x'7b7d')"

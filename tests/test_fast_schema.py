@@ -1,6 +1,8 @@
-"""The compiled push schema (engine.definitions.fast_schema) says valid exactly when jsonschema's draft 7 validator
-does: on the push schema, for valid pushes and for pushes with keys removed or replaced by any JSON value and by
-near misses of the schema's limits (lengths, patterns, integers as floats, booleans for numbers)."""
+"""The compiled push schema (engine.definitions.fast_schema, by fastjsonschema) never says valid where jsonschema's
+draft 7 validator says invalid: on the push schema, for valid pushes and for pushes with keys removed or replaced by
+any JSON value and by near misses of the schema's limits (lengths, patterns, integers as floats, booleans for
+numbers). Where it says invalid the receiver asks jsonschema, whose verdict stands: it may be stricter (a pattern's
+`$` before a final newline, which ECMA 262 does not match and Python's `re` does), never more lenient."""
 
 from __future__ import annotations
 
@@ -70,6 +72,12 @@ def pushes(draw: st.DrawFn) -> Any:
     return payload
 
 
+def verdict(payload: Any) -> bool:
+    """The receiver's: the compiled check's yes, else jsonschema's (engine.ingest.receiver)."""
+    assert VALID_PUSH is not None
+    return VALID_PUSH(payload) or VALIDATOR.is_valid(payload)
+
+
 def test_the_push_schema_compiles() -> None:
     assert VALID_PUSH is not None
     assert VALID_PUSH(VALID) and VALIDATOR.is_valid(VALID)
@@ -87,26 +95,16 @@ def test_every_near_miss_in_every_place() -> None:
                     target.pop(key, None)
                 else:
                     target[key] = value
-                assert VALID_PUSH(payload) == VALIDATOR.is_valid(payload), (section, key, value)
+                assert verdict(payload) == VALIDATOR.is_valid(payload), (section, key, value)
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pushes())
 def test_compiled_agrees_with_jsonschema(payload: Any) -> None:
     assert VALID_PUSH is not None
-    assert VALID_PUSH(payload) == VALIDATOR.is_valid(payload), VALIDATOR.is_valid(payload)
+    assert verdict(payload) == VALIDATOR.is_valid(payload), VALIDATOR.is_valid(payload)
 
 
-@pytest.mark.parametrize(
-    "schema",
-    [
-        {"$ref": "#/definitions/x"},
-        {"type": "object", "additionalProperties": False},
-        {"properties": {"a": {"enum": [1, 2]}}},
-        {"items": [{"type": "string"}]},
-        {"type": "decimal"},
-        True,
-    ],
-)
-def test_what_it_does_not_know_is_left_to_jsonschema(schema: Any) -> None:
+@pytest.mark.parametrize("schema", [{"$ref": "#/definitions/x"}, {"type": "decimal"}, True])
+def test_a_schema_it_cannot_compile_is_left_to_jsonschema(schema: Any) -> None:
     assert compile_schema(schema) is None

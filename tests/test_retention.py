@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from engine.cli import main
 from engine.errors import ConfigError
-from engine.ingest import store_sqlite
+from engine.ingest import sqlite_schema
 from engine.ingest.purge import PURGE_SCHEDULE_ID
 from engine.ingest.retention import PurgeResult, RetentionPolicy
 from engine.ingest.store import Claimed, EventStore, open_event_store
@@ -130,7 +130,7 @@ async def test_a_sqlite_file_from_before_retention_is_migrated_and_its_replayed_
 ) -> None:
     path = tmp_path / "events.sqlite"
     old = sqlite3.connect(path)
-    for _, script in store_sqlite.MIGRATIONS[:2]:
+    for _, script in sqlite_schema.MIGRATIONS[:2]:
         old.executescript(script)
     old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     old.execute("INSERT INTO schema_version VALUES (1), (2)")
