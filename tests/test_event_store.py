@@ -307,3 +307,23 @@ async def test_claims_commit_on_the_loop_without_fsync_and_holds_with_it(
     finally:
         other.close()
         await store.close()
+
+
+async def test_confirmations_a_moment_apart_share_one_commit(tmp_path: Path) -> None:
+    """Nobody waits for a confirmation (the push was answered once Temporal had it): those of pushes answered a few
+    milliseconds apart share a commit instead of each turn of the loop making its own; each is then visible."""
+    store = await open_event_store(f"sqlite:///{tmp_path / 'events.db'}")
+    assert isinstance(store, store_sqlite.SqliteEventStore)
+    try:
+        for n in range(3):
+            assert await store.claim_event(f"e{n}", "castore", "wf") == "claimed"
+        before = store._fast_commits
+        confirms = []
+        for n in range(3):
+            confirms.append(asyncio.ensure_future(store.confirm_event(f"e{n}")))
+            await asyncio.sleep(0.002)  # other turns of the loop in between
+        await asyncio.gather(*confirms)
+        assert store._fast_commits - before == 1
+        assert [await store.claim_event(f"e{n}", "castore", "wf") for n in range(3)] == ["accepted"] * 3
+    finally:
+        await store.close()

@@ -44,6 +44,9 @@ from engine.ingest.store import (
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
 FAST_CHECKPOINT_EVERY = 500  # commits on the event loop between checkpoints (run in the store's thread)
+# A confirmation nobody waits for (the push was answered once Temporal had it) waits this long for company: the
+# claims and confirmations of the next pushes share its commit instead of each turn of the loop committing its own.
+CONFIRM_WITHIN_SECONDS = 0.02
 
 
 class SqliteEventStore:
@@ -59,6 +62,7 @@ class SqliteEventStore:
         self._fast = fast  # synchronous=NORMAL, no busy wait: the event loop's own commits
         self._fast_pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._fast_scheduled = False
+        self._fast_later: asyncio.TimerHandle | None = None
         self._fast_commits = 0
         self._checkpoint: asyncio.Task[None] | None = None
 
@@ -88,18 +92,23 @@ class SqliteEventStore:
 
         return await asyncio.to_thread(locked)
 
-    async def _write(self, work: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+    async def _write(self, work: Callable[[sqlite3.Connection], T], *, durable: bool = True, within: float = 0.0) -> T:
         """A write, committed when this returns: durable (fsync'd), or only visible and crash-safe when `durable`
         is False (see the module's docstring). Writes that arrive while a commit is on disk wait for the next one
         and share it (group commit): one fsync for a burst of pushes instead of one each; a batch holding any
-        durable write is committed durably."""
+        durable write is committed durably. A non-durable write may wait up to `within` seconds for others to
+        share its commit (the next turn of the loop's, if one comes sooner)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not durable and self._fast is not None:
             self._fast_pending.append((work, future))
-            if not self._fast_scheduled:  # the writes of this turn of the loop share the commit
+            if self._fast_scheduled:
+                pass  # the writes of this turn of the loop share the commit
+            elif within <= 0:
                 self._fast_scheduled = True
                 loop.call_soon(self._commit_fast)
+            elif self._fast_later is None:
+                self._fast_later = loop.call_later(within, self._commit_fast)
         else:
             self._queue(work, future, durable)
         result: T = await future
@@ -114,6 +123,9 @@ class SqliteEventStore:
         """The non-durable writes pending, committed now on the event loop; to the thread if SQLite's write lock is
         taken (no waiting here) or anything fails (rolled back: nothing of it was written)."""
         self._fast_scheduled = False
+        if self._fast_later is not None:  # this commit takes what was waiting for company too
+            self._fast_later.cancel()
+            self._fast_later = None
         batch, self._fast_pending = self._fast_pending, []
         db = self._fast
         if not batch:
@@ -235,6 +247,7 @@ class SqliteEventStore:
                 "UPDATE accepted_events SET state = 'accepted', accepted_at = ? WHERE event_id = ?", (now(), event_id)
             ),
             durable=False,
+            within=CONFIRM_WITHIN_SECONDS,
         )
 
     async def release_event(self, event_id: str) -> None:
