@@ -45,6 +45,7 @@ from engine.money import show
 from engine.settings import Settings
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
+from engine.temporal.converter import DATA_CONVERTER
 from engine.workers.build import build_worker
 from engine.workers.starter import handle_for
 from engine.workflow import search
@@ -155,7 +156,10 @@ class FlowTestRun:
 
     async def _run(self) -> int:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
+            data_converter=DATA_CONVERTER,
+            dev_server_existing_path=str(temporal_cli()),
+            search_attributes=search.ALL,
+            dev_server_log_level="error",
         )
         base_url = await self.shopify.start()
         failed = 0

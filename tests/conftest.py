@@ -26,6 +26,7 @@ from engine.rebound.translate import translate
 from engine.settings import Settings
 from engine.shopify.plans import ShopLimit, shop_limits
 from engine.temporal.binaries import temporal_cli
+from engine.temporal.converter import DATA_CONVERTER
 from engine.workers.build import build_worker
 from engine.workers.starter import Delivery, deliver, handle_for
 from engine.workflow import search
@@ -60,6 +61,7 @@ def mappings() -> dict[str, MappingDef]:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
         dev_server_existing_path=str(temporal_cli()),
         search_attributes=search.ALL,
         dev_server_log_level="error",

@@ -206,10 +206,12 @@ async def test_returns_codec_server_serves_the_ui_and_refuses_without_its_settin
 
 async def test_encryption_is_required_by_default_and_then_refuses_plaintext() -> None:
     from engine.temporal.codec import PlaintextRefused, converter_from_env
+    from engine.temporal.converter import DATA_CONVERTER
 
     with pytest.raises(ConfigError, match="RETURNS_CODEC_KEYS"):
         converter_from_env({})
-    assert converter_from_env({"RETURNS_PAYLOAD_ENCRYPTION": "optional"}) is DataConverter.default
+    plaintext = converter_from_env({"RETURNS_PAYLOAD_ENCRYPTION": "optional"})
+    assert plaintext is DATA_CONVERTER and plaintext.payload_codec is None  # no codec: payloads in the clear
     with pytest.raises(ConfigError, match="RETURNS_PAYLOAD_ENCRYPTION='sometimes'"):
         converter_from_env({"RETURNS_PAYLOAD_ENCRYPTION": "sometimes", "RETURNS_CODEC_KEYS": f"k1:{NEW}"})
 

@@ -10,6 +10,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from engine.temporal.converter import DATA_CONVERTER
 from engine.temporal.sandbox import workflow_runner
 from engine.workers.starter import handle_for
 from engine.workflow.legacy.workflow_v1 import LegacyReturnWorkflow
@@ -22,7 +23,11 @@ HISTORIES = Path(__file__).parent / "fixtures" / "histories"
 
 def replayer() -> Replayer:
     """Both workflow types a worker registers: returns started on flow format 1 replay on the first workflow."""
-    return Replayer(workflows=[ReturnWorkflow, LegacyReturnWorkflow], workflow_runner=workflow_runner())
+    return Replayer(
+        workflows=[ReturnWorkflow, LegacyReturnWorkflow],
+        workflow_runner=workflow_runner(),
+        data_converter=DATA_CONVERTER,
+    )  # the workers' (engine.temporal.converter)
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)

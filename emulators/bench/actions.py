@@ -2,7 +2,8 @@
 engine's `Return` workflow and the bare workflow (emulators.bench.bare) carry CASTORE returns through the same four
 pushes on one dev server, worker set and Shopify emulator, in two modes. Burst: each return's four pushes back to
 back. Paced: each push only once every return has settled after the one before (nothing in flight), then a pause,
-so each return waits in each state and the SLA timers its flow declares (flows/*.yaml `sla:`) start.
+so each return waits in each state, where its flow declares SLAs (flows/*.yaml `sla:`): a timer each for returns
+started before visibility 1, the SLA sweep's `SlaDueAt` for returns started since.
 
     python -m emulators.bench.actions [--returns 10] [--gap 1.0] [--write]
 
@@ -34,6 +35,7 @@ from emulators.progress import Progress
 from emulators.rebound.scenarios import Scenario
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
+from engine.temporal.converter import DATA_CONVERTER
 from engine.temporal.sandbox import workflow_runner
 from engine.workers.build import build_worker
 from engine.workflow import search
@@ -169,7 +171,10 @@ async def run(returns: int, gap: float) -> dict[str, Any]:
 
     async with AsyncExitStack() as stack:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
+            data_converter=DATA_CONVERTER,
+            dev_server_existing_path=str(temporal_cli()),
+            search_attributes=search.ALL,
+            dev_server_log_level="error",
         )
         stack.push_async_callback(env.shutdown)
         emulator = ShopifyEmulator()
@@ -204,7 +209,8 @@ def render(r: dict[str, Any]) -> str:
         f"{r['returns']} CASTORE returns per column (one unit, graded A, refunded), each workflow's history fetched "
         "once its Shopify return is closed and nothing is in flight, its billable actions counted by the formula below "
         "(`emulators.bench.actions.actions`). Paced: each push once every return has settled after the one before, "
-        f"then {r['gap_s']} s, so each return waits in each state and its SLA timers start; burst: each return's "
+        f"then {r['gap_s']} s, so each return waits in each state under its SLA (kept by the SLA sweep, not a timer); "
+        "burst: each return's "
         "four pushes back to back. The engine's `Return` workflow lingers after the refund (its flow's `linger`): the "
         "linger timer is counted, its firing and the close cost nothing. Bare: `emulators.bench.bare`, the same events "
         "and activities with no interpreter. `python -m emulators.bench.actions --write`.",

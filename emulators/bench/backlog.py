@@ -51,6 +51,7 @@ from engine.rebound.translate import translate
 from engine.settings import Settings, token_env_name
 from engine.shopify.plans import shop_limits
 from engine.temporal.binaries import temporal_cli
+from engine.temporal.converter import DATA_CONVERTER
 from engine.workers.build import build_worker
 from engine.workers.starter import deliver, handle_for
 from engine.workflow import search
@@ -79,7 +80,10 @@ async def run(returns: int, plan: str, workers: int, timeout: float) -> dict[str
 
     async with AsyncExitStack() as stack:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
+            data_converter=DATA_CONVERTER,
+            dev_server_existing_path=str(temporal_cli()),
+            search_attributes=search.ALL,
+            dev_server_log_level="error",
         )
         stack.push_async_callback(env.shutdown)
         emulator = ShopifyEmulator()

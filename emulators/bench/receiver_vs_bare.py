@@ -44,6 +44,7 @@ from engine.ingest.signatures import secret_env_name
 from engine.registry.client import deploy
 from engine.registry.flows import deploy_flow
 from engine.temporal.binaries import temporal_cli
+from engine.temporal.converter import DATA_CONVERTER
 from engine.workers.build import build_registry_worker
 from engine.workflow import search
 
@@ -172,7 +173,10 @@ async def run(returns: int, runs: int, senders_count: int, workers: list[int], c
     load_before = os.getloadavg()
     async with AsyncExitStack() as stack:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
+            data_converter=DATA_CONVERTER,
+            dev_server_existing_path=str(temporal_cli()),
+            search_attributes=search.ALL,
+            dev_server_log_level="error",
         )
         stack.push_async_callback(env.shutdown)
         temporal = proc_cpu.children_running(os.getpid(), "temporal")

@@ -33,6 +33,7 @@ from engine.definitions.mapping import load_mappings
 from engine.rebound.translate import translate
 from engine.settings import token_env_name
 from engine.temporal.binaries import temporal_cli
+from engine.temporal.converter import DATA_CONVERTER
 from engine.workers.starter import deliver
 from engine.workflow import search
 
@@ -56,7 +57,10 @@ async def run(returns: int) -> dict[str, Any]:
         scenarios.append(sc)
     async with AsyncExitStack() as stack:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli()), search_attributes=search.ALL, dev_server_log_level="error"
+            data_converter=DATA_CONVERTER,
+            dev_server_existing_path=str(temporal_cli()),
+            search_attributes=search.ALL,
+            dev_server_log_level="error",
         )
         stack.push_async_callback(env.shutdown)
         emulator = ShopifyEmulator()

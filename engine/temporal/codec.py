@@ -26,6 +26,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 
 from engine.errors import ConfigError
 from engine.settings.environment import default_of, env_given, env_value
+from engine.temporal.converter import DATA_CONVERTER
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -150,9 +151,9 @@ def data_converter(keys: CodecKeys | None, *, strict: bool = False) -> DataConve
     """The default converter, encrypting payloads and failure messages (stack traces too) when keys are given;
     `strict`: refusing plaintext payloads."""
     if keys is None:
-        return DataConverter.default
+        return DATA_CONVERTER
     return dataclasses.replace(
-        DataConverter.default,
+        DATA_CONVERTER,
         payload_codec=EncryptionCodec(keys, strict=strict),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
