@@ -91,8 +91,8 @@ def test_the_worker_start_up_sample_is_what_the_worker_prints() -> None:
 
 
 def test_the_sample_shows_the_default_dispatch_rate_of_a_plus_shop() -> None:
-    """1000 points/s ÷ 17.5 points per activity (the declared default)."""
-    assert "(plus, 57.1 activities/s)" in "\n".join(startup.sample())
+    """1000 points/s ÷ 14 points per activity (the declared default)."""
+    assert "(plus, 71.4 activities/s)" in "\n".join(startup.sample())
 
 
 def test_no_page_quotes_a_line_the_code_no_longer_prints() -> None:

@@ -85,7 +85,7 @@ async def test_a_worker_and_two_receivers_on_postgres_complete_a_return_acceptin
     ]
     try:
         await worker.wait_for_line("ready;")
-        assert f"shops: {domain} (plus, 57.1 activities/s)" in worker.output, worker.output
+        assert f"shops: {domain} (plus, 71.4 activities/s)" in worker.output, worker.output
         for port in ports:
             ready = await wait_http(f"http://127.0.0.1:{port}/readyz")
             assert ready.json() == {"status": "ready"}

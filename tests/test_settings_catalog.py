@@ -255,7 +255,7 @@ def test_the_code_s_defaults_are_the_declared_ones(monkeypatch: pytest.MonkeyPat
     assert RetentionPolicy().describe() == "held 30d, failed kept, accepted 30d"
     assert WorkerConfig.from_env("returns", {}) == WorkerConfig(roles=("returns",))
     assert (WorkerConfig().pull_every.total_seconds(), WorkerConfig().purge_every.total_seconds()) == (300, 3600)
-    assert DEFAULT_POINTS_PER_ACTIVITY == 17.5 == float(default_of("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY"))
+    assert DEFAULT_POINTS_PER_ACTIVITY == 14 == float(default_of("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY"))
     serve = _subparser("serve").parse_args([])
     assert (serve.host, serve.port, serve.workers, serve.proxy_headers, serve.forwarded_allow_ips) == (
         "127.0.0.1", 8000, 1, True, "127.0.0.1")  # fmt: skip

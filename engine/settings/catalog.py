@@ -139,7 +139,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("SHOPIFY_TOKENS_FILE", "A JSON file `{\"<shop domain>\": \"<token>\"}`, read when a shop has no "
       "SHOPIFY_TOKEN__<SHOP>.", ("worker", "drift")),
     S("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY", "Shopify cost points one activity spends on average; each shop's "
-      "queue is dispatched at restore rate / this. The same on every worker.", ("worker",), "17.5"),
+      "queue is dispatched at restore rate / this. The same on every worker.", ("worker",), "14"),
     S("RETURNS_MAX_CONCURRENT_ACTIVITIES", "Activities one worker process runs at once, per queue.", ("worker",),
       "8"),
     S("REBOUND_API_URL", "Rebound's API (roles pull and drift refuse to start without it).", ("worker", "drift")),

@@ -26,7 +26,7 @@ RESTORE_RATES: dict[str, int] = {"standard": 100, "advanced": 200, "plus": 1000,
 # Shopify activities (`make bench`: emulators.bench.points by step, emulators.bench.backlog points spent over
 # activities scheduled, with the emulator charging Shopify's recorded cost rules). Every worker must use the same
 # figure: the task-queue rate is one value per queue on the server.
-DEFAULT_POINTS_PER_ACTIVITY = float(default_of("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY"))  # 17.5
+DEFAULT_POINTS_PER_ACTIVITY = float(default_of("RETURNS_SHOPIFY_POINTS_PER_ACTIVITY"))  # 14
 
 
 @dataclass(frozen=True)
