@@ -66,3 +66,19 @@ async def test_the_start_payload_is_encrypted_like_any_other() -> None:
     [sealed] = await converter.encode([start_payload(start)])
     assert sealed.metadata["encoding"] == ENCODING and b"castore" not in sealed.data
     assert await converter.decode([sealed], [ReturnStart]) == [start]
+
+
+def test_the_engines_converter_takes_the_ready_made_start_payload() -> None:
+    """The workers' and receivers' converter (plaintext or encrypted) writes as Temporal's default, so `deliver`
+    hands over the payload made once per definition, not dicts for the converter to walk on every start."""
+    from types import SimpleNamespace
+
+    from temporalio.common import RawValue
+
+    from engine.workers.starter import _start_arg
+
+    flows, mappings = load_flows(REPO_ROOT / "flows"), load_mappings(REPO_ROOT / "mappings")
+    start = ReturnStart("castore", "R1", flows["return"], mappings["castore"], visibility=1)
+    for converter in (data_converter(None), data_converter(CodecKeys.parse([("k1", new_key())], "test"))):
+        client = SimpleNamespace(data_converter=converter)
+        assert isinstance(_start_arg(client, start), RawValue)  # type: ignore[arg-type]

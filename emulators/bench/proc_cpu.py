@@ -42,20 +42,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def children_running(pid: int, program: str) -> list[int]:
-    """This process's children whose executable's name contains `program` (the Temporal dev server the test
-    environment started: the `temporal` CLI binary)."""
-    found = []
-    for child in descendants(pid)[1:]:
-        try:
-            exe = os.readlink(f"/proc/{child}/exe")
-        except OSError:
-            continue
-        if program in Path(exe).name:
-            found.append(child)
-    return found
-
-
 def threads(pid: int) -> dict[int, tuple[str, float]]:
     """Each thread of the process: its name (`comm`) and CPU seconds, by thread id."""
     found = {}

@@ -34,6 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from emulators.bench import proc_cpu
 from emulators.bench.report import write_result, write_section
+from emulators.bench.server_cpu import temporal_server_pid
 from emulators.paths import REPO_ROOT
 from emulators.processes import free_port, spawn, wait_http
 from emulators.progress import Progress
@@ -179,8 +180,7 @@ async def run(returns: int, runs: int, senders_count: int, workers: list[int], c
             dev_server_log_level="error",
         )
         stack.push_async_callback(env.shutdown)
-        temporal = proc_cpu.children_running(os.getpid(), "temporal")
-        assert temporal, "the Temporal dev server's process was not found under this one"
+        temporal = [temporal_server_pid()]  # the `temporal` binary start_local ran under this process
         await stack.enter_async_context(build_registry_worker(env.client))
         for flow in load_flows(REPO_ROOT / "flows").values():
             await deploy_flow(env.client, flow, operator="bench")

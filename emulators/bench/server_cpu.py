@@ -1,4 +1,4 @@
-"""CPU time of processes, read from Linux's /proc: this process's own, and the Temporal dev server's that
+"""CPU time of this process and of the Temporal dev server (read from /proc by emulators.bench.proc_cpu) that
 `WorkflowEnvironment.start_local` spawned as a child of this process (the `temporal` binary), so a bench can report
 what the server spends per return beside what the worker spends."""
 
@@ -8,36 +8,18 @@ import os
 import time
 from pathlib import Path
 
+from emulators.bench.proc_cpu import cpu_seconds, descendants
 from engine.temporal.binaries import temporal_cli
 
+__all__ = ["TICKS", "CpuMeter", "cpu_seconds", "descendants", "temporal_server_pid"]
+
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of `pid` (all its threads), in seconds. The command name in field 2 may hold spaces and
-    parentheses: the fields are counted from after its closing parenthesis."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of proc(5), counted from 1
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process under `pid`, children first."""
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            kids = [int(k) for k in (task / "children").read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            continue
-        for kid in kids:
-            out.append(kid)
-            out.extend(descendants(kid))
-    return out
 
 
 def temporal_server_pid(parent: int | None = None) -> int:
     """The dev server's pid: the process under this one running the `temporal` binary."""
     binary = temporal_cli().resolve()
-    for pid in descendants(parent or os.getpid()):
+    for pid in descendants(parent or os.getpid())[1:]:  # below it, not itself
         try:
             if Path(f"/proc/{pid}/exe").resolve() == binary:
                 return pid

@@ -65,4 +65,8 @@ class ReturnsPayloadConverter(CompositePayloadConverter):
         ])  # fmt: skip
 
 
+# Payload converters that write a value as Temporal's default writes it (ours differs only in reading): a payload made
+# by hand in that format (engine.workers.starter.start_payload) is what they would have made.
+WRITES_AS_DEFAULT = (DefaultPayloadConverter, ReturnsPayloadConverter)
+
 DATA_CONVERTER = dataclasses.replace(DataConverter.default, payload_converter_class=ReturnsPayloadConverter)

@@ -11,13 +11,14 @@ from typing import Any, cast
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.converter import AdvancedJSONEncoder, DefaultPayloadConverter
+from temporalio.converter import AdvancedJSONEncoder
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.definitions.flow import FlowDef
 from engine.definitions.mapping import MappingDef
 from engine.events import ReturnEvent
+from engine.temporal.converter import WRITES_AS_DEFAULT
 from engine.workflow import visibility
 from engine.workflow.messages import ReturnStart, ReturnStatus, workflow_id
 from engine.workflow.return_workflow import ReturnWorkflow
@@ -101,9 +102,9 @@ def start_payload(start: ReturnStart) -> RawValue:
 
 
 def _start_arg(client: Client, start: ReturnStart) -> ReturnStart:
-    """What start_workflow is given for the ReturnStart: its payload made here when the client's converter is the
-    default one (the engine's, encrypted or not), else the plain dicts for whatever converter it has."""
-    if client.data_converter.payload_converter_class is DefaultPayloadConverter:
+    """What start_workflow is given for the ReturnStart: its payload made here when the client's converter writes as
+    Temporal's default does (the engine's, encrypted or not), else the plain dicts for whatever converter it has."""
+    if client.data_converter.payload_converter_class in WRITES_AS_DEFAULT:
         return cast(ReturnStart, start_payload(start))
     return cast(ReturnStart, start_input(start))
 

@@ -14,17 +14,25 @@ with workflow.unsafe.imports_passed_through():
     from engine.workflow.state import NOT_STARTED, ReturnState, Visible
 
 
+def attributes(brand: str, rebound_return_id: str, state: str | None, needs_attention: bool, mapping_version: str,
+               order_name: str | None) -> dict[SearchAttributeKey[Any], Any]:  # fmt: skip
+    """The return's search attributes, by key (None: not shown): one list for the start, each rest and the older
+    returns' upserts."""
+    return {
+        search.BRAND: brand,
+        search.REBOUND_RETURN_ID: rebound_return_id,
+        search.RETURN_STATE: state or None,
+        search.NEEDS_ATTENTION: needs_attention,
+        search.MAPPING_VERSION: mapping_version,
+        search.SHOPIFY_ORDER: order_name or None,
+    }
+
+
 def search_updates(r: ReturnState, seen: Visible) -> list[SearchAttributeUpdate[Any]]:
-    updates: list[SearchAttributeUpdate[Any]] = [
-        search.BRAND.value_set(r.start.brand),
-        search.REBOUND_RETURN_ID.value_set(r.start.rebound_return_id),
-        search.RETURN_STATE.value_set(seen.state),
-        search.NEEDS_ATTENTION.value_set(seen.needs_attention),
-        search.MAPPING_VERSION.value_set(r.mapping.version),
-    ]
-    if seen.order_name:
-        updates.append(search.SHOPIFY_ORDER.value_set(seen.order_name))
-    return updates
+    """Visibility 0: every attribute shown, set (none unset), for one state the return passed through."""
+    values = attributes(r.start.brand, r.start.rebound_return_id, seen.state, seen.needs_attention, r.mapping.version,
+                        seen.order_name)  # fmt: skip
+    return [key.value_set(value) for key, value in values.items() if value is not None]
 
 
 def sla_by_sweep(r: ReturnState) -> bool:
@@ -35,14 +43,8 @@ def sla_by_sweep(r: ReturnState) -> bool:
 
 def shown(r: ReturnState) -> dict[SearchAttributeKey[Any], Any]:
     """What the search attributes should show now (None: unset)."""
-    values: dict[SearchAttributeKey[Any], Any] = {
-        search.BRAND: r.start.brand,
-        search.REBOUND_RETURN_ID: r.start.rebound_return_id,
-        search.RETURN_STATE: r.state,
-        search.NEEDS_ATTENTION: r.needs_attention,
-        search.MAPPING_VERSION: r.mapping.version,
-        search.SHOPIFY_ORDER: r.order_name or None,
-    }
+    values = attributes(r.start.brand, r.start.rebound_return_id, r.state, r.needs_attention, r.mapping.version,
+                        r.order_name)  # fmt: skip
     if sla_by_sweep(r):
         values[search.SLA_DUE_AT] = sla_deadline(r)
     return values
@@ -62,17 +64,8 @@ def changed(r: ReturnState, current: TypedSearchAttributes) -> list[SearchAttrib
 def at_start(brand: str, rebound_return_id: str, state: str | None, mapping_version: str,
              order_name: str | None) -> TypedSearchAttributes:  # fmt: skip
     """The attributes a return is started with (free: no upsert): what its first event will show."""
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(search.BRAND, brand),
-        SearchAttributePair(search.REBOUND_RETURN_ID, rebound_return_id),
-        SearchAttributePair(search.NEEDS_ATTENTION, False),
-        SearchAttributePair(search.MAPPING_VERSION, mapping_version),
-    ]
-    if state:
-        pairs.append(SearchAttributePair(search.RETURN_STATE, state))
-    if order_name:
-        pairs.append(SearchAttributePair(search.SHOPIFY_ORDER, order_name))
-    return TypedSearchAttributes(pairs)
+    values = attributes(brand, rebound_return_id, state, False, mapping_version, order_name)
+    return TypedSearchAttributes([SearchAttributePair(k, v) for k, v in values.items() if v is not None])
 
 
 def sla_deadline(r: ReturnState) -> datetime | None:
@@ -90,16 +83,8 @@ def sla_deadline(r: ReturnState) -> datetime | None:
 
 def sla_timeout(r: ReturnState, now: datetime) -> timedelta | None:
     """Until the state's SLA or a late parcel's, whichever is first (None: no timer)."""
-    timers = []
-    deadline = parcels.parcel_deadline(r)
-    if deadline is not None:
-        timers.append(max((deadline - now).total_seconds(), 0.001))
-    state = r.flow.states.get(r.state)
-    if not (state is None or state.sla is None or r.sla_breached_state == r.state or r.hold):
-        assert r.state_entered_at is not None
-        elapsed = (now - r.state_entered_at).total_seconds()
-        timers.append(max(state.sla.within_seconds - elapsed, 0.001))
-    return timedelta(seconds=min(timers)) if timers else None
+    deadline = sla_deadline(r)
+    return None if deadline is None else timedelta(seconds=max((deadline - now).total_seconds(), 0.001))
 
 
 def sla_breach(r: ReturnState, now: datetime) -> None:
